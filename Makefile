@@ -1,0 +1,50 @@
+# Gatehouse: `make run` serves the embedded set-up with demo data; `make test` runs
+# the linters and the whole suite. Both set everything up on a fresh clone.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+PYTEST_ARGS ?= -n 2
+
+.PHONY: install run test lint format bench clean
+
+install: $(VENV)/.installed node_modules/.installed static/vendor/htmx.min.js
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+static/vendor/htmx.min.js: node_modules/.installed
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+run: install
+	$(BIN)/gatehouse db upgrade
+	$(BIN)/gatehouse demo
+	@echo "Serving http://localhost:$(PORT) (system) and http://acme-corp.localhost:$(PORT) (demo)"
+	$(BIN)/gatehouse run --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,79 @@
+"""Gatehouse: a multi-tenant identity provider."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Assemble the app: config, extensions, tenancy, blueprints, errors, CLI."""
+    from app import cli
+    from app import security
+    from app import tenancy
+    from app.config import load_config
+    from app.extensions import csrf
+    from app.extensions import db
+    from app.extensions import init_sqlite_pragmas
+    from app.extensions import limiter
+    from app.extensions import migrate
+    from app.web import errors
+    from app.web import health
+    from app.web import hooks
+    from app.web import session
+    from app.web import templating
+
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.update(load_config(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    init_sqlite_pragmas()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", _migrations_dir()))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    security.init_app(app)
+
+    hooks.init_app(app)  # request id and actor first: everything after may log or audit
+    health.init_app(app)
+    tenancy.init_app(app)
+    session.init_app(app)
+    templating.init_app(app)
+    _register_blueprints(app)
+    errors.init_app(app)
+    _commit_at_the_edge(app)
+    cli.init_app(app)
+
+    proxies = int(app.config.get("TRUSTED_PROXY_COUNT", 0) or 0)
+    if proxies:
+        # Only the client address; Host is checked against configured origins anyway.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    return app
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.web.pages import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
+
+
+def _commit_at_the_edge(app: Flask) -> None:
+    """One commit per request, after the view; an exception rolls back instead."""
+    from app.extensions import db
+
+    @app.after_request
+    def _commit(response):
+        db.session.commit()
+        return response

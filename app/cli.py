@@ -1,0 +1,169 @@
+"""The ``gatehouse`` command (also ``flask --app wsgi ...``)."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+from flask.cli import FlaskGroup
+from flask.cli import with_appcontext
+
+from app.extensions import db
+from app.services import admin_keys
+from app.services import tenants as tenants_service
+from app.services import users as users_service
+from app.services.errors import ServiceError
+
+
+def _create_app():
+    from app import create_app
+
+    return create_app()
+
+
+def _fail(exc: ServiceError):
+    details = getattr(exc, "errors", None) or {}
+    message = "; ".join(f"{k}: {v}" for k, v in details.items()) or exc.message
+    raise click.ClickException(message)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main():
+    """Gatehouse: a multi-tenant identity provider."""
+
+
+def init_app(app) -> None:
+    """Register the commands on the app, so ``gatehouse`` and ``flask --app wsgi`` agree."""
+    for command in (tenants, admin_key, users, demo):
+        app.cli.add_command(command)
+
+
+@click.group()
+def tenants():
+    """Create, list, suspend and resume tenants."""
+
+
+@tenants.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="Display name, e.g. 'Acme Corp'.")
+@click.option("--owner-email", help="Invite this address as the tenant's first admin.")
+@with_appcontext
+def tenants_create(slug, name, owner_email):
+    """Create a tenant."""
+    from app.services import onboarding
+
+    try:
+        tenant = tenants_service.create_tenant(name, slug)
+        if owner_email:
+            onboarding.invite_owner(tenant, owner_email)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc)
+    from app.tenancy import issuer_for
+
+    click.echo(f"created {tenant.id} {tenant.slug} issuer={issuer_for(tenant)}")
+    if owner_email:
+        click.echo(f"invitation sent to {owner_email}")
+
+
+@tenants.command("list")
+@with_appcontext
+def tenants_list():
+    """List tenants."""
+    for tenant in tenants_service.list_tenants(limit=10_000):
+        click.echo(f"{tenant.id}  {tenant.slug:<30} {tenant.status:<10} {tenant.name}")
+
+
+def _set_status(slug: str, status: str):
+    try:
+        tenant = tenants_service.get_tenant(slug)
+        tenants_service.set_status(tenant, status)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(f"{tenant.slug} is {tenant.status}")
+
+
+@tenants.command("suspend")
+@click.argument("slug")
+@with_appcontext
+def tenants_suspend(slug):
+    """Suspend a tenant: its pages answer 403 and its tokens stop working."""
+    _set_status(slug, "suspended")
+
+
+@tenants.command("resume")
+@click.argument("slug")
+@with_appcontext
+def tenants_resume(slug):
+    """Resume a suspended tenant."""
+    _set_status(slug, "active")
+
+
+@click.group("admin-key")
+def admin_key():
+    """Admin API keys."""
+
+
+@admin_key.command("create")
+@click.option("--tenant", "tenant_ref", help="Limit the key to one tenant (slug or id).")
+@click.option("--name", default="", help="A label to tell keys apart.")
+@with_appcontext
+def admin_key_create(tenant_ref, name):
+    """Create an admin API key; the last line printed is the key (shown once)."""
+    try:
+        tenant = tenants_service.get_tenant(tenant_ref) if tenant_ref else None
+        key, raw = admin_keys.create_admin_key(tenant, name or "cli", created_by="cli")
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc)
+    scope = f"tenant {tenant.slug}" if tenant else "the whole instance"
+    click.echo(f"admin API key {key.id} for {scope}; it is shown only once:")
+    click.echo(raw)
+
+
+@click.group()
+def users():
+    """Users of a tenant."""
+
+
+@users.command("create")
+@click.option("--tenant", "tenant_ref", required=True, help="Tenant slug or id.")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option("--role", "roles", multiple=True, help="Tenant role (repeatable); default member.")
+@with_appcontext
+def users_create(tenant_ref, email, name, roles):
+    """Create a user with a generated password (printed once)."""
+    password = secrets.token_urlsafe(15)
+    try:
+        tenant = tenants_service.get_tenant(tenant_ref)
+        user = users_service.create_user(
+            tenant,
+            email,
+            name=name,
+            password=password,
+            roles=list(roles) or ["member"],
+            email_verified=True,
+        )
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(f"created {user.id} {user.email} in {tenant.slug}")
+    click.echo(f"password: {password}")
+
+
+@click.command()
+@with_appcontext
+def demo():
+    """Create (or refresh) the demo tenant and print every credential."""
+    from app.services import demo as demo_service
+
+    lines = demo_service.seed_demo()
+    db.session.commit()
+    for line in lines:
+        click.echo(line)

@@ -1,0 +1,89 @@
+"""Settings from the environment (DESIGN §5)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run: the message says what to set."""
+
+
+def _default_scheme(base_domain: str) -> str:
+    host = base_domain.split(":", 1)[0]
+    return "http" if host == "localhost" or host.endswith(".localhost") else "https"
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """Generate the development secret once and keep it in instance/."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    env = dict(os.environ if env is None else env)
+    instance = Path(instance_path)
+    mode = env.get("GATEHOUSE_ENV", "development").lower()
+    if mode not in {"development", "production"}:
+        raise ConfigError("GATEHOUSE_ENV must be 'development' or 'production'.")
+    production = mode == "production"
+
+    secret_key = env.get("SECRET_KEY")
+    if not secret_key:
+        if production:
+            raise ConfigError(
+                "SECRET_KEY is not set. In production Gatehouse needs a long random "
+                "SECRET_KEY (it encrypts signing keys and signs cookies); set it, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        secret_key = _instance_secret(instance)
+    if production and len(secret_key) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters in production.")
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'gatehouse.db'}"
+    base_domain = env.get("BASE_DOMAIN", "localhost:5000").lower().strip()
+    routing = env.get("TENANT_ROUTING", "subdomain").lower()
+    if routing not in {"subdomain", "path"}:
+        raise ConfigError("TENANT_ROUTING must be 'subdomain' or 'path'.")
+    scheme = env.get("URL_SCHEME") or _default_scheme(base_domain)
+    if scheme not in {"http", "https"}:
+        raise ConfigError("URL_SCHEME must be 'http' or 'https'.")
+
+    return {
+        "GATEHOUSE_ENV": mode,
+        "PRODUCTION": production,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BASE_DOMAIN": base_domain,
+        "TENANT_ROUTING": routing,
+        "URL_SCHEME": scheme,
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "MAIL_FROM": env.get("MAIL_FROM", "Gatehouse <no-reply@gatehouse.local>"),
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": False,  # the origin is checked by the tenant origin guard
+        "SESSION_COOKIE_NAME": "__Host-gh_flask" if scheme == "https" else "gh_flask",
+        "SESSION_COOKIE_SECURE": scheme == "https",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # argon2id at the OWASP minimum: m=19 MiB, t=2, p=1.
+        "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", 2)),
+        "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", 19456)),
+        "ARGON2_PARALLELISM": int(env.get("ARGON2_PARALLELISM", 1)),
+        "KEY_CACHE_SIZE": int(env.get("KEY_CACHE_SIZE", 2048)),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        # How many reverse proxies sit in front (trust that many X-Forwarded-For hops).
+        "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", 0)),
+    }

@@ -1,0 +1,57 @@
+"""SQLAlchemy models, one module per aggregate; imported here so metadata is complete."""
+
+from app.models.admin_key import AdminApiKey
+from app.models.audit import AuditEvent
+from app.models.client import Client
+from app.models.client import Consent
+from app.models.invitation import EmailToken
+from app.models.invitation import Invitation
+from app.models.key import SigningKey
+from app.models.mail import OutboxMessage
+from app.models.mfa import MfaFactor
+from app.models.mfa import RecoveryCode
+from app.models.org import Membership
+from app.models.org import MembershipRole
+from app.models.org import Organization
+from app.models.provider import LinkedIdentity
+from app.models.provider import UpstreamProvider
+from app.models.session import AuthorizationCode
+from app.models.session import BrowserSession
+from app.models.session import Grant
+from app.models.session import RefreshToken
+from app.models.session import RevokedAccessToken
+from app.models.tenant import SYSTEM_SLUG
+from app.models.tenant import CustomDomain
+from app.models.tenant import Tenant
+from app.models.user import Role
+from app.models.user import User
+from app.models.user import UserRole
+
+__all__ = [
+    "SYSTEM_SLUG",
+    "AdminApiKey",
+    "AuditEvent",
+    "AuthorizationCode",
+    "BrowserSession",
+    "Client",
+    "Consent",
+    "CustomDomain",
+    "EmailToken",
+    "Grant",
+    "Invitation",
+    "LinkedIdentity",
+    "Membership",
+    "MembershipRole",
+    "MfaFactor",
+    "Organization",
+    "OutboxMessage",
+    "RecoveryCode",
+    "RefreshToken",
+    "RevokedAccessToken",
+    "Role",
+    "SigningKey",
+    "Tenant",
+    "UpstreamProvider",
+    "User",
+    "UserRole",
+]

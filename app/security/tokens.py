@@ -1,0 +1,28 @@
+"""High-entropy tokens: generated here, stored only as SHA-256 digests.
+
+Argon2 is for low-entropy secrets (passwords); a 256-bit random token cannot be
+guessed, so a fast digest is the right tool and keeps lookups O(1) by index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+
+def new_token(nbytes: int = 32) -> str:
+    """A URL-safe random token (256 bits by default)."""
+    return secrets.token_urlsafe(nbytes)
+
+
+def digest(token: str) -> str:
+    """The SHA-256 hex digest under which a token is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def digests_match(token: str, stored_digest: str | None) -> bool:
+    """Constant-time comparison of a presented token with a stored digest."""
+    if not stored_digest:
+        return False
+    return hmac.compare_digest(digest(token), stored_digest)

@@ -1,0 +1,70 @@
+"""Audit events. The edge describes who is acting (:func:`actor_context`); services
+call :func:`record` with what happened."""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from dataclasses import replace
+
+from app.models import AuditEvent
+from app.models import Tenant
+from app.tenancy import scope
+
+
+@dataclass(frozen=True)
+class Actor:
+    type: str = "system"  # user, api_key, client, system, anonymous
+    id: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+
+
+_actor: contextvars.ContextVar[Actor] = contextvars.ContextVar(
+    "gatehouse_actor",
+    default=Actor(),  # noqa: B039 - Actor is a frozen dataclass
+)
+
+
+def set_actor(actor: Actor) -> contextvars.Token:
+    return _actor.set(actor)
+
+
+def reset_actor(token: contextvars.Token) -> None:
+    _actor.reset(token)
+
+
+def current_actor() -> Actor:
+    return _actor.get()
+
+
+def act_as(type_: str, id_: str | None) -> None:
+    """Name the actor for the rest of this request (keeps ip and request id)."""
+    _actor.set(replace(_actor.get(), type=type_, id=id_))
+
+
+def record(
+    tenant: Tenant | str,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    actor_type: str | None = None,
+    actor_id: str | None = None,
+    **data,
+) -> AuditEvent:
+    """Add an audit event for ``tenant`` (flushed with the request's transaction)."""
+    actor = _actor.get()
+    event = AuditEvent(
+        action=action,
+        actor_type=actor_type or actor.type,
+        actor_id=actor_id if actor_id is not None else actor.id,
+        target_type=target_type,
+        target_id=target_id,
+        ip=actor.ip,
+        user_agent=(actor.user_agent or "")[:300] or None,
+        request_id=actor.request_id,
+        data={k: v for k, v in data.items() if v is not None},
+    )
+    return scope(tenant).add(event)

@@ -1,0 +1,102 @@
+"""Server-side browser sessions: the cookie holds a random token, the row its digest."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from app.extensions import db
+from app.models import BrowserSession
+from app.models import Tenant
+from app.models import User
+from app.models.base import utcnow
+from app.security.tokens import digest
+from app.security.tokens import new_token
+from app.services.settings import get_settings
+from app.tenancy import scope
+
+# Write last_seen at most this often: idle tracking without a write per request.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def start_session(
+    tenant: Tenant,
+    user: User,
+    *,
+    amr: list[str],
+    ip: str = "",
+    user_agent: str = "",
+) -> tuple[BrowserSession, str]:
+    """Open a session for ``user``; returns the row and the cookie token (shown once)."""
+    settings = get_settings(tenant)
+    now = utcnow()
+    token = new_token()
+    session = scope(tenant).add(
+        BrowserSession(
+            user_id=user.id,
+            token_digest=digest(token),
+            auth_time=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings["session_max_hours"]),
+            amr=list(amr),
+            ip=ip[:64],
+            user_agent=user_agent[:300],
+        )
+    )
+    user.last_login_at = now
+    db.session.flush()
+    return session, token
+
+
+def is_live(session: BrowserSession, tenant: Tenant, now=None) -> bool:
+    """Not ended, not past its absolute lifetime, not idle too long."""
+    now = now or utcnow()
+    idle = timedelta(minutes=get_settings(tenant)["session_idle_minutes"])
+    return (
+        session.ended_at is None and now < session.expires_at and now - session.last_seen_at < idle
+    )
+
+
+def load_session(tenant: Tenant, token: str | None) -> BrowserSession | None:
+    """The live session for a cookie token in this tenant, touched; else None."""
+    if not token or len(token) > 200:
+        return None
+    session = scope(tenant).first(BrowserSession, BrowserSession.token_digest == digest(token))
+    if session is None:
+        return None
+    now = utcnow()
+    if not is_live(session, tenant, now):
+        if session.ended_at is None:
+            session.ended_at = now
+        return None
+    if now - session.last_seen_at > TOUCH_INTERVAL:
+        session.last_seen_at = now
+    return session
+
+
+def end_session(session: BrowserSession) -> None:
+    if session.ended_at is None:
+        session.ended_at = utcnow()
+
+
+def end_user_sessions(tenant: Tenant, user_id: str, *, except_id: str | None = None) -> int:
+    """End every live session of a user (password change, admin action); returns how many."""
+    stmt = update(BrowserSession).where(
+        BrowserSession.tenant_id == tenant.id,
+        BrowserSession.user_id == user_id,
+        BrowserSession.ended_at.is_(None),
+    )
+    if except_id:
+        stmt = stmt.where(BrowserSession.id != except_id)
+    result = db.session.execute(stmt.values(ended_at=utcnow()))
+    return result.rowcount or 0
+
+
+def live_sessions(tenant: Tenant, user_id: str | None = None) -> list[BrowserSession]:
+    now = utcnow()
+    criteria = [BrowserSession.ended_at.is_(None), BrowserSession.expires_at > now]
+    if user_id:
+        criteria.append(BrowserSession.user_id == user_id)
+    rows = scope(tenant).all(BrowserSession, *criteria, order_by=BrowserSession.last_seen_at.desc())
+    return [s for s in rows if is_live(s, tenant, now)]

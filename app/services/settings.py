@@ -1,0 +1,164 @@
+"""A tenant's auth configuration (DESIGN §3 "settings"), with defaults and validation.
+
+Stored as JSON on the tenant; read through :func:`get_settings`, which fills defaults
+so that adding a setting never needs a data migration.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from sqlalchemy.orm.attributes import flag_modified
+
+from app.models import Tenant
+from app.services.errors import ValidationFailed
+
+DEFAULTS: dict[str, Any] = {
+    "signup_mode": "open",
+    "allowed_email_domains": [],
+    "password_min_length": 12,
+    "lockout_threshold": 10,
+    "lockout_minutes": 15,
+    "mfa_policy": "optional",
+    "mfa_factors": ["totp", "webauthn"],
+    "passwordless_passkeys": False,
+    "login_methods": ["password"],
+    "session_idle_minutes": 60 * 24,
+    "session_max_hours": 24 * 14,
+    "access_token_ttl_seconds": 600,
+    "id_token_ttl_seconds": 3600,
+    "refresh_token_ttl_days": 30,
+    "refresh_token_idle_days": 14,
+    "require_email_verification": False,
+    "branding": {"display_name": "", "logo_url": "", "primary_color": "#4f46e5"},
+}
+
+_ENUMS = {
+    "signup_mode": {"open", "invite_only", "closed"},
+    "mfa_policy": {"off", "optional", "required", "required_for_admins"},
+}
+_RANGES = {
+    "password_min_length": (8, 128),
+    "lockout_threshold": (3, 100),
+    "lockout_minutes": (1, 24 * 60),
+    "session_idle_minutes": (5, 60 * 24 * 30),
+    "session_max_hours": (1, 24 * 90),
+    "access_token_ttl_seconds": (60, 86400),
+    "id_token_ttl_seconds": (60, 86400),
+    "refresh_token_ttl_days": (1, 365),
+    "refresh_token_idle_days": (1, 365),
+}
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+_FACTORS = {"totp", "webauthn"}
+_LOGIN_METHODS = {"password", "passkey", "upstream"}
+
+
+def get_settings(tenant: Tenant) -> dict[str, Any]:
+    """The tenant's settings with every default filled in (a copy: edit via update)."""
+    merged = copy.deepcopy(DEFAULTS)
+    stored = tenant.settings or {}
+    for key, value in stored.items():
+        if key == "branding" and isinstance(value, dict):
+            merged["branding"].update(value)
+        elif key in DEFAULTS:
+            merged[key] = value
+    return merged
+
+
+def _validate(key: str, value: Any, errors: dict[str, str]) -> Any:
+    if key in _ENUMS:
+        if value not in _ENUMS[key]:
+            errors[key] = f"must be one of: {', '.join(sorted(_ENUMS[key]))}"
+        return value
+    if key in _RANGES:
+        low, high = _RANGES[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors[key] = f"must be a whole number from {low} to {high}"
+        return value
+    if key == "allowed_email_domains":
+        if not isinstance(value, list) or not all(isinstance(d, str) for d in value):
+            errors[key] = "must be a list of domain names"
+            return value
+        cleaned = sorted({d.strip().lower().lstrip("@") for d in value if d.strip()})
+        bad = [d for d in cleaned if not _DOMAIN_RE.match(d)]
+        if bad:
+            errors[key] = f"not a domain name: {', '.join(bad)}"
+        return cleaned
+    if key in {"mfa_factors", "login_methods"}:
+        allowed = _FACTORS if key == "mfa_factors" else _LOGIN_METHODS
+        if not isinstance(value, list) or not set(value) <= allowed:
+            errors[key] = f"must be a list drawn from: {', '.join(sorted(allowed))}"
+        elif key == "login_methods" and not value:
+            errors[key] = "at least one login method is needed"
+        return sorted(set(value)) if isinstance(value, list) else value
+    if key in {"passwordless_passkeys", "require_email_verification"}:
+        if not isinstance(value, bool):
+            errors[key] = "must be true or false"
+        return value
+    if key == "branding":
+        return _validate_branding(value, errors)
+    errors[key] = "unknown setting"
+    return value
+
+
+def _validate_branding(value: Any, errors: dict[str, str]) -> dict:
+    if not isinstance(value, dict):
+        errors["branding"] = "must be an object"
+        return {}
+    out = {}
+    for field, item in value.items():
+        name = f"branding.{field}"
+        if field not in DEFAULTS["branding"]:
+            errors[name] = "unknown branding field"
+        elif not isinstance(item, str):
+            errors[name] = "must be a string"
+        elif field == "display_name" and len(item) > 100:
+            errors[name] = "at most 100 characters"
+        elif field == "logo_url" and item and not re.match(r"^https://[^\s\"'<>]{1,1990}$", item):
+            errors[name] = "must be an https:// URL"
+        elif field == "primary_color" and not _COLOR_RE.match(item):
+            errors[name] = "must be a colour like #4f46e5"
+        else:
+            out[field] = item
+    return out
+
+
+def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """Check a partial update; raises :class:`ValidationFailed` with per-field errors."""
+    if not isinstance(changes, dict):
+        raise ValidationFailed({"settings": "must be an object"})
+    errors: dict[str, str] = {}
+    cleaned = {key: _validate(key, value, errors) for key, value in changes.items()}
+    if errors:
+        raise ValidationFailed(errors)
+    return cleaned
+
+
+def update_settings(tenant: Tenant, changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply a validated partial update and return the full settings."""
+    cleaned = validate_changes(changes)
+    stored = dict(tenant.settings or {})
+    for key, value in cleaned.items():
+        if key == "branding":
+            stored["branding"] = {**stored.get("branding", {}), **value}
+        else:
+            stored[key] = value
+    merged = {**get_settings(tenant), **stored}
+    if merged["session_idle_minutes"] > merged["session_max_hours"] * 60:
+        raise ValidationFailed({"session_idle_minutes": "longer than the session's maximum"})
+    tenant.settings = stored
+    flag_modified(tenant, "settings")
+    return get_settings(tenant)
+
+
+def display_name(tenant: Tenant) -> str:
+    return get_settings(tenant)["branding"]["display_name"] or tenant.name
+
+
+def email_domain_allowed(tenant: Tenant, email: str) -> bool:
+    """The allowed-domains policy: an empty list allows every domain."""
+    domains = get_settings(tenant)["allowed_email_domains"]
+    return not domains or email.rsplit("@", 1)[-1].lower() in domains

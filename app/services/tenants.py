@@ -1,0 +1,122 @@
+"""Tenants: create, rename, suspend and resume, delete."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import SYSTEM_SLUG
+from app.models import Tenant
+from app.services import audit
+from app.services import roles as roles_service
+from app.services.errors import Conflict
+from app.services.errors import NotFound
+from app.services.errors import ValidationFailed
+from app.tenancy import SLUG_RE
+
+# Slugs that would shadow infrastructure host names or read as official pages.
+RESERVED_SLUGS = frozenset(
+    {SYSTEM_SLUG, "www", "api", "admin", "auth", "login", "static", "t", "mail", "app", "status"}
+)
+
+
+def validate_slug(slug: str, field: str = "slug") -> str:
+    slug = (slug or "").strip().lower()
+    if not SLUG_RE.match(slug):
+        raise ValidationFailed(
+            {field: "use 1 to 63 lower-case letters, digits and hyphens, not at either end"}
+        )
+    return slug
+
+
+def validate_name(name: str, field: str = "name") -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ValidationFailed({field: "a name of 1 to 200 characters is required"})
+    return name
+
+
+def get_tenant(ref: str) -> Tenant:
+    """A tenant by id or slug; raises NotFound."""
+    tenant = db.session.scalar(select(Tenant).where((Tenant.id == ref) | (Tenant.slug == ref)))
+    if tenant is None:
+        raise NotFound("No such tenant.")
+    return tenant
+
+
+def system_tenant() -> Tenant:
+    return get_tenant(SYSTEM_SLUG)
+
+
+def create_tenant(name: str, slug: str) -> Tenant:
+    """A new active tenant with its built-in roles (keys are made on first use)."""
+    errors = {}
+    try:
+        name = validate_name(name)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    try:
+        slug = validate_slug(slug)
+        if slug in RESERVED_SLUGS:
+            errors["slug"] = "this slug is reserved"
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
+        raise Conflict("A tenant with this slug already exists.", field="slug")
+    tenant = Tenant(name=name, slug=slug, status="active", settings={}, domains=[])
+    db.session.add(tenant)
+    db.session.flush()
+    roles_service.ensure_builtin_roles(tenant)
+    audit.record(tenant, "tenant.created", target_type="tenant", target_id=tenant.id, slug=slug)
+    return tenant
+
+
+def rename_tenant(tenant: Tenant, name: str) -> Tenant:
+    old = tenant.name
+    tenant.name = validate_name(name)
+    if old != tenant.name:
+        audit.record(
+            tenant,
+            "tenant.renamed",
+            target_type="tenant",
+            target_id=tenant.id,
+            before=old,
+            after=tenant.name,
+        )
+    return tenant
+
+
+def set_status(tenant: Tenant, status: str) -> Tenant:
+    """Suspend (``suspended``) or resume (``active``) a tenant; the system tenant stays up."""
+    if status not in {"active", "suspended"}:
+        raise ValidationFailed({"status": "must be 'active' or 'suspended'"})
+    if tenant.is_system and status != "active":
+        raise ValidationFailed({"status": "the system tenant cannot be suspended"})
+    if tenant.status != status:
+        tenant.status = status
+        action = "tenant.suspended" if status == "suspended" else "tenant.resumed"
+        audit.record(tenant, action, target_type="tenant", target_id=tenant.id)
+    return tenant
+
+
+def delete_tenant(tenant: Tenant, confirm: str) -> None:
+    """Delete a tenant and everything it owns; ``confirm`` must repeat its slug."""
+    if tenant.is_system:
+        raise ValidationFailed({"tenant": "the system tenant cannot be deleted"})
+    if confirm != tenant.slug:
+        raise ValidationFailed({"confirm": "type the tenant's slug to confirm deletion"})
+    db.session.delete(tenant)
+    db.session.flush()
+
+
+def list_tenants(query: str = "", *, after: str | None = None, limit: int = 50) -> list[Tenant]:
+    """Tenants ordered by id (creation order), filtered by name or slug, after a cursor."""
+    stmt = select(Tenant).order_by(Tenant.id).limit(limit)
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(Tenant.slug.ilike(like) | Tenant.name.ilike(like))
+    if after:
+        stmt = stmt.where(Tenant.id > after)
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,243 @@
+"""Resolving the tenant of a request (DESIGN §2) and the one tenant-scoped path to data.
+
+Order: a registered custom domain, a subdomain of BASE_DOMAIN, a ``/t/<slug>`` path
+prefix on the base host, and the bare base host is the system tenant. The path prefix
+is moved into SCRIPT_NAME by :class:`PathPrefixMiddleware`, so ``url_for`` keeps it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TypeVar
+
+from flask import Flask
+from flask import current_app
+from flask import g
+from flask import request
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.sql import Select
+from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import NotFound
+from werkzeug.local import LocalProxy
+
+from app.extensions import db
+from app.models import SYSTEM_SLUG
+from app.models import CustomDomain
+from app.models import Tenant
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_PREFIX_RE = re.compile(r"^/t/([^/]+)(/.*)?$")
+ENVIRON_SLUG = "gatehouse.path_slug"
+
+M = TypeVar("M")
+
+
+class UnknownTenant(NotFound):
+    description = "There is no workspace at this address."
+
+
+class ForeignHost(BadRequest):
+    description = "This server does not answer for that host name."
+
+
+class PathPrefixMiddleware:
+    """Moves ``/t/<slug>`` from PATH_INFO to SCRIPT_NAME and remembers the slug."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        match = _PREFIX_RE.match(environ.get("PATH_INFO", ""))
+        if match:
+            slug = match.group(1)
+            environ[ENVIRON_SLUG] = slug
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + f"/t/{slug}"
+            environ["PATH_INFO"] = match.group(2) or "/"
+        return self.wsgi_app(environ, start_response)
+
+
+@dataclass(frozen=True)
+class HostMatch:
+    """What the Host header says, before any database lookup."""
+
+    kind: str  # "base", "subdomain", "custom"
+    slug: str | None = None
+    host: str | None = None
+
+
+def classify_host(host: str, base_domain: str) -> HostMatch:
+    host = host.lower().rstrip(".")
+    if host == base_domain:
+        return HostMatch("base")
+    suffix = "." + base_domain
+    if host.endswith(suffix):
+        label = host[: -len(suffix)]
+        return HostMatch("subdomain", slug=label)
+    return HostMatch("custom", host=host)
+
+
+def tenant_by_slug(slug: str) -> Tenant | None:
+    if not SLUG_RE.match(slug):
+        return None
+    return db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
+def tenant_by_domain(host: str) -> Tenant | None:
+    hostname = host.split(":", 1)[0]
+    return db.session.scalar(
+        select(Tenant).join(CustomDomain).where(CustomDomain.host.in_({host, hostname})).limit(1)
+    )
+
+
+def resolve_tenant(host: str, path_slug: str | None, base_domain: str) -> Tenant:
+    """The tenant a request is for; raises 404 for an unknown one, 400 for a foreign host."""
+    match = classify_host(host, base_domain)
+    if match.kind == "custom":
+        tenant = tenant_by_domain(match.host)
+        if tenant is None:
+            raise ForeignHost()
+        if path_slug:
+            raise UnknownTenant()
+        return tenant
+    if match.kind == "subdomain":
+        if path_slug:  # /t/<slug> only makes sense on the base host
+            raise UnknownTenant()
+        tenant = tenant_by_slug(match.slug)
+    else:
+        tenant = tenant_by_slug(path_slug or SYSTEM_SLUG)
+    if tenant is None:
+        raise UnknownTenant()
+    return tenant
+
+
+class SuspendedTenant(Forbidden):
+    description = "This workspace is suspended. Contact its administrator."
+
+
+# Endpoints that answer on any host, before (or without) a tenant.
+TENANTLESS_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "health.metrics", "static"})
+
+
+def load_request_tenant() -> None:
+    """before_request: put the request's tenant on ``g`` (or abort)."""
+    g.tenant = None
+    if request.endpoint in TENANTLESS_ENDPOINTS:
+        return
+    tenant = resolve_tenant(
+        request.host, request.environ.get(ENVIRON_SLUG), current_app.config["BASE_DOMAIN"]
+    )
+    g.tenant = tenant
+    if not tenant.is_active:
+        raise SuspendedTenant()
+    g.tenant_form = "path" if request.environ.get(ENVIRON_SLUG) else "host"
+
+
+def _get_current_tenant() -> Tenant:
+    tenant = g.get("tenant")
+    if tenant is None:
+        raise RuntimeError("no tenant is bound to this request")
+    return tenant
+
+
+current_tenant: Tenant = LocalProxy(_get_current_tenant)  # type: ignore[assignment]
+
+
+# --- canonical origins ----------------------------------------------------------------
+
+
+def tenant_origin(tenant: Tenant, config=None) -> str:
+    """The tenant's one canonical origin, which is also its OIDC issuer.
+
+    Built from configuration only, never from the request's Host or X-Forwarded-*.
+    """
+    config = config or current_app.config
+    scheme = config["URL_SCHEME"]
+    base = config["BASE_DOMAIN"]
+    if tenant.custom_domain:
+        return f"https://{tenant.custom_domain}"
+    if tenant.is_system:
+        return f"{scheme}://{base}"
+    if config["TENANT_ROUTING"] == "path":
+        return f"{scheme}://{base}/t/{tenant.slug}"
+    return f"{scheme}://{tenant.slug}.{base}"
+
+
+def issuer_for(tenant: Tenant) -> str:
+    return tenant_origin(tenant)
+
+
+def external_url(tenant: Tenant, path: str) -> str:
+    """An absolute link into the tenant (emails, redirects), from its configured origin."""
+    if not path.startswith("/"):
+        raise ValueError("path must be absolute")
+    return tenant_origin(tenant) + path
+
+
+def tenant_url_for(tenant: Tenant, endpoint: str, **values) -> str:
+    """``url_for`` for another tenant than the request's (or outside a request)."""
+    adapter = current_app.url_map.bind("localhost", script_name="/")
+    return external_url(tenant, adapter.build(endpoint, values))
+
+
+def is_same_origin_path(target: str | None) -> bool:
+    """True for a relative path that stays on this origin (an open-redirect guard)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    return "\\" not in target and not any(ord(c) < 32 for c in target)
+
+
+# --- the tenant-scoped data path ------------------------------------------------------
+
+
+class TenantScope:
+    """Every read of tenant-owned rows goes through here, so the filter is never forgotten."""
+
+    def __init__(self, tenant_id: str):
+        self.tenant_id = tenant_id
+
+    def select(self, model: type[M], *criteria) -> Select:
+        return select(model).where(model.tenant_id == self.tenant_id, *criteria)
+
+    def get(self, model: type[M], id_: str | None) -> M | None:
+        if not id_:
+            return None
+        return db.session.scalar(self.select(model, model.id == id_))
+
+    def first(self, model: type[M], *criteria) -> M | None:
+        return db.session.scalar(self.select(model, *criteria).limit(1))
+
+    def all(self, model: type[M], *criteria, order_by=None) -> list[M]:
+        stmt = self.select(model, *criteria)
+        if order_by is not None:
+            stmt = stmt.order_by(order_by)
+        return list(db.session.scalars(stmt))
+
+    def count(self, model: type[M], *criteria) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(model)
+            .where(model.tenant_id == self.tenant_id, *criteria)
+        )
+        return db.session.scalar(stmt) or 0
+
+    def add(self, obj: M) -> M:
+        obj.tenant_id = self.tenant_id
+        db.session.add(obj)
+        return obj
+
+
+def scope(tenant: Tenant | str) -> TenantScope:
+    """The data path for one tenant (an object or its id)."""
+    return TenantScope(tenant if isinstance(tenant, str) else tenant.id)
+
+
+def init_app(app: Flask) -> None:
+    app.wsgi_app = PathPrefixMiddleware(app.wsgi_app)
+    app.before_request(load_request_tenant)
+
+    @app.context_processor
+    def _tenant_context():
+        return {"current_tenant": g.get("tenant")}

@@ -1,0 +1,1 @@
+"""Cross-cutting web concerns: request context, headers, errors, the session cookie."""

@@ -1,0 +1,112 @@
+"""Errors converted at the edge: an HTML page in the tenant's look, RFC 6749 JSON on
+OAuth endpoints, RFC 9457 problem+json on the admin API, a partial for HTMX."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask import jsonify
+from flask import render_template
+from flask import request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import InternalServerError
+
+from app.services.errors import ServiceError
+
+log = logging.getLogger("gatehouse.errors")
+
+_OAUTH_ERROR = {
+    400: "invalid_request",
+    401: "invalid_client",
+    403: "access_denied",
+    404: "invalid_request",
+    405: "invalid_request",
+    429: "slow_down",
+}
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/v2/")
+
+
+def wants_oauth_json() -> bool:
+    return request.path.startswith(("/oauth2/", "/.well-known/")) and request.path not in {
+        "/oauth2/authorize",
+        "/oauth2/logout",
+    }
+
+
+def problem(status: int, title: str, detail: str = "", errors: dict | None = None, **extra):
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def _render(status: int, title: str, description: str):
+    if wants_problem_json():
+        return problem(status, title, description)
+    if wants_oauth_json():
+        response = jsonify(
+            error=_OAUTH_ERROR.get(status, "server_error" if status >= 500 else "invalid_request"),
+            error_description=description,
+        )
+        response.status_code = status
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    template = "errors/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
+    return render_template(template, status=status, title=title, description=description), status
+
+
+def handle_http_error(exc: HTTPException):
+    response = _render(exc.code or 500, exc.name, exc.description or "")
+    if isinstance(response, tuple):
+        return response
+    if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def handle_csrf_error(exc: CSRFError):
+    return _render(
+        400,
+        "Form expired",
+        "The form was stale or incomplete. Go back, reload the page and try again.",
+    )
+
+
+def handle_service_error(exc: ServiceError):
+    from app.extensions import db
+
+    db.session.rollback()  # the failed operation leaves nothing half-done
+    if wants_problem_json():
+        return problem(exc.status, exc.title, exc.message, getattr(exc, "errors", None))
+    return _render(exc.status, exc.title, exc.message)
+
+
+def handle_unexpected(exc: Exception):
+    log.exception("unhandled error")
+    from app.extensions import db
+
+    db.session.rollback()
+    return _render(
+        500,
+        InternalServerError.name,
+        "Something went wrong on our side. It has been logged; please try again.",
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(ServiceError, handle_service_error)
+    if not app.testing:
+        app.register_error_handler(Exception, handle_unexpected)

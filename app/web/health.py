@@ -1,0 +1,96 @@
+"""Liveness, readiness and Prometheus metrics (answer on any host)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Blueprint
+from flask import Flask
+from flask import Response
+from flask import current_app
+from flask import jsonify
+from flask import request
+from flask_migrate import Migrate
+from sqlalchemy import text
+
+from app.extensions import db
+
+bp = Blueprint("health", __name__)
+
+_EXT = "gatehouse.metrics"
+
+
+class Metrics:
+    """Process-local request counters in the Prometheus text format."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests: Counter[tuple[str, str]] = Counter()
+        self.started = time.time()
+
+    def observe(self, endpoint: str | None, status: int) -> None:
+        with self.lock:
+            self.requests[(endpoint or "unmatched", f"{status // 100}xx")] += 1
+
+    def render(self) -> str:
+        lines = [
+            "# HELP gatehouse_http_requests_total HTTP requests by endpoint and status class.",
+            "# TYPE gatehouse_http_requests_total counter",
+        ]
+        with self.lock:
+            for (endpoint, status), count in sorted(self.requests.items()):
+                labels = f'endpoint="{endpoint}",status="{status}"'
+                lines.append(f"gatehouse_http_requests_total{{{labels}}} {count}")
+        lines += [
+            "# HELP gatehouse_process_start_time_seconds Start time of the process.",
+            "# TYPE gatehouse_process_start_time_seconds gauge",
+            f"gatehouse_process_start_time_seconds {self.started:.0f}",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def _head_revision() -> str | None:
+    migrate: Migrate = current_app.extensions["migrate"]
+    config = migrate.migrate.get_config(migrate.directory)
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            current = MigrationContext.configure(connection).get_current_revision()
+    except Exception as exc:  # noqa: BLE001 - any database failure means "not ready"
+        return jsonify(status="unavailable", reason=type(exc).__name__), 503
+    head = _head_revision()
+    if current != head:
+        return jsonify(
+            status="unavailable", reason="migrations pending", database=current, head=head
+        ), 503
+    return jsonify(status="ready", revision=current)
+
+
+@bp.get("/metrics")
+def metrics():
+    return Response(current_app.extensions[_EXT].render(), mimetype="text/plain; version=0.0.4")
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[_EXT] = Metrics()
+
+    @app.after_request
+    def _count(response):
+        app.extensions[_EXT].observe(request.endpoint, response.status_code)
+        return response
+
+    app.register_blueprint(bp)

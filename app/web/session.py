@@ -1,0 +1,124 @@
+"""The browser-session cookie: loads ``current_user`` and ``g.browser_session`` for the
+request's tenant, and signs in / out.
+
+The cookie is host-only, HttpOnly, SameSite=Lax, and ``__Host-``-prefixed and Secure
+outside local development. Its name carries the tenant id, so tenants served under
+``/t/<slug>`` on one host keep separate cookies; the lookup is tenant-scoped too, so a
+cookie of tenant A never signs anyone in at tenant B.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import current_app
+from flask import g
+from flask import request
+from flask_login import AnonymousUserMixin
+
+from app.extensions import login_manager
+from app.models import BrowserSession
+from app.models import User
+from app.services import audit
+from app.services import sessions as sessions_service
+from app.tenancy import current_tenant
+from app.tenancy import scope
+
+
+def cookie_name(tenant_id: str) -> str:
+    secure = current_app.config["URL_SCHEME"] == "https"
+    return f"{'__Host-' if secure else ''}gh_session_{tenant_id.lower()}"
+
+
+def _load_user_from_cookie(_request) -> User | None:
+    tenant = g.get("tenant")
+    if tenant is None:
+        return None
+    if "browser_session" not in g:
+        session = sessions_service.load_session(tenant, request.cookies.get(cookie_name(tenant.id)))
+        user = scope(tenant).get(User, session.user_id) if session else None
+        if user is not None and not user.is_active:
+            sessions_service.end_session(session)
+            session, user = None, None
+        g.browser_session = session
+        g.session_user = user
+        if user is not None:
+            audit.act_as("user", user.id)
+    return g.get("session_user")
+
+
+def current_session() -> BrowserSession | None:
+    """The request's live browser session (loads it if needed)."""
+    _load_user_from_cookie(request)
+    return g.get("browser_session")
+
+
+def sign_in(user: User, amr: list[str]) -> BrowserSession:
+    """Start a fresh session (a new id: rotation at sign-in) and set its cookie."""
+    old = current_session()
+    if old is not None:
+        sessions_service.end_session(old)
+    session, token = sessions_service.start_session(
+        current_tenant,
+        user,
+        amr=amr,
+        ip=request.remote_addr or "",
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    g.browser_session = session
+    g.session_user = user
+    g.set_session_cookie = token
+    audit.act_as("user", user.id)
+    return session
+
+
+def sign_out() -> BrowserSession | None:
+    """End the server-side session and clear the cookie."""
+    session = current_session()
+    if session is not None:
+        sessions_service.end_session(session)
+    g.browser_session = None
+    g.session_user = None
+    g.clear_session_cookie = True
+    return session
+
+
+def _write_cookie(response):
+    tenant = g.get("tenant")
+    if tenant is None:
+        return response
+    name = cookie_name(tenant.id)
+    secure = current_app.config["URL_SCHEME"] == "https"
+    token = g.get("set_session_cookie")
+    if token:
+        response.set_cookie(
+            name,
+            token,
+            httponly=True,
+            secure=secure,
+            samesite="Lax",
+            path="/",
+            max_age=int(
+                (g.browser_session.expires_at - g.browser_session.auth_time).total_seconds()
+            ),
+        )
+    elif g.get("clear_session_cookie") or (
+        request.cookies.get(name) and "browser_session" in g and g.browser_session is None
+    ):
+        response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="Lax")
+    return response
+
+
+class Anonymous(AnonymousUserMixin):
+    id = None
+    email = ""
+    name = ""
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.request_loader(_load_user_from_cookie)
+    login_manager.user_loader(lambda _id: None)  # never from Flask's cookie session
+    login_manager.anonymous_user = Anonymous
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    app.after_request(_write_cookie)

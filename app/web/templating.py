@@ -1,0 +1,26 @@
+"""Template globals: the tenant's branding and small helpers every page uses."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import g
+
+from app.services.settings import get_settings
+
+
+def _branding() -> dict:
+    tenant = g.get("tenant")
+    if tenant is None:
+        return {"display_name": "Gatehouse", "logo_url": "", "primary_color": "#4f46e5"}
+    branding = get_settings(tenant)["branding"]
+    return {
+        "display_name": branding["display_name"] or tenant.name,
+        "logo_url": branding["logo_url"],
+        "primary_color": branding["primary_color"],
+    }
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def _globals():
+        return {"branding": _branding()}
