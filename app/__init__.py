@@ -64,9 +64,18 @@ def _migrations_dir() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.account import bp as account_bp
+    from app.admin import bp as admin_bp
+    from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
+    from app.extensions import csrf
+    from app.invitations import bp as invitations_bp
+    from app.oauth import bp as oauth_bp
     from app.web.pages import bp as pages_bp
 
-    app.register_blueprint(pages_bp)
+    csrf.exempt(api_bp)  # bearer-authenticated JSON, no cookies
+    for blueprint in (pages_bp, auth_bp, account_bp, invitations_bp, oauth_bp, admin_bp, api_bp):
+        app.register_blueprint(blueprint)
 
 
 def _commit_at_the_edge(app: Flask) -> None:

@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 22:40:58.031887
 
 """
 from alembic import op
@@ -10,7 +9,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0001"
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None

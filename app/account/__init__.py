@@ -1,0 +1,7 @@
+"""The signed-in user's self-service pages under /account."""
+
+from flask import Blueprint
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+from app.account import routes  # noqa: E402,F401

@@ -1,0 +1,3 @@
+"""Routes of the account blueprint."""
+
+from app.account import bp  # noqa: F401

@@ -1,0 +1,7 @@
+"""Hosted login pages: sign-up, sign-in, sign-out, verification, password reset."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from app.auth import routes  # noqa: E402,F401

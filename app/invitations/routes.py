@@ -1,0 +1,3 @@
+"""Routes of the invitations blueprint."""
+
+from app.invitations import bp  # noqa: F401

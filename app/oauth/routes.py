@@ -1,0 +1,3 @@
+"""Routes of the oauth blueprint."""
+
+from app.oauth import bp  # noqa: F401
