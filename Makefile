@@ -6,9 +6,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+EXAMPLE_PORT ?= 5001
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run example test lint format bench clean
 
 install: $(VENV)/.installed node_modules/.installed static/vendor/htmx.min.js
 
@@ -32,6 +33,10 @@ run: install
 	@echo "Serving http://localhost:$(PORT) (system) and http://acme-corp.localhost:$(PORT) (demo)"
 	$(BIN)/gatehouse run --host $(HOST) --port $(PORT)
 
+# The SDK example (examples/): its own origin, next to a running `make run`.
+example: install
+	$(BIN)/python -m examples.serve --port $(EXAMPLE_PORT)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -43,8 +48,14 @@ format: install
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: install
-	$(BIN)/python -m bench
+# `make bench` (about 20 min, writes bench/RESULTS.md); `make bench BENCH_ARGS=--quick`.
+bench: install bench/reference/node_modules/.installed
+	command -v wrk >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q wrk; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench/reference/node_modules/.installed: bench/reference/package.json bench/reference/package-lock.json
+	cd bench/reference && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache test-artifacts

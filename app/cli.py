@@ -34,7 +34,7 @@ def main():
 
 def init_app(app) -> None:
     """Register the commands on the app, so ``gatehouse`` and ``flask --app wsgi`` agree."""
-    for command in (tenants, admin_key, users, demo):
+    for command in (tenants, admin_key, users, demo, clients, keys):
         app.cli.add_command(command)
 
 
@@ -167,3 +167,107 @@ def demo():
     db.session.commit()
     for line in lines:
         click.echo(line)
+
+
+@click.group()
+def clients():
+    """OAuth clients of a tenant."""
+
+
+@clients.command("create")
+@click.option("--tenant", "tenant_ref", required=True, help="Tenant slug or id.")
+@click.option("--name", "client_name", required=True, help="Shown on the consent page.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Repeatable.")
+@click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
+@click.option(
+    "--grant-type",
+    "grant_types",
+    multiple=True,
+    type=click.Choice(["authorization_code", "refresh_token", "client_credentials"]),
+    help="Repeatable; default authorization_code + refresh_token.",
+)
+@click.option(
+    "--auth-method",
+    "token_endpoint_auth_method",
+    default="client_secret_basic",
+    type=click.Choice(["client_secret_basic", "client_secret_post", "none"]),
+    help="'none' makes a public client (PKCE required).",
+)
+@click.option("--scope", default="openid profile email offline_access")
+@click.option("--id-token-alg", "id_token_signed_response_alg", default="RS256")
+@click.option("--first-party", is_flag=True, help="Skip the consent page.")
+@click.option("--role", "roles", multiple=True, help="Roles in client_credentials tokens.")
+@with_appcontext
+def clients_create(tenant_ref, **options):
+    """Register a client; prints its client_id and, once, its secret."""
+    from app.services import clients as clients_service
+
+    data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()}
+    if not data["grant_types"]:
+        data.pop("grant_types")
+    try:
+        tenant = tenants_service.get_tenant(tenant_ref)
+        client, secret = clients_service.create_client(tenant, data)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(f"client_id: {client.id}")
+    if secret:
+        click.echo(f"client_secret: {secret}  (shown only once)")
+
+
+@clients.command("list")
+@click.option("--tenant", "tenant_ref", required=True, help="Tenant slug or id.")
+@with_appcontext
+def clients_list(tenant_ref):
+    """List a tenant's clients."""
+    from app.services import clients as clients_service
+
+    try:
+        tenant = tenants_service.get_tenant(tenant_ref)
+    except ServiceError as exc:
+        _fail(exc)
+    for client in clients_service.list_clients(tenant):
+        kind = "public" if client.is_public else "confidential"
+        click.echo(f"{client.id}  {kind:<12} {client.client_name}")
+
+
+@click.group()
+def keys():
+    """Signing keys of a tenant."""
+
+
+@keys.command("rotate")
+@click.argument("tenant_ref")
+@with_appcontext
+def keys_rotate(tenant_ref):
+    """Rotate a tenant's signing keys (the published `next` key starts signing)."""
+    from app.services import keys as keys_service
+
+    try:
+        tenant = tenants_service.get_tenant(tenant_ref)
+        keys_service.rotate_keys(tenant)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc)
+    for key in keys_service.list_keys(tenant):
+        if key.status != "retired":
+            until = f" until {key.retire_after:%Y-%m-%d %H:%M} UTC" if key.retire_after else ""
+            click.echo(f"{key.id}  {key.alg}  {key.status}{until}")
+
+
+@keys.command("list")
+@click.argument("tenant_ref")
+@with_appcontext
+def keys_list(tenant_ref):
+    """List a tenant's signing keys."""
+    from app.services import keys as keys_service
+
+    try:
+        tenant = tenants_service.get_tenant(tenant_ref)
+    except ServiceError as exc:
+        _fail(exc)
+    for key in keys_service.list_keys(tenant):
+        click.echo(f"{key.id}  {key.alg}  {key.status}")

@@ -72,6 +72,19 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "MAIL_FROM": env.get("MAIL_FROM", "Gatehouse <no-reply@gatehouse.local>"),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis down: per-process limits
+        # Throttles on the hosted credential forms (POSTs): per client IP, per (tenant, email).
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "30 per minute;300 per hour"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": env.get(
+            "LOGIN_ACCOUNT_RATE_LIMIT", "10 per minute;60 per hour"
+        ),
+        "SIGNUP_RATE_LIMIT": env.get("SIGNUP_RATE_LIMIT", "10 per minute;60 per hour"),
+        "PASSWORD_RESET_RATE_LIMIT": env.get(
+            "PASSWORD_RESET_RATE_LIMIT", "10 per minute;60 per hour"
+        ),
+        "PASSWORD_RESET_ACCOUNT_RATE_LIMIT": env.get(
+            "PASSWORD_RESET_ACCOUNT_RATE_LIMIT", "5 per hour"
+        ),
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": False,  # the origin is checked by the tenant origin guard
         "SESSION_COOKIE_NAME": "__Host-gh_flask" if scheme == "https" else "gh_flask",

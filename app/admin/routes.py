@@ -1,3 +1,14 @@
-"""Routes of the admin blueprint."""
+"""Routes of the admin blueprint: one module per console page (imported for their routes)."""
 
-from app.admin import bp  # noqa: F401
+from app.admin import access  # noqa: F401  (guard and URL processors first)
+from app.admin import api_keys  # noqa: F401
+from app.admin import audit  # noqa: F401
+from app.admin import clients  # noqa: F401
+from app.admin import invitations  # noqa: F401
+from app.admin import keys  # noqa: F401
+from app.admin import orgs  # noqa: F401
+from app.admin import overview  # noqa: F401
+from app.admin import sessions  # noqa: F401
+from app.admin import settings  # noqa: F401
+from app.admin import tenants  # noqa: F401
+from app.admin import users  # noqa: F401

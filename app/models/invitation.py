@@ -21,8 +21,10 @@ class Invitation(TenantOwned, db.Model):
     id: Mapped[str] = id_column("inv")
     email: Mapped[str] = mapped_column(String(320), nullable=False)
     org_id: Mapped[str | None] = mapped_column(String(40))
-    # Tenant roles granted on acceptance; org roles when org_id is set.
+    # Tenant roles granted on acceptance (added to any the user already holds).
     roles: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
+    # Roles in the organization ``org_id`` (empty without an organization).
+    org_roles: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     invited_by: Mapped[str | None] = mapped_column(String(80))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

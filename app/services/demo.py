@@ -6,6 +6,8 @@ from app.extensions import db
 from app.models import Tenant
 from app.models import User
 from app.security.passwords import hash_password
+from app.services import orgs as orgs_service
+from app.services import roles as roles_service
 from app.services import tenants as tenants_service
 from app.services import users as users_service
 from app.services.errors import NotFound
@@ -18,6 +20,7 @@ DEMO_USERS = [
     ("admin@acme.example.com", "Ada Admin", "correct-horse-acme-1", ["admin", "member"]),
     ("member@acme.example.com", "Max Member", "battery-staple-acme-2", ["member"]),
 ]
+DEMO_ORG = ("Acme Engineering", "engineering")
 OPERATOR = (
     "operator@gatehouse.example.com",
     "Olivia Operator",
@@ -45,6 +48,20 @@ def _ensure_user(tenant: Tenant, email: str, name: str, password: str, roles: li
     return user
 
 
+def _ensure_org(tenant: Tenant, demo_users: list[User]):
+    """The demo organization, with the admin as owner and the member as member."""
+    try:
+        org = orgs_service.get_org(tenant, DEMO_ORG[1])
+    except NotFound:
+        org = orgs_service.create_org(tenant, DEMO_ORG[0], slug=DEMO_ORG[1])
+    for user, roles in zip(demo_users, (["owner"], ["member"]), strict=True):
+        if roles_service.org_role_names(tenant, user, org.id) is None:
+            orgs_service.add_member(tenant, org, user, roles=roles)
+        else:
+            orgs_service.set_member_roles(tenant, org, user, roles)
+    return org
+
+
 def seed_demo() -> list[str]:
     """Create or refresh the demo data; returns the lines to print."""
     tenant = _ensure_tenant()
@@ -52,13 +69,63 @@ def seed_demo() -> list[str]:
         f"Tenant {tenant.name} ({tenant.slug}, {tenant.id})",
         f"  issuer: {issuer_for(tenant)}",
     ]
+    demo_users = []
     for email, name, password, roles in DEMO_USERS:
         user = _ensure_user(tenant, email, name, password, roles)
+        demo_users.append(user)
         lines.append(f"  user {user.email} / {password}  roles={','.join(roles)}")
+    org = _ensure_org(tenant, demo_users)
+    lines.append(
+        f"  organization {org.name} ({org.slug}, {org.id}): admin is owner, member is member"
+    )
+    lines.extend(_ensure_demo_clients(tenant))
     system = tenants_service.system_tenant()
     email, name, password, roles = OPERATOR
     _ensure_user(system, email, name, password, roles)
     lines.append(f"Instance operator (system tenant, {issuer_for(system)}/admin)")
     lines.append(f"  user {email} / {password}")
     db.session.flush()
+    return lines
+
+
+DEMO_CLIENTS = [
+    {
+        "client_name": "Acme Demo App",
+        "redirect_uris": ["http://localhost:8000/callback"],
+        "post_logout_redirect_uris": ["http://localhost:8000/"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "scope": "openid profile email offline_access",
+    },
+    {
+        "client_name": "Acme Demo SPA",
+        "redirect_uris": ["http://localhost:3000/callback"],
+        "post_logout_redirect_uris": ["http://localhost:3000/"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "none",
+        "scope": "openid profile email offline_access",
+    },
+]
+
+
+def _ensure_demo_clients(tenant: Tenant) -> list[str]:
+    """The demo OAuth clients, found by name; the confidential one gets a fresh secret."""
+    from app.models import Client
+    from app.services import clients as clients_service
+
+    lines = []
+    for data in DEMO_CLIENTS:
+        client = scope(tenant).first(Client, Client.client_name == data["client_name"])
+        secret = None
+        if client is None:
+            client, secret = clients_service.create_client(tenant, data)
+        else:
+            clients_service.update_client(tenant, client, data)
+            if not client.is_public:
+                secret = clients_service.rotate_client_secret(tenant, client)
+        kind = "public, PKCE" if client.is_public else "confidential"
+        lines.append(f"  client {client.client_name} ({kind}): client_id={client.id}")
+        lines.append(f"    redirect_uri={client.redirect_uris[0]}")
+        if secret:
+            lines.append(f"    client_secret={secret}")
     return lines

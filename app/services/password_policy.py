@@ -1,12 +1,33 @@
 """The per-tenant password policy: length bounds, no composition rules (NIST 800-63B),
-common passwords refused, passwords containing the email refused."""
+common passwords refused, passwords containing the email refused.
+
+The common-password list (``app/data/common-passwords.txt``) is the 10,000 most frequent
+entries of Royce Williams' 2017 list as shipped (lower-cased, by frequency) in Django's
+``django/contrib/auth/common-passwords.txt.gz`` (BSD licence). It is read once per
+process into a frozenset; comparison is case-insensitive, as Django's is.
+"""
 
 from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
 
 from app.models import Tenant
 from app.services.settings import get_settings
 
 MAX_LENGTH = 128
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords, lower-cased (loaded once)."""
+    with COMMON_PASSWORDS_FILE.open(encoding="utf-8") as handle:
+        return frozenset(line.rstrip("\n").lower() for line in handle if line.strip())
+
+
+def is_common_password(password: str) -> bool:
+    return password.strip().lower() in common_passwords()
 
 
 def password_problems(tenant: Tenant, password: str, email: str = "") -> list[str]:
@@ -17,6 +38,8 @@ def password_problems(tenant: Tenant, password: str, email: str = "") -> list[st
         problems.append(f"Use at least {minimum} characters.")
     if len(password) > MAX_LENGTH:
         problems.append(f"Use at most {MAX_LENGTH} characters.")
+    if is_common_password(password):
+        problems.append("This password is too common; choose one that is harder to guess.")
     lowered = password.lower()
     local = email.split("@", 1)[0].lower()
     if email and (email.lower() in lowered or (len(local) >= 4 and local in lowered)):

@@ -107,6 +107,14 @@ def delete_tenant(tenant: Tenant, confirm: str) -> None:
         raise ValidationFailed({"tenant": "the system tenant cannot be deleted"})
     if confirm != tenant.slug:
         raise ValidationFailed({"confirm": "type the tenant's slug to confirm deletion"})
+    # The tenant's own trail goes with it: the instance's (system tenant's) keeps the record.
+    audit.record(
+        system_tenant(),
+        "tenant.deleted",
+        target_type="tenant",
+        target_id=tenant.id,
+        slug=tenant.slug,
+    )
     db.session.delete(tenant)
     db.session.flush()
 

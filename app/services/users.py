@@ -5,17 +5,25 @@ from __future__ import annotations
 from email_validator import EmailNotValidError
 from email_validator import validate_email
 from sqlalchemy import delete
+from sqlalchemy import update
 
 from app.extensions import db
+from app.models import BrowserSession
+from app.models import Grant
 from app.models import Tenant
 from app.models import User
 from app.models import UserRole
+from app.models.base import utcnow
 from app.security.passwords import hash_password
 from app.services import audit
 from app.services import roles as roles_service
 from app.services.errors import Conflict
+from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
+from app.services.grants import revoke_session_grants
 from app.services.password_policy import password_problems
+from app.services.sessions import end_session
+from app.services.sessions import end_user_sessions
 from app.tenancy import scope
 
 
@@ -94,3 +102,132 @@ def set_tenant_roles(tenant: Tenant, user: User, names: list[str], *, audited: b
             before=before,
             after=wanted,
         )
+
+
+# --- administration (admin API and console) -------------------------------------------
+
+USER_STATUSES = ("active", "disabled")
+
+
+def get_user(tenant: Tenant, user_id: str) -> User:
+    """A user of this tenant by id; raises NotFound (also for another tenant's id)."""
+    user = scope(tenant).get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def list_users(
+    tenant: Tenant, query: str = "", *, after: str | None = None, limit: int = 50
+) -> list[User]:
+    """Users ordered by id (creation order), matching ``query`` in email or name."""
+    stmt = scope(tenant).select(User).order_by(User.id).limit(limit)
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(User.email.ilike(like) | User.name.ilike(like))
+    if after:
+        stmt = stmt.where(User.id > after)
+    return list(db.session.scalars(stmt))
+
+
+def set_user_status(tenant: Tenant, user: User, status: str) -> User:
+    """Enable (``active``) or disable (``disabled``) a user; disabling ends their sessions
+    and revokes their refresh-token families."""
+    if status not in USER_STATUSES:
+        raise ValidationFailed({"status": "must be 'active' or 'disabled'"})
+    if user.status == status:
+        return user
+    user.status = status
+    if status == "disabled":
+        end_all_sessions(tenant, user)
+    audit.record(
+        tenant,
+        "user.disabled" if status == "disabled" else "user.enabled",
+        target_type="user",
+        target_id=user.id,
+    )
+    return user
+
+
+def end_all_sessions(tenant: Tenant, user: User) -> int:
+    """End the user's browser sessions and revoke their refresh-token families (grants);
+    returns how many sessions ended."""
+    ended = end_user_sessions(tenant, user.id)
+    db.session.execute(
+        update(Grant)
+        .where(Grant.tenant_id == tenant.id, Grant.user_id == user.id, Grant.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    audit.record(tenant, "user.sessions_ended", target_type="user", target_id=user.id, count=ended)
+    return ended
+
+
+def end_session_by_id(tenant: Tenant, session_id: str) -> None:
+    """End one browser session of this tenant (and its grants); NotFound for others."""
+    session = scope(tenant).get(BrowserSession, session_id)
+    if session is None or session.ended_at is not None:
+        raise NotFound("No such live session.")
+    end_session(session)
+    revoke_session_grants(tenant, session.id, reason="session_ended")
+    audit.record(
+        tenant,
+        "session.ended",
+        target_type="session",
+        target_id=session.id,
+        user_id=session.user_id,
+    )
+
+
+def update_user(tenant: Tenant, user: User, data: dict) -> User:
+    """Apply a partial update: ``email`` (unique in the tenant), ``name``, ``email_verified``,
+    ``password`` (policy-checked, hashed; ends the user's sessions), ``status``, ``roles``."""
+    errors: dict[str, str] = {}
+    changed: list[str] = []
+    email = user.email
+    if "email" in data:
+        try:
+            email = normalize_email(data["email"])
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if "name" in data and len(data["name"] or "") > 200:
+        errors["name"] = "at most 200 characters"
+    if data.get("password") is not None:
+        problems = password_problems(tenant, data["password"], email)
+        if problems:
+            errors["password"] = " ".join(problems)
+    if "status" in data and data["status"] not in USER_STATUSES:
+        errors["status"] = "must be 'active' or 'disabled'"
+    if errors:
+        raise ValidationFailed(errors)
+    if email != user.email:
+        if scope(tenant).first(User, User.email == email, User.id != user.id):
+            raise Conflict("A user with this email already exists.", field="email")
+        user.email, user.email_verified = email, False
+        changed.append("email")
+    if "name" in data and (data["name"] or "").strip() != user.name:
+        user.name = (data["name"] or "").strip()
+        changed.append("name")
+    if "email_verified" in data and bool(data["email_verified"]) != user.email_verified:
+        user.email_verified = bool(data["email_verified"])
+        changed.append("email_verified")
+    if data.get("password") is not None:
+        user.password_hash = hash_password(data["password"])
+        user.password_changed_at = utcnow()
+        changed.append("password")
+    if changed:
+        db.session.flush()
+        audit.record(tenant, "user.updated", target_type="user", target_id=user.id, fields=changed)
+    if "password" in changed:  # a password set by an admin signs the user out everywhere
+        end_all_sessions(tenant, user)
+    if "roles" in data:
+        set_tenant_roles(tenant, user, list(data["roles"]))
+    if "status" in data:
+        set_user_status(tenant, user, data["status"])
+    return user
+
+
+def delete_user(tenant: Tenant, user: User) -> None:
+    """Delete a user and everything that hangs off them (sessions, memberships, grants)."""
+    audit.record(tenant, "user.deleted", target_type="user", target_id=user.id, email=user.email)
+    db.session.delete(user)
+    db.session.flush()

@@ -22,6 +22,7 @@ from app.services import audit
 from app.services import sessions as sessions_service
 from app.tenancy import current_tenant
 from app.tenancy import scope
+from app.web import tenant_hints
 
 
 def cookie_name(tenant_id: str) -> str:
@@ -122,3 +123,4 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     app.after_request(_write_cookie)
+    tenant_hints.init_app(app)  # the gh_tenants cookie: "my other tenants" on /account

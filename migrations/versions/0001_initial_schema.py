@@ -136,6 +136,7 @@ def upgrade():
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.Column('org_id', sa.String(length=40), nullable=True),
     sa.Column('roles', sa.JSON(), nullable=False),
+    sa.Column('org_roles', sa.JSON(), nullable=False),
     sa.Column('token_digest', sa.String(length=64), nullable=False),
     sa.Column('invited_by', sa.String(length=80), nullable=True),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),

@@ -1,0 +1,149 @@
+"""OAuth clients: register, edit redirect URIs and grant types, rotate the secret (shown
+once in the response, never stored), delete."""
+
+from __future__ import annotations
+
+from flask import request
+
+from app.admin.access import console_tenant
+from app.admin.access import has_recent_auth
+from app.admin.access import recent_auth
+from app.admin.common import done
+from app.admin.common import errors_of
+from app.admin.common import form_list
+from app.admin.common import respond
+from app.admin.common import tenant_route
+from app.models import Client
+from app.services import clients as clients_service
+from app.services.errors import ServiceError
+from app.tenancy import issuer_for
+
+FORM = "admin/_partials/_client_form.html"
+
+
+def _data_from_form() -> dict:
+    """The client form in RFC 7591 field names (the service validates every value)."""
+    return {
+        "client_name": (request.form.get("client_name") or "").strip(),
+        "redirect_uris": form_list("redirect_uris"),
+        "post_logout_redirect_uris": form_list("post_logout_redirect_uris"),
+        "grant_types": request.form.getlist("grant_types"),
+        "token_endpoint_auth_method": request.form.get("token_endpoint_auth_method", ""),
+        "scope": " ".join(request.form.getlist("scope")),
+        "id_token_signed_response_alg": request.form.get("id_token_signed_response_alg", ""),
+        "first_party": bool(request.form.get("first_party")),
+        "roles": form_list("roles"),
+    }
+
+
+def _choices() -> dict:
+    return {
+        "grant_choices": sorted(clients_service.GRANT_TYPES),
+        "scope_choices": ["openid", "profile", "email", "offline_access"],
+        "auth_methods": [
+            ("client_secret_basic", "Confidential: client_secret_basic"),
+            ("client_secret_post", "Confidential: client_secret_post"),
+            ("none", "Public (PKCE, no secret)"),
+        ],
+        "issuer": issuer_for(console_tenant()),
+    }
+
+
+@tenant_route("/clients")
+def clients_index():
+    return respond("admin/clients.html", clients=clients_service.list_clients(console_tenant()))
+
+
+@tenant_route("/clients/new", methods=["GET", "POST"])
+def clients_create():
+    tenant = console_tenant()
+    form = {"client_name": "", **clients_service.DEFAULTS}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = _data_from_form()
+        try:
+            client, secret = clients_service.create_client(tenant, form)
+        except ServiceError as exc:
+            errors = errors_of(exc)
+        else:
+            # Rendered, not redirected: the secret exists only in this response.
+            return respond(
+                "admin/client.html",
+                c=client,
+                secret=secret,
+                form=None,
+                errors={},
+                recent=has_recent_auth(),
+                created=True,
+                **_choices(),
+            )
+    return respond(
+        "admin/client_new.html",
+        status=422 if errors else 200,
+        form=form,
+        errors=errors,
+        **_choices(),
+    )
+
+
+def _client(client_id: str) -> Client:
+    return clients_service.get_client(console_tenant(), client_id)  # NotFound -> 404
+
+
+@tenant_route("/clients/<client_id>")
+def clients_show(client_id: str):
+    return respond(
+        "admin/client.html",
+        c=_client(client_id),
+        form=None,
+        errors={},
+        recent=has_recent_auth(),
+        **_choices(),
+    )
+
+
+@tenant_route("/clients/<client_id>", methods=["POST"], endpoint="clients_update")
+def clients_update(client_id: str):
+    """Inline edit of the client's settings card."""
+    tenant = console_tenant()
+    client = _client(client_id)
+    data = _data_from_form()
+    try:
+        clients_service.update_client(tenant, client, data)
+    except ServiceError as exc:
+        context = {"c": client, "form": data, "errors": errors_of(exc), "recent": has_recent_auth()}
+        return respond("admin/client.html", FORM, status=422, **context, **_choices())
+    return done(
+        "Client saved.",
+        "admin.clients_show",
+        client_id=client.id,
+        partial=FORM,
+        context={"c": client, "form": None, "errors": {}, **_choices()},
+    )
+
+
+@tenant_route("/clients/<client_id>/secret", methods=["POST"])
+@recent_auth("admin.clients_show")
+def clients_rotate_secret(client_id: str):
+    tenant = console_tenant()
+    client = _client(client_id)
+    secret = clients_service.rotate_client_secret(tenant, client)
+    return respond(
+        "admin/client.html",
+        "admin/_partials/_client_secret.html",
+        c=client,
+        secret=secret,
+        form=None,
+        errors={},
+        recent=True,
+        **_choices(),
+    )
+
+
+@tenant_route("/clients/<client_id>/delete", methods=["POST"])
+def clients_delete(client_id: str):
+    tenant = console_tenant()
+    client = _client(client_id)
+    name = client.client_name
+    clients_service.delete_client(tenant, client)
+    return done(f"Client {name} deleted.", "admin.clients_index")

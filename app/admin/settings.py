@@ -1,0 +1,97 @@
+"""A tenant's auth configuration, with a live preview of its login page (an HTMX partial
+re-rendered as the branding fields change)."""
+
+from __future__ import annotations
+
+from flask import request
+
+from app.admin.access import console_tenant
+from app.admin.common import done
+from app.admin.common import errors_of
+from app.admin.common import form_int
+from app.admin.common import form_list
+from app.admin.common import respond
+from app.admin.common import tenant_route
+from app.services import settings as settings_service
+from app.services.errors import ServiceError
+from app.services.errors import ValidationFailed
+
+NUMBERS = (
+    "password_min_length",
+    "lockout_threshold",
+    "lockout_minutes",
+    "session_idle_minutes",
+    "session_max_hours",
+    "access_token_ttl_seconds",
+    "id_token_ttl_seconds",
+    "refresh_token_ttl_days",
+    "refresh_token_idle_days",
+)
+FLAGS = ("passwordless_passkeys", "require_email_verification")
+BRANDING = ("display_name", "logo_url", "primary_color")
+
+
+def _changes_from_form() -> dict:
+    """The whole settings form as a partial update (the service validates every value)."""
+    changes: dict = {
+        "signup_mode": request.form.get("signup_mode", ""),
+        "mfa_policy": request.form.get("mfa_policy", ""),
+        "login_methods": request.form.getlist("login_methods"),
+        "mfa_factors": request.form.getlist("mfa_factors"),
+        "allowed_email_domains": form_list("allowed_email_domains"),
+        "branding": {k: (request.form.get(f"branding.{k}") or "").strip() for k in BRANDING},
+    }
+    changes.update({name: form_int(name) for name in NUMBERS})
+    changes.update({name: bool(request.form.get(name)) for name in FLAGS})
+    return changes
+
+
+def _preview_branding(source) -> dict:
+    """Branding for the preview: typed values where valid, the saved ones otherwise."""
+    saved = settings_service.get_settings(console_tenant())["branding"]
+    branding, problems = dict(saved), {}
+    for key in BRANDING:
+        value = (source.get(f"branding.{key}") or "").strip()
+        try:
+            settings_service.validate_changes({"branding": {key: value}})
+        except ValidationFailed as exc:
+            problems.update(exc.errors)
+        else:
+            branding[key] = value
+    branding["display_name"] = branding["display_name"] or console_tenant().name
+    return {"preview": branding, "preview_problems": problems}
+
+
+@tenant_route("/settings", methods=["GET", "POST"])
+def settings():
+    tenant = console_tenant()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            settings_service.update_settings(tenant, _changes_from_form())
+        except ServiceError as exc:
+            errors = errors_of(exc)
+        else:
+            return done("Settings saved.", "admin.settings")
+    values = settings_service.get_settings(tenant)
+    if errors:  # show what was typed, next to its error
+        values = {**values, **_changes_from_form()}
+        values["allowed_email_domains"] = form_list("allowed_email_domains")
+    source = request.form if errors else {f"branding.{k}": v for k, v in values["branding"].items()}
+    return respond(
+        "admin/settings.html",
+        status=422 if errors else 200,
+        s=values,
+        errors=errors,
+        **_preview_branding(source),
+    )
+
+
+@tenant_route("/settings/preview")
+def settings_preview():
+    """The mini login card for the branding being typed (query parameters)."""
+    return respond(
+        "admin/_partials/_login_preview.html",
+        "admin/_partials/_login_preview.html",
+        **_preview_branding(request.args),
+    )

@@ -1,0 +1,323 @@
+"""JSON Schemas (OpenAPI 3.1 = JSON Schema 2020-12) of every request and response body.
+
+Request bodies are closed (``additionalProperties: false``) and are enforced by
+:mod:`app.api.validation`, so what the document says is what the API does.
+"""
+
+from __future__ import annotations
+
+from app.services.settings import _ENUMS as SETTING_ENUMS
+from app.services.settings import _RANGES as SETTING_RANGES
+from app.services.settings import DEFAULTS as SETTING_DEFAULTS
+
+ID = {"type": "string", "maxLength": 40}
+SLUG = {"type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[a-z0-9-]+$"}
+NAME = {"type": "string", "minLength": 1, "maxLength": 200}
+EMAIL = {"type": "string", "minLength": 3, "maxLength": 320}
+TIME = {"type": "string", "format": "date-time"}
+TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+ROLE_NAMES = {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 64}}
+URLS = {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 2000}}
+DOMAINS = {"type": "array", "maxItems": 100, "items": {"type": "string", "maxLength": 253}}
+
+
+def closed(properties: dict, required: tuple = ()) -> dict:
+    """A request object: only these fields, these ones required."""
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def resource(properties: dict, required: tuple | None = None) -> dict:
+    """A response object: ``id`` and ``created_at`` plus the resource's fields."""
+    props = {"id": ID, **properties, "created_at": TIME}
+    return {
+        "type": "object",
+        "properties": props,
+        "required": list(required if required is not None else props),
+    }
+
+
+def _setting_schema(key: str) -> dict:
+    if key in SETTING_ENUMS:
+        return {"type": "string", "enum": sorted(SETTING_ENUMS[key])}
+    if key in SETTING_RANGES:
+        low, high = SETTING_RANGES[key]
+        return {"type": "integer", "minimum": low, "maximum": high}
+    default = SETTING_DEFAULTS[key]
+    if isinstance(default, bool):
+        return {"type": "boolean"}
+    if key == "allowed_email_domains":
+        return DOMAINS
+    if key == "mfa_factors":
+        return {"type": "array", "items": {"type": "string", "enum": ["totp", "webauthn"]}}
+    if key == "login_methods":
+        return {
+            "type": "array",
+            "items": {"type": "string", "enum": ["passkey", "password", "upstream"]},
+        }
+    if key == "branding":
+        return closed(
+            {
+                "display_name": {"type": "string", "maxLength": 100},
+                "logo_url": {"type": "string", "maxLength": 2000},
+                "primary_color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
+            }
+        )
+    raise KeyError(key)
+
+
+SETTINGS_FIELDS = {key: _setting_schema(key) for key in SETTING_DEFAULTS}
+
+PROBLEM = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `errors` maps a field to what is wrong with it.",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+    "required": ["type", "title", "status"],
+}
+
+SCHEMAS: dict[str, dict] = {
+    "Problem": PROBLEM,
+    # --- tenants
+    "Tenant": resource(
+        {
+            "slug": SLUG,
+            "name": NAME,
+            "status": {"type": "string", "enum": ["active", "suspended"]},
+            "issuer": {"type": "string"},
+        }
+    ),
+    "TenantCreate": closed(
+        {"name": NAME, "slug": SLUG, "owner_email": EMAIL}, ("name", "slug", "owner_email")
+    ),
+    "TenantUpdate": closed(
+        {"name": NAME, "status": {"type": "string", "enum": ["active", "suspended"]}}
+    ),
+    "TenantDelete": closed({"confirm": {"type": "string", "maxLength": 63}}),
+    # --- settings
+    "Settings": {
+        "type": "object",
+        "properties": SETTINGS_FIELDS,
+        "required": list(SETTINGS_FIELDS),
+    },
+    "SettingsUpdate": closed(SETTINGS_FIELDS),
+    # --- users
+    "User": resource(
+        {
+            "email": {"type": "string"},
+            "name": {"type": "string"},
+            "email_verified": {"type": "boolean"},
+            "status": {"type": "string", "enum": ["active", "disabled"]},
+            "roles": {"type": "array", "items": {"type": "string"}},
+            "has_password": {"type": "boolean"},
+            "last_login_at": TIME_OR_NULL,
+        }
+    ),
+    "UserCreate": closed(
+        {
+            "email": EMAIL,
+            "name": {"type": "string", "maxLength": 200},
+            "password": {"type": "string", "maxLength": 128},
+            "email_verified": {"type": "boolean"},
+            "roles": ROLE_NAMES,
+        },
+        ("email",),
+    ),
+    "UserUpdate": closed(
+        {
+            "email": EMAIL,
+            "name": {"type": "string", "maxLength": 200},
+            "password": {"type": "string", "maxLength": 128},
+            "email_verified": {"type": "boolean"},
+            "status": {"type": "string", "enum": ["active", "disabled"]},
+            "roles": ROLE_NAMES,
+        }
+    ),
+    "RolesReplace": closed({"roles": ROLE_NAMES}, ("roles",)),
+    "SessionsEnded": {
+        "type": "object",
+        "properties": {"ended": {"type": "integer", "minimum": 0}},
+        "required": ["ended"],
+    },
+    # --- roles
+    "Role": resource(
+        {
+            "kind": {"type": "string", "enum": ["tenant", "org"]},
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "builtin": {"type": "boolean"},
+        }
+    ),
+    "RoleCreate": closed(
+        {
+            "kind": {"type": "string", "enum": ["tenant", "org"]},
+            "name": {"type": "string", "minLength": 1, "maxLength": 64},
+            "description": {"type": "string", "maxLength": 300},
+        },
+        ("name",),
+    ),
+    "RoleUpdate": closed({"description": {"type": "string", "maxLength": 300}}, ("description",)),
+    # --- organizations
+    "Org": resource({"name": {"type": "string"}, "slug": {"type": "string"}, "domains": DOMAINS}),
+    "OrgCreate": closed({"name": NAME, "slug": SLUG, "domains": DOMAINS}, ("name",)),
+    "OrgUpdate": closed({"name": NAME, "slug": SLUG, "domains": DOMAINS}),
+    "OrgDelete": closed({"confirm": {"type": "string", "maxLength": 63}}),
+    "Member": resource(
+        {
+            "user_id": ID,
+            "email": {"type": "string"},
+            "name": {"type": "string"},
+            "roles": {"type": "array", "items": {"type": "string"}},
+        }
+    ),
+    "MemberAdd": closed({"user_id": ID, "roles": ROLE_NAMES}, ("user_id",)),
+    # --- invitations
+    "Invitation": resource(
+        {
+            "email": {"type": "string"},
+            "org_id": {"type": ["string", "null"]},
+            "roles": {"type": "array", "items": {"type": "string"}},
+            "org_roles": {"type": "array", "items": {"type": "string"}},
+            "status": {"type": "string", "enum": ["pending", "accepted", "revoked", "expired"]},
+            "invited_by": {"type": ["string", "null"]},
+            "expires_at": TIME,
+            "accepted_at": TIME_OR_NULL,
+        }
+    ),
+    "InvitationCreate": closed(
+        {
+            "email": EMAIL,
+            "org_id": {"type": ["string", "null"], "maxLength": 40},
+            "roles": ROLE_NAMES,
+            "org_roles": ROLE_NAMES,
+        },
+        ("email",),
+    ),
+    # --- clients (RFC 7591 names)
+    "Client": {
+        "type": "object",
+        "properties": {
+            "client_id": ID,
+            "client_name": {"type": "string"},
+            "redirect_uris": {"type": "array", "items": {"type": "string"}},
+            "grant_types": {"type": "array", "items": {"type": "string"}},
+            "token_endpoint_auth_method": {"type": "string"},
+            "client_secret": {
+                "type": "string",
+                "description": "Only in the create and rotate answers.",
+            },
+        },
+        "required": ["client_id", "client_name"],
+    },
+    "ClientSecret": {
+        "type": "object",
+        "properties": {"client_id": ID, "client_secret": {"type": "string"}},
+        "required": ["client_id", "client_secret"],
+    },
+    "ClientCreate": closed(
+        {
+            "client_name": NAME,
+            "redirect_uris": URLS,
+            "post_logout_redirect_uris": URLS,
+            "grant_types": {
+                "type": "array",
+                "maxItems": 3,
+                "items": {
+                    "type": "string",
+                    "enum": ["authorization_code", "refresh_token", "client_credentials"],
+                },
+            },
+            "response_types": {
+                "type": "array",
+                "maxItems": 1,
+                "items": {"type": "string", "enum": ["code"]},
+            },
+            "token_endpoint_auth_method": {
+                "type": "string",
+                "enum": ["client_secret_basic", "client_secret_post", "none"],
+            },
+            "scope": {"type": "string", "maxLength": 1000},
+            "id_token_signed_response_alg": {"type": "string", "enum": ["RS256", "ES256"]},
+            "first_party": {"type": "boolean"},
+            "roles": ROLE_NAMES,
+        },
+        ("client_name",),
+    ),
+    # --- signing keys
+    "SigningKey": {
+        "type": "object",
+        "properties": {
+            "id": ID,
+            "alg": {"type": "string"},
+            "status": {"type": "string"},
+            "created_at": TIME,
+        },
+        "required": ["id", "alg", "status"],
+    },
+    # --- sessions and audit
+    "Session": resource(
+        {
+            "user_id": ID,
+            "amr": {"type": "array", "items": {"type": "string"}},
+            "active_org_id": {"type": ["string", "null"]},
+            "ip": {"type": "string"},
+            "user_agent": {"type": "string"},
+            "auth_time": TIME,
+            "last_seen_at": TIME,
+            "expires_at": TIME,
+        }
+    ),
+    "AuditEvent": resource(
+        {
+            "action": {"type": "string"},
+            "actor": {
+                "type": "object",
+                "properties": {"type": {"type": "string"}, "id": {"type": ["string", "null"]}},
+            },
+            "target": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": ["string", "null"]},
+                    "id": {"type": ["string", "null"]},
+                },
+            },
+            "ip": {"type": ["string", "null"]},
+            "user_agent": {"type": ["string", "null"]},
+            "request_id": {"type": ["string", "null"]},
+            "data": {"type": "object"},
+        }
+    ),
+    # --- admin API keys
+    "AdminKey": resource(
+        {
+            "name": {"type": "string"},
+            "prefix": {"type": "string"},
+            "tenant_id": {"type": ["string", "null"]},
+            "scope": {"type": "string", "enum": ["instance", "tenant"]},
+            "created_by": {"type": ["string", "null"]},
+            "last_used_at": TIME_OR_NULL,
+            "revoked_at": TIME_OR_NULL,
+        }
+    ),
+    "AdminKeyCreated": {
+        "allOf": [
+            {"$ref": "#/components/schemas/AdminKey"},
+            {
+                "type": "object",
+                "properties": {"key": {"type": "string", "description": "Shown only once."}},
+                "required": ["key"],
+            },
+        ]
+    },
+    "AdminKeyCreate": closed({"name": {"type": "string", "maxLength": 200}}),
+}
+
+# Clients are updated with the same fields as on create, none required.
+SCHEMAS["ClientUpdate"] = closed(SCHEMAS["ClientCreate"]["properties"])

@@ -1,0 +1,70 @@
+"""Forms of the hosted pages. Field names are stable (DESIGN §3): email, password,
+name, code, csrf_token; ``next`` rides along hidden and is validated where it is used."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms import HiddenField
+from wtforms import PasswordField
+from wtforms import StringField
+from wtforms import SubmitField
+from wtforms.validators import DataRequired
+from wtforms.validators import Length
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter your email address."), Length(max=320)]
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password."), Length(max=1024)]
+    )
+    next = HiddenField()
+    submit = SubmitField("Sign in")
+
+
+class SignupForm(FlaskForm):
+    name = StringField("Name", validators=[Length(max=200)])
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter your email address."), Length(max=320)]
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Choose a password."), Length(max=1024)],
+    )
+    next = HiddenField()
+    submit = SubmitField("Create account")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter your email address."), Length(max=320)]
+    )
+    submit = SubmitField("Email me a reset link")
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password", validators=[DataRequired("Choose a new password."), Length(max=1024)]
+    )
+    submit = SubmitField("Set new password")
+
+
+class ConfirmForm(FlaskForm):
+    """A form with only its CSRF token: sign out, resend verification, end a session."""
+
+    submit = SubmitField("Continue")
+
+
+def apply_errors(form: FlaskForm, errors: dict[str, str]) -> str:
+    """Put a service's per-field errors next to the form's fields; returns what is left
+    over (errors for no field of this form) as one message for the top of the form."""
+    leftover = []
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors") and name != "csrf_token":
+            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+        else:
+            leftover.append(message)
+    return " ".join(leftover)

@@ -1,0 +1,53 @@
+"""What the header nav (templates/_nav.html) needs: the Admin link for tenant admins."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask import g
+from flask import request
+from flask import url_for
+from flask_login import current_user
+
+from app.auth import bp
+from app.services.authn import signup_refusal
+from app.services.roles import has_tenant_role
+from app.services.settings import get_settings
+
+# The console's landing endpoint, in the order we look for it.
+ADMIN_ENDPOINTS = ("admin.index", "admin.dashboard", "admin.home")
+
+
+def admin_url() -> str | None:
+    """The console link when the signed-in user holds the tenant ``admin`` role."""
+    tenant = g.get("tenant")
+    if tenant is None or not current_user.is_authenticated:
+        return None
+    if not has_tenant_role(tenant, current_user, "admin"):
+        return None
+    for endpoint in ADMIN_ENDPOINTS:
+        if endpoint in current_app.view_functions:
+            return url_for(endpoint)
+    return request.script_root + "/admin/"
+
+
+def signup_open() -> bool:
+    tenant = g.get("tenant")
+    return tenant is not None and signup_refusal(tenant) is None
+
+
+def password_hint() -> str:
+    tenant = g.get("tenant")
+    if tenant is None:
+        return ""
+    minimum = get_settings(tenant)["password_min_length"]
+    return f"At least {minimum} characters. A few unrelated words make a strong password."
+
+
+@bp.app_context_processor
+def _nav_context():
+    return {
+        "nav_admin_url": admin_url,
+        "nav_signup_open": signup_open,
+        "password_hint": password_hint(),
+        "has_endpoint": lambda name: name in current_app.view_functions,
+    }

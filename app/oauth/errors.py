@@ -1,0 +1,64 @@
+"""How OAuth errors leave the server: an error PAGE when the client or redirect URI cannot
+be trusted (RFC 6749 §4.1.2.1: never redirect there), a redirect with ``error``, ``state``
+and ``iss`` (RFC 9207) when they can, JSON on the back-channel endpoints."""
+
+from __future__ import annotations
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from flask import Response
+from flask import json
+from flask import redirect
+from flask import render_template
+
+from app.tenancy import current_tenant
+from app.tenancy import issuer_for
+
+
+def error_page(description: str, *, title: str = "This sign-in link is not valid", status=400):
+    """The page shown instead of redirecting to an untrusted client."""
+    body = render_template("oauth/error.html", title=title, description=description)
+    response = Response(body, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def redirect_to_client(redirect_uri: str, params: dict):
+    """302 to the client's redirect URI with ``params`` plus ``iss`` (RFC 9207 §2)."""
+    values = [(k, v) for k, v in params.items() if v is not None]
+    values.append(("iss", issuer_for(current_tenant)))
+    response = redirect(add_params_to_uri(redirect_uri, values), code=302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def redirect_error(redirect_uri: str, error: str, description: str, state: str | None):
+    return redirect_to_client(
+        redirect_uri, {"error": error, "error_description": description, "state": state}
+    )
+
+
+def authorization_error(error: OAuth2Error, state: str | None = None):
+    """An Authlib error raised while validating an authorization request."""
+    if not error.redirect_uri:
+        return error_page(error.description or error.error.replace("_", " "))
+    return redirect_error(
+        error.redirect_uri, error.error, error.description or None, error.state or state
+    )
+
+
+def json_error(error: OAuth2Error):
+    """Back-channel error as JSON, keeping Authlib's status and WWW-Authenticate."""
+    status, body, headers = error()
+    if error.error == "missing_authorization":
+        # RFC 6750 §3.1: no credentials → a bare challenge, no error code in it.
+        body = {"error": "invalid_token", "error_description": "A bearer token is required."}
+        headers = [("WWW-Authenticate", f'Bearer realm="{issuer_for(current_tenant)}"')]
+    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    for name, value in headers:
+        if name.lower() == "www-authenticate" and value.lower().startswith("bearer "):
+            value = "Bearer " + value[7:]
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,202 @@
+"""Authlib grants for the tenant of the request: authorization_code (+ PKCE S256, + OpenID
+Connect), refresh_token (rotation, reuse detection, organization switch), client_credentials.
+
+Authlib validates the requests (client authentication, redirect URI binding, scopes, PKCE,
+nonce, prompt); storage and token minting are Gatehouse services.
+"""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import InvalidGrantError
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.hooks import hooked
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
+
+from app.models import Grant
+from app.models import User
+from app.oauth.models import OAuthCode
+from app.oauth.models import OAuthToken
+from app.services import grants as grants_service
+from app.services import issuance
+from app.services.errors import ValidationFailed
+from app.tenancy import current_tenant
+from app.tenancy import scope
+
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+def _active_user(user_id: str | None) -> User | None:
+    user = scope(current_tenant).get(User, user_id)
+    return user if user is not None and user.is_active else None
+
+
+class S256CodeChallenge(CodeChallenge):
+    """PKCE (RFC 7636) with S256 only: ``plain`` (explicit or by default) is refused
+    (RFC 9700 §2.1.1), and public clients must send a challenge."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        challenge, method = data.get("code_challenge"), data.get("code_challenge_method")
+        if challenge and method != "S256":
+            raise InvalidRequestError("code_challenge_method must be S256.")
+        if not challenge and grant.request.client.row.is_public:
+            raise InvalidRequestError("PKCE (code_challenge, S256) is required for this client.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+class OpenIDCode(_OpenIDCode):
+    """OpenID Connect on the code flow: Authlib checks nonce and prompt; the ID token is
+    minted by app.services.tokens with the tenant's cached keys."""
+
+    def exists_nonce(self, nonce, request) -> bool:
+        return False  # codes are single use; a nonce is bound to its code, not global
+
+    def process_token(self, grant, response):
+        return response[1]  # the ID token is added in AuthorizationCodeGrant
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def save_authorization_code(self, code, request):
+        context = request.gatehouse  # set by the authorize view: session, organization
+        data = request.payload.data
+        grants_service.save_code(
+            current_tenant,
+            code,
+            client_id=request.client.row.id,
+            user_id=request.user.id,
+            session_id=context["session"].id,
+            # RFC 6749 §4.1.3: the token request must repeat redirect_uri only if the
+            # authorization request carried it ("" = it was omitted, the default was used).
+            redirect_uri=request.payload.redirect_uri or "",
+            scope=request.scope or "",
+            nonce=(data.get("nonce") or None),
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+            org_id=context.get("org_id"),
+            auth_time=context["session"].auth_time,
+            amr=list(context["session"].amr or []),
+        )
+
+    def query_authorization_code(self, code, client):
+        row = grants_service.redeem_code(current_tenant, code, client.row)
+        return OAuthCode(row) if row is not None else None
+
+    def delete_authorization_code(self, authorization_code):
+        """Nothing to do: the code was marked used atomically when redeemed."""
+
+    def authenticate_user(self, authorization_code):
+        return _active_user(authorization_code.row.user_id)
+
+    @hooked
+    def create_token_response(self):
+        client = self.request.client
+        code = self.request.authorization_code.row
+        user = self.authenticate_user(self.request.authorization_code)
+        if user is None:
+            raise InvalidGrantError("The user of this code is no longer active.")
+        self.request.user = user
+        tenant = current_tenant._get_current_object()
+        grant = grants_service.start_grant(
+            tenant,
+            client.row,
+            user_id=user.id,
+            session_id=code.session_id,
+            scope=code.scope,
+            org_id=code.org_id,
+            auth_time=code.auth_time,
+            amr=list(code.amr or []),
+        )
+        code.grant_id = grant.id
+        body = issuance.user_token_response(
+            tenant,
+            client.row,
+            user,
+            grant,
+            include_refresh=client.check_grant_type("refresh_token"),
+        )
+        issuance.add_id_token(tenant, client.row, user, grant, body, nonce=code.nonce)
+        return 200, body, self.TOKEN_RESPONSE_HEADER
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    """Rotation on every use; a rotated token presented again revokes the family."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token):
+        # Only a lookup here: the token is consumed in create_token_response, once the
+        # rest of the request (scope, organization) has been validated.
+        row = grants_service.find_refresh_token(current_tenant, refresh_token)
+        if row is None:
+            return None
+        grant = scope(current_tenant).get(Grant, row.grant_id)
+        if grant is None:
+            return None
+        return OAuthToken("refresh_token", grant.client_id, refresh=row, grant=grant)
+
+    def authenticate_user(self, refresh_token):
+        return _active_user(refresh_token.grant.user_id)
+
+    def revoke_old_credential(self, refresh_token):
+        """Done by grants.use_refresh_token (atomic)."""
+
+    @hooked
+    def create_token_response(self):
+        tenant = current_tenant._get_current_object()
+        client = self.request.client
+        presented = self.request.refresh_token
+        user = self.authenticate_user(presented)
+        if user is None:
+            raise InvalidGrantError("The user of this token is no longer active.")
+        org_id = self.request.payload.data.get("organization")
+        if org_id:
+            try:
+                issuance.check_organization(tenant, user, org_id)
+            except ValidationFailed as exc:
+                raise InvalidRequestError(exc.errors["organization"]) from exc
+        grant = grants_service.use_refresh_token(
+            tenant, self.request.form["refresh_token"], client.row
+        )
+        if grant is None:
+            raise InvalidGrantError("The refresh token is invalid, expired or revoked.")
+        if org_id:
+            grant.org_id = org_id
+        body = issuance.user_token_response(tenant, client.row, user, grant, include_refresh=True)
+        issuance.add_id_token(tenant, client.row, user, grant, body)
+        self.request.user = user
+        return 200, body, self.TOKEN_RESPONSE_HEADER
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    """No user: the token carries the tenant and the client's roles."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    @hooked
+    def create_token_response(self):
+        client = self.request.client
+        requested = self.request.payload.scope
+        allowed = [s for s in client.row.scope.split() if s not in {"openid", "offline_access"}]
+        scope_value = client.get_allowed_scope(requested) if requested else " ".join(allowed)
+        scope_value = " ".join(s for s in scope_value.split() if s in allowed)
+        body = issuance.client_token_response(
+            current_tenant._get_current_object(), client.row, scope_value
+        )
+        return 200, body, self.TOKEN_RESPONSE_HEADER
+
+
+__all__ = [
+    "AuthorizationCodeGrant",
+    "ClientCredentialsGrant",
+    "OpenIDCode",
+    "RefreshTokenGrant",
+    "S256CodeChallenge",
+]

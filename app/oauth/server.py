@@ -1,0 +1,116 @@
+"""The Authlib authorization server, resource protector and endpoints, for the request's
+tenant. Everything tenant-specific (clients, issuer, keys) is looked up per request
+through ``current_tenant``, so one server object serves every tenant."""
+
+from __future__ import annotations
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc9207 import IssuerParameter
+from flask import Flask
+from flask import g
+from flask import request as flask_request
+
+from app.oauth import endpoints
+from app.oauth import grants
+from app.oauth.models import OAuthClient
+from app.oauth.models import OAuthToken
+from app.services import clients as clients_service
+from app.services import tokens
+from app.tenancy import current_tenant
+from app.tenancy import issuer_for
+
+
+class GatehouseOAuth2Request(FlaskOAuth2Request):
+    """Authlib's request; whether plain http is allowed is decided by configuration
+    (URL_SCHEME, DESIGN §5: http only for local development), not by the scheme Werkzeug
+    sees behind a TLS-terminating proxy, so Authlib's own https check is satisfied here."""
+
+    def __init__(self, request):
+        super().__init__(_SchemeView(request))
+        self._request = request
+
+
+class _SchemeView:
+    """Just enough of a Flask request for FlaskOAuth2Request.__init__, with an https URL."""
+
+    def __init__(self, request):
+        self.method = request.method
+        self.headers = request.headers
+        self.url = "https://" + request.url.split("://", 1)[1]
+        self.values = request.values
+
+
+class TenantAuthorizationServer(AuthorizationServer):
+    """Authlib's Flask server; clients come from the request's tenant only."""
+
+    def create_oauth2_request(self, request):
+        return GatehouseOAuth2Request(flask_request)
+
+    def query_client(self, client_id):
+        # One lookup per request and client id (Authlib asks several times).
+        cache = g.setdefault("oauth_clients", {})
+        if client_id not in cache:
+            row = clients_service.find_client(current_tenant, client_id)
+            cache[client_id] = OAuthClient(row) if row is not None and not row.disabled else None
+        return cache[client_id]
+
+    def save_token(self, token, request):
+        """Nothing to do: grants persist their grant rows and refresh tokens themselves."""
+
+
+class TenantIssuerParameter(IssuerParameter):
+    """RFC 9207: ``iss`` on every authorization response."""
+
+    def get_issuer(self) -> str:
+        return issuer_for(current_tenant)
+
+
+class AccessTokenValidator(BearerTokenValidator):
+    """Bearer access tokens: RFC 9068 JWTs of THIS tenant (app.services.tokens)."""
+
+    def authenticate_token(self, token_string):
+        try:
+            claims = tokens.verify_access_token(current_tenant, token_string)
+        except tokens.InvalidToken:
+            return None
+        return OAuthToken("access_token", claims["client_id"], claims=claims)
+
+
+def _build_server() -> TenantAuthorizationServer:
+    server = TenantAuthorizationServer()
+    server.register_grant(
+        grants.AuthorizationCodeGrant,
+        [grants.S256CodeChallenge(required=True), grants.OpenIDCode(require_nonce=False)],
+    )
+    server.register_grant(grants.RefreshTokenGrant)
+    server.register_grant(grants.ClientCredentialsGrant)
+    server.register_endpoint(endpoints.Introspection)
+    server.register_endpoint(endpoints.Revocation)
+    server.register_extension(TenantIssuerParameter())
+    return server
+
+
+def acquire_userinfo_token(request, scopes: list[str]):
+    """The bearer token of a request: the Authorization header (RFC 6750 §2.1) or, on a
+    form POST without that header, the ``access_token`` body parameter (§2.2).
+    Raises Authlib's OAuth2Error like ResourceProtector does."""
+    body_token = request.form.get("access_token") if request.method == "POST" else None
+    if body_token and "Authorization" not in request.headers:
+        validator = AccessTokenValidator()
+        token = validator.authenticate_token(body_token)
+        validator.validate_token(token, scopes, request)
+        return token
+    return require_oauth.acquire_token(scopes)
+
+
+# Built once at import (like an unbound extension); nothing per-tenant is stored on it.
+authorization = _build_server()
+require_oauth = ResourceProtector()
+require_oauth.register_token_validator(AccessTokenValidator())
+
+
+def init_app(app: Flask) -> None:
+    authorization.init_app(app)

@@ -1,0 +1,180 @@
+"""Password sign-in and self sign-up rules.
+
+:func:`authenticate` only checks the password and the account's state and returns the
+user; starting the browser session is the edge's job (``app.auth.flow``), so a second
+factor can slot in between the two.
+
+No enumeration: an unknown email, a wrong password and a disabled account all raise
+:class:`InvalidCredentials` with one message, after the same argon2 work
+(``verify_password`` hashes against a dummy when there is no user).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timedelta
+
+from app.extensions import db
+from app.models import Tenant
+from app.models import User
+from app.models.base import utcnow
+from app.security.passwords import verify_password
+from app.services import audit
+from app.services import email_tokens
+from app.services import users
+from app.services.credentials import rehash_if_needed
+from app.services.errors import PermissionDenied
+from app.services.errors import ServiceError
+from app.services.errors import ValidationFailed
+from app.services.settings import email_domain_allowed
+from app.services.settings import get_settings
+
+GENERIC_FAILURE = "Incorrect email or password."
+
+
+class InvalidCredentials(ServiceError):
+    status = 401
+    title = "Sign-in failed"
+
+    def __init__(self):
+        super().__init__(GENERIC_FAILURE)
+
+
+class AccountLocked(ServiceError):
+    """Too many failures in a row: sign-in is refused until ``until``."""
+
+    status = 429
+    title = "Temporarily locked"
+
+    def __init__(self, until: datetime):
+        minutes = max(1, round((until - utcnow()).total_seconds() / 60))
+        super().__init__(
+            "Too many failed attempts. Try again in "
+            f"{minutes} minute{'s' if minutes != 1 else ''}, or reset your password."
+        )
+        self.until = until
+
+
+class EmailNotVerified(ServiceError):
+    """The password was right but the tenant wants a verified address first."""
+
+    status = 403
+    title = "Email not verified"
+
+    def __init__(self, user: User):
+        super().__init__(
+            "Confirm your email address first: open the link we emailed you, or send a new one."
+        )
+        self.user = user
+
+
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    return bool(user.locked_until and user.locked_until > (now or utcnow()))
+
+
+def _record_failure(tenant: Tenant, user: User, settings: dict) -> None:
+    user.failed_logins += 1
+    if user.failed_logins >= settings["lockout_threshold"]:
+        user.locked_until = utcnow() + timedelta(minutes=settings["lockout_minutes"])
+        user.failed_logins = 0
+        audit.record(
+            tenant,
+            "login.locked",
+            target_type="user",
+            target_id=user.id,
+            minutes=settings["lockout_minutes"],
+        )
+
+
+def authenticate(tenant: Tenant, email: str, password: str) -> User:
+    """The user whose email and password these are; raises InvalidCredentials,
+    AccountLocked or EmailNotVerified. Counts failures and locks per tenant policy."""
+    settings = get_settings(tenant)
+    user = users.find_by_email(tenant, email or "")
+    # Always pay for one argon2 verification, whoever asks.
+    ok = verify_password(user.password_hash if user else None, password or "")
+    if user is None:
+        audit.record(tenant, "login.failed", reason="unknown_user", email=(email or "")[:320])
+        raise InvalidCredentials()
+    if is_locked(user):
+        audit.record(tenant, "login.failed", target_type="user", target_id=user.id, reason="locked")
+        raise AccountLocked(user.locked_until)
+    if not ok or not user.is_active:
+        reason = "bad_password" if not ok else "disabled"
+        if not ok:
+            _record_failure(tenant, user, settings)
+        audit.record(tenant, "login.failed", target_type="user", target_id=user.id, reason=reason)
+        db.session.flush()
+        if is_locked(user):
+            raise AccountLocked(user.locked_until)
+        raise InvalidCredentials()
+    user.failed_logins = 0
+    user.locked_until = None
+    rehash_if_needed(user, password)
+    db.session.flush()
+    if settings["require_email_verification"] and not user.email_verified:
+        raise EmailNotVerified(user)
+    return user
+
+
+# --- self sign-up -----------------------------------------------------------------------
+
+SIGNUP_CLOSED = {
+    "invite_only": "Sign-up here is by invitation only. Ask an administrator to invite you.",
+    "closed": "Sign-up is closed here.",
+}
+
+
+def signup_refusal(tenant: Tenant) -> str | None:
+    """Why self sign-up is unavailable in this tenant, or None when it is open."""
+    if tenant.is_system:
+        return SIGNUP_CLOSED["closed"]
+    return SIGNUP_CLOSED.get(get_settings(tenant)["signup_mode"])
+
+
+def sign_up(tenant: Tenant, email: str, password: str, name: str = "") -> User | None:
+    """Create a self-registered account and email a verification link.
+
+    Returns the new user, or None when the address already has an account and the
+    tenant requires verification: then the owner gets a notice by mail and the caller
+    answers exactly as for a new account (no enumeration).
+    """
+    refusal = signup_refusal(tenant)
+    if refusal:
+        raise PermissionDenied(refusal)
+    normalized = users.normalize_email(email)
+    if not email_domain_allowed(tenant, normalized):
+        domains = ", ".join(get_settings(tenant)["allowed_email_domains"])
+        raise ValidationFailed({"email": f"Sign-up is limited to addresses at {domains}."})
+    existing = users.find_by_email(tenant, normalized)
+    if existing is not None:
+        if get_settings(tenant)["require_email_verification"]:
+            email_tokens.send_already_registered(tenant, existing)
+            return None
+        raise ValidationFailed(
+            {"email": "An account with this email already exists. Sign in instead."}
+        )
+    user = users.create_user(
+        tenant, normalized, name=name or "", password=password, audit_action="signup"
+    )
+    email_tokens.send_verification(tenant, user)
+    return user
+
+
+def verify_email(tenant: Tenant, token: str) -> User:
+    """Mark the address of a verification token's user as confirmed (token used once)."""
+    user = email_tokens.consume_token(tenant, token, email_tokens.VERIFY)
+    if not user.email_verified:
+        user.email_verified = True
+        audit.record(tenant, "email.verified", target_type="user", target_id=user.id)
+    return user
+
+
+def request_password_reset(tenant: Tenant, email: str) -> None:
+    """Email a reset link if an active account has this address; silent otherwise."""
+    user = users.find_by_email(tenant, email or "")
+    if user is None or not user.is_active:
+        audit.record(tenant, "password.reset_requested", email=(email or "")[:320], known=False)
+        return
+    email_tokens.send_reset(tenant, user)
+    audit.record(tenant, "password.reset_requested", target_type="user", target_id=user.id)

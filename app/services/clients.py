@@ -1,0 +1,232 @@
+"""OAuth clients of a tenant (RFC 7591 metadata names), their secrets and lookups.
+
+Secrets are 256-bit random tokens, shown once and stored only as SHA-256 digests
+(app.security.tokens): never argon2, they are not guessable and are checked per request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from app.extensions import db
+from app.models import Client
+from app.models import Tenant
+from app.models.base import utcnow
+from app.security.tokens import digest
+from app.security.tokens import digests_match
+from app.security.tokens import new_token
+from app.services import audit
+from app.services.errors import NotFound
+from app.services.errors import ValidationFailed
+from app.tenancy import scope
+
+GRANT_TYPES = {"authorization_code", "refresh_token", "client_credentials"}
+RESPONSE_TYPES = {"code"}
+AUTH_METHODS = {"client_secret_basic", "client_secret_post", "none"}
+SCOPES = {"openid", "profile", "email", "offline_access"}
+# Clients of the system tenant may also hold ``admin``: client_credentials tokens with it
+# are instance credentials of the admin REST API (app/api/auth.py).
+SYSTEM_SCOPES = SCOPES | {"admin"}
+ID_TOKEN_ALGS = {"RS256", "ES256"}
+DEFAULTS = {
+    "grant_types": ["authorization_code", "refresh_token"],
+    "response_types": ["code"],
+    "token_endpoint_auth_method": "client_secret_basic",
+    "scope": "openid profile email",
+    "id_token_signed_response_alg": "RS256",
+    "first_party": False,
+    "roles": [],
+    "post_logout_redirect_uris": [],
+    "redirect_uris": [],
+}
+FIELDS = ("client_name", *DEFAULTS)
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """localhost or a loopback IP (RFC 8252 §7.3: native apps on a loopback port)."""
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def redirect_uri_problem(uri) -> str | None:
+    """Why ``uri`` cannot be registered as a redirect URI, or None when it can."""
+    if not isinstance(uri, str) or not uri or len(uri) > 2000:
+        return "must be a URL of at most 2000 characters"
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return f"{uri} is not a valid URL"
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        return f"{uri} must be an absolute http(s) URL"
+    if parts.fragment or "#" in uri:
+        return f"{uri} must not contain a fragment"
+    if parts.username or parts.password or "@" in parts.netloc:
+        return f"{uri} must not contain user information"
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        return f"{uri} must use https (http only for localhost/loopback)"
+    if any(c.isspace() for c in uri):
+        return f"{uri} must not contain spaces"
+    return None
+
+
+def _string_list(value, field: str, errors: dict) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors[field] = "must be a list of strings"
+        return []
+    return list(dict.fromkeys(v.strip() for v in value if v.strip()))
+
+
+def _validate(data: dict, current: dict, scopes: set[str] = SCOPES) -> dict:
+    """Merge ``data`` over ``current`` and check every rule; raises ValidationFailed."""
+    if not isinstance(data, dict):
+        raise ValidationFailed({"client": "must be an object"})
+    errors: dict[str, str] = {}
+    unknown = set(data) - set(FIELDS)
+    for field in sorted(unknown):
+        errors[field] = "unknown field"
+    merged = {**current, **{k: v for k, v in data.items() if k in FIELDS}}
+
+    name = merged.get("client_name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        errors["client_name"] = "is required (at most 200 characters)"
+    else:
+        merged["client_name"] = name.strip()
+    for field in ("redirect_uris", "post_logout_redirect_uris"):
+        uris = _string_list(merged.get(field), field, errors)
+        problems = [p for p in map(redirect_uri_problem, uris) if p]
+        if problems:
+            errors[field] = problems[0]
+        merged[field] = uris
+    grants = _string_list(merged.get("grant_types"), "grant_types", errors)
+    if not grants or not set(grants) <= GRANT_TYPES:
+        errors.setdefault("grant_types", f"must be drawn from: {', '.join(sorted(GRANT_TYPES))}")
+    merged["grant_types"] = grants
+    responses = _string_list(merged.get("response_types"), "response_types", errors)
+    if not set(responses) <= RESPONSE_TYPES:
+        errors["response_types"] = "only 'code' is supported"
+    merged["response_types"] = responses or ["code"]
+    method = merged.get("token_endpoint_auth_method")
+    if method not in AUTH_METHODS:
+        errors["token_endpoint_auth_method"] = f"must be one of: {', '.join(sorted(AUTH_METHODS))}"
+    scope_value = merged.get("scope")
+    requested = scope_value.split() if isinstance(scope_value, str) else None
+    if requested is None or not set(requested) <= scopes:
+        errors["scope"] = f"must be a space-separated list drawn from: {' '.join(sorted(scopes))}"
+    else:
+        merged["scope"] = " ".join(dict.fromkeys(requested))
+    if merged.get("id_token_signed_response_alg") not in ID_TOKEN_ALGS:
+        errors["id_token_signed_response_alg"] = "must be RS256 or ES256"
+    if not isinstance(merged.get("first_party"), bool):
+        errors["first_party"] = "must be true or false"
+    merged["roles"] = _string_list(merged.get("roles"), "roles", errors)
+
+    if "authorization_code" in grants and not merged["redirect_uris"]:
+        errors.setdefault("redirect_uris", "at least one is needed for authorization_code")
+    if method == "none" and "client_credentials" in grants:
+        errors.setdefault("grant_types", "a public client cannot use client_credentials")
+    if errors:
+        raise ValidationFailed(errors)
+    return merged
+
+
+def _scopes_for(tenant: Tenant) -> set[str]:
+    return SYSTEM_SCOPES if tenant.is_system else SCOPES
+
+
+def _current(client: Client) -> dict:
+    return {field: getattr(client, field) for field in FIELDS}
+
+
+def create_client(tenant: Tenant, data: dict) -> tuple[Client, str | None]:
+    """Register a client; returns it and its secret (None for public clients), shown once."""
+    values = _validate(data, {"client_name": None, **DEFAULTS}, _scopes_for(tenant))
+    client = Client(**values)
+    secret = None
+    if values["token_endpoint_auth_method"] != "none":
+        secret = new_token()
+        client.secret_digest = digest(secret)
+        client.secret_rotated_at = utcnow()
+    scope(tenant).add(client)
+    db.session.flush()
+    audit.record(tenant, "client.created", target_type="client", target_id=client.id)
+    return client, secret
+
+
+def update_client(tenant: Tenant, client: Client, data: dict) -> Client:
+    """Change a client's metadata (partial update); switching to public drops the secret."""
+    values = _validate(data, _current(client), _scopes_for(tenant))
+    for field, value in values.items():
+        setattr(client, field, value)
+    if client.is_public:
+        client.secret_digest = None
+    db.session.flush()
+    audit.record(
+        tenant, "client.updated", target_type="client", target_id=client.id, fields=sorted(data)
+    )
+    return client
+
+
+def rotate_client_secret(tenant: Tenant, client: Client) -> str:
+    """A new secret for a confidential client (the old one stops working now)."""
+    if client.is_public:
+        raise ValidationFailed({"token_endpoint_auth_method": "a public client has no secret"})
+    secret = new_token()
+    client.secret_digest = digest(secret)
+    client.secret_rotated_at = utcnow()
+    db.session.flush()
+    audit.record(tenant, "client.secret_rotated", target_type="client", target_id=client.id)
+    return secret
+
+
+def delete_client(tenant: Tenant, client: Client) -> None:
+    """Delete a client; its codes, grants and consents go with it (ON DELETE CASCADE)."""
+    audit.record(tenant, "client.deleted", target_type="client", target_id=client.id)
+    db.session.delete(client)
+    db.session.flush()
+
+
+def get_client(tenant: Tenant, client_id: str) -> Client:
+    """The tenant's client ``client_id``; raises NotFound."""
+    client = find_client(tenant, client_id)
+    if client is None:
+        raise NotFound("No such client.")
+    return client
+
+
+def find_client(tenant: Tenant, client_id: str | None) -> Client | None:
+    """The tenant's client or None (a client id of another tenant is None here)."""
+    if not client_id or not isinstance(client_id, str) or len(client_id) > 40:
+        return None
+    return scope(tenant).get(Client, client_id)
+
+
+def list_clients(tenant: Tenant) -> list[Client]:
+    return scope(tenant).all(Client, order_by=Client.id)
+
+
+def check_client_secret(client: Client, secret: str | None) -> bool:
+    """Constant-time check of a presented secret against the stored digest."""
+    return bool(secret) and digests_match(secret, client.secret_digest)
+
+
+def client_to_dict(client: Client) -> dict:
+    """The client's public view (never the secret or its digest)."""
+    return {
+        "id": client.id,
+        "client_id": client.id,
+        **{field: getattr(client, field) for field in FIELDS},
+        "public": client.is_public,
+        "disabled": client.disabled,
+        "created_at": client.created_at.isoformat() if client.created_at else None,
+        "secret_rotated_at": (
+            client.secret_rotated_at.isoformat() if client.secret_rotated_at else None
+        ),
+    }

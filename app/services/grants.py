@@ -1,0 +1,146 @@
+"""Authorization codes and grants (refresh-token families): issue, redeem, rotate, revoke.
+
+* A code lives ``CODE_TTL`` (about 60 s), is bound to its client and redirect URI and is
+  redeemed once (an atomic ``used_at`` update); presenting it again revokes the grant it
+  produced (RFC 6749 §4.1.2, RFC 9700 §4.12).
+* A grant is one authorization; its refresh tokens rotate on every use. Presenting a
+  rotated token revokes the whole family (RFC 9700 §4.14.2). Each refresh token has an
+  idle expiry (``refresh_token_idle_days``) and the grant an absolute one
+  (``refresh_token_ttl_days``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from app.extensions import db
+from app.models import AuthorizationCode
+from app.models import Client
+from app.models import Grant
+from app.models import RefreshToken
+from app.models import Tenant
+from app.models.base import utcnow
+from app.security.tokens import digest
+from app.security.tokens import new_token
+from app.services import audit
+from app.services.settings import get_settings
+from app.tenancy import scope
+
+CODE_TTL = timedelta(seconds=60)
+
+
+def _claim_once(model, row_id: str) -> bool:
+    """Mark a code/refresh token used; False when someone already did (replay or race)."""
+    result = db.session.execute(
+        update(model)
+        .where(model.id == row_id, model.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return (result.rowcount or 0) == 1
+
+
+# --- authorization codes ----------------------------------------------------------------
+
+
+def save_code(tenant: Tenant, code: str, **values) -> AuthorizationCode:
+    """Store a new code (by digest) with its binding and context."""
+    row = AuthorizationCode(code_digest=digest(code), expires_at=utcnow() + CODE_TTL, **values)
+    scope(tenant).add(row)
+    db.session.flush()
+    return row
+
+
+def redeem_code(tenant: Tenant, code: str, client: Client) -> AuthorizationCode | None:
+    """The code row if this client may redeem it now; a replay revokes its grant."""
+    if not code or len(code) > 200:
+        return None
+    row = scope(tenant).first(AuthorizationCode, AuthorizationCode.code_digest == digest(code))
+    if row is None or row.client_id != client.id:
+        return None
+    if row.used_at is not None or not _claim_once(AuthorizationCode, row.id):
+        if row.grant_id:
+            revoke_grant(tenant, row.grant_id, reason="code_replayed")
+        return None
+    if row.expires_at <= utcnow():
+        return None
+    return row
+
+
+# --- grants and refresh tokens ----------------------------------------------------------
+
+
+def start_grant(tenant: Tenant, client: Client, **values) -> Grant:
+    """A new grant (refresh family) for a client, ending at the absolute expiry."""
+    days = get_settings(tenant)["refresh_token_ttl_days"]
+    grant = Grant(client_id=client.id, expires_at=utcnow() + timedelta(days=days), **values)
+    scope(tenant).add(grant)
+    db.session.flush()
+    return grant
+
+
+def issue_refresh_token(tenant: Tenant, grant: Grant) -> str:
+    """A new refresh token in the family (idle expiry, capped by the grant's expiry)."""
+    days = get_settings(tenant)["refresh_token_idle_days"]
+    token = "rt_" + new_token()
+    expires = min(utcnow() + timedelta(days=days), grant.expires_at)
+    scope(tenant).add(
+        RefreshToken(grant_id=grant.id, token_digest=digest(token), expires_at=expires)
+    )
+    db.session.flush()
+    return token
+
+
+def find_refresh_token(tenant: Tenant, token: str | None) -> RefreshToken | None:
+    if not token or len(token) > 200:
+        return None
+    return scope(tenant).first(RefreshToken, RefreshToken.token_digest == digest(token))
+
+
+def is_refresh_usable(tenant: Tenant, row: RefreshToken, grant: Grant | None) -> bool:
+    now = utcnow()
+    return (
+        grant is not None
+        and grant.revoked_at is None
+        and row.used_at is None
+        and row.expires_at > now
+        and grant.expires_at > now
+    )
+
+
+def use_refresh_token(tenant: Tenant, token: str, client: Client) -> Grant | None:
+    """Consume a refresh token of this client: its grant, or None. Reuse revokes the family."""
+    row = find_refresh_token(tenant, token)
+    if row is None:
+        return None
+    grant = scope(tenant).get(Grant, row.grant_id)
+    if grant is None or grant.client_id != client.id:
+        return None
+    if row.used_at is not None or not _claim_once(RefreshToken, row.id):
+        revoke_grant(tenant, grant.id, reason="refresh_token_reused")
+        return None
+    now = utcnow()
+    if grant.revoked_at is not None or row.expires_at <= now or grant.expires_at <= now:
+        return None
+    return grant
+
+
+def revoke_grant(tenant: Tenant, grant_id: str, *, reason: str) -> bool:
+    """Revoke a family: its refresh tokens and the access tokens whose jti names it."""
+    grant = scope(tenant).get(Grant, grant_id)
+    if grant is None or grant.revoked_at is not None:
+        return False
+    grant.revoked_at = utcnow()
+    db.session.flush()
+    audit.record(tenant, "grant.revoked", target_type="grant", target_id=grant.id, reason=reason)
+    return True
+
+
+def revoke_session_grants(tenant: Tenant, session_id: str, *, reason: str) -> int:
+    """Revoke every live grant that hangs off a browser session (logout)."""
+    grants = scope(tenant).all(Grant, Grant.session_id == session_id, Grant.revoked_at.is_(None))
+    for grant in grants:
+        revoke_grant(tenant, grant.id, reason=reason)
+    return len(grants)

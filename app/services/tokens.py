@@ -1,0 +1,229 @@
+"""Access tokens (RFC 9068 JWTs) and ID tokens (OIDC Core §2): minting and verifying.
+
+Access tokens are signed with the tenant's active ES256 key (``typ: at+jwt``), ID tokens
+with its RS256 key unless the client registered another ``id_token_signed_response_alg``.
+The ``jti`` of a user's access token starts with the id of the grant (refresh family) that
+produced it, so revoking the grant revokes its access tokens too (RFC 6749 §4.1.2: a
+replayed code revokes what it produced) without adding claims beyond DESIGN §4.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from datetime import UTC
+from datetime import datetime
+
+import jwt
+
+from app.extensions import db
+from app.models import Client
+from app.models import Grant
+from app.models import RevokedAccessToken
+from app.models import Tenant
+from app.models import User
+from app.models.base import utcnow
+from app.security.tokens import new_token
+from app.services import keys
+from app.services.settings import get_settings
+from app.tenancy import issuer_for
+from app.tenancy import scope
+
+ACCESS_TOKEN_TYP = "at+jwt"
+ACCESS_TOKEN_ALG = "ES256"
+LEEWAY_SECONDS = 0
+
+
+class InvalidToken(Exception):
+    """A token that this tenant does not accept (the message says why, for logs)."""
+
+
+def scopes_of(scope_value: str | None) -> set[str]:
+    return set((scope_value or "").split())
+
+
+def _sign(tenant: Tenant, alg: str, claims: dict, typ: str) -> str:
+    key = keys.signing_key(tenant, alg)
+    return jwt.encode(claims, key.private, algorithm=alg, headers={"kid": key.kid, "typ": typ})
+
+
+def access_token_ttl(tenant: Tenant) -> int:
+    return int(get_settings(tenant)["access_token_ttl_seconds"])
+
+
+def mint_access_token(
+    tenant: Tenant,
+    client: Client,
+    *,
+    subject: str,
+    scope: str,
+    roles: list[str],
+    grant_id: str | None = None,
+    sid: str | None = None,
+    org_id: str | None = None,
+) -> tuple[str, dict]:
+    """A signed RFC 9068 access token and its claims (exactly DESIGN §4)."""
+    now = int(time.time())
+    claims = {
+        "iss": issuer_for(tenant),
+        "sub": subject,
+        "aud": client.id,
+        "client_id": client.id,
+        "scope": scope,
+        "exp": now + access_token_ttl(tenant),
+        "iat": now,
+        "jti": f"{grant_id}.{new_token(12)}" if grant_id else new_token(16),
+        "tenant_id": tenant.id,
+        "roles": sorted(set(roles)),
+    }
+    if sid:
+        claims["sid"] = sid
+    if org_id:
+        claims["org_id"] = org_id
+    return _sign(tenant, ACCESS_TOKEN_ALG, claims, ACCESS_TOKEN_TYP), claims
+
+
+def half_hash(value: str, alg: str) -> str:
+    """``at_hash``: left half of the SHA-256 of the token, base64url (OIDC Core §3.1.3.6)."""
+    if not alg.endswith("256"):
+        raise ValueError(f"unsupported algorithm {alg}")
+    digest_bytes = hashlib.sha256(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest_bytes[: len(digest_bytes) // 2]).rstrip(b"=").decode()
+
+
+def user_claims(user: User, scope: str) -> dict:
+    """Claims about the user released by scope (OIDC Core §5.4)."""
+    granted = scopes_of(scope)
+    claims: dict = {"sub": user.id}
+    if "profile" in granted:
+        claims["name"] = user.name or ""
+        claims["updated_at"] = int(user.created_at.timestamp()) if user.created_at else None
+        claims = {k: v for k, v in claims.items() if v is not None}
+    if "email" in granted:
+        claims["email"] = user.email
+        claims["email_verified"] = bool(user.email_verified)
+    return claims
+
+
+def mint_id_token(
+    tenant: Tenant,
+    client: Client,
+    user: User,
+    *,
+    scope: str,
+    auth_time,
+    amr: list[str] | None = None,
+    nonce: str | None = None,
+    sid: str | None = None,
+    org_id: str | None = None,
+    access_token: str | None = None,
+) -> str:
+    """A signed ID token with the standard claims plus ``tenant_id`` and ``org_id``."""
+    alg = client.id_token_signed_response_alg or "RS256"
+    now = int(time.time())
+    claims = {
+        "iss": issuer_for(tenant),
+        "aud": client.id,
+        "azp": client.id,
+        "iat": now,
+        "exp": now + int(get_settings(tenant)["id_token_ttl_seconds"]),
+        "auth_time": int(auth_time.timestamp()) if auth_time else now,
+        "tenant_id": tenant.id,
+        **user_claims(user, scope),
+    }
+    if amr:
+        claims["amr"] = list(amr)
+    if nonce:
+        claims["nonce"] = nonce
+    if sid:
+        claims["sid"] = sid
+    if org_id:
+        claims["org_id"] = org_id
+    if access_token:
+        claims["at_hash"] = half_hash(access_token, alg)
+    return _sign(tenant, alg, claims, "JWT")
+
+
+# --- verification -----------------------------------------------------------------------
+
+
+def _decode(tenant: Tenant, token: str, *, verify_exp: bool = True) -> tuple[dict, dict]:
+    """Header and claims of a JWT signed by one of THIS tenant's published keys."""
+    if not isinstance(token, str) or not token or len(token) > 8192:
+        raise InvalidToken("not a token")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("malformed") from exc
+    key = keys.verification_key(tenant, header.get("kid"))
+    if key is None:
+        raise InvalidToken("unknown kid")
+    if header.get("alg") != key.alg:  # no alg confusion: the key fixes the algorithm
+        raise InvalidToken("algorithm mismatch")
+    try:
+        claims = jwt.decode(
+            token,
+            key.public,
+            algorithms=[key.alg],
+            issuer=issuer_for(tenant),
+            leeway=LEEWAY_SECONDS,
+            options={
+                "verify_aud": False,
+                "verify_exp": verify_exp,
+                "require": ["iss", "exp", "iat", "sub"],
+            },
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if claims.get("tenant_id") != tenant.id:
+        raise InvalidToken("wrong tenant")
+    return header, claims
+
+
+def grant_id_of(claims: dict) -> str | None:
+    jti = claims.get("jti") or ""
+    return jti.split(".", 1)[0] if jti.startswith("gnt_") and "." in jti else None
+
+
+def verify_access_token(tenant: Tenant, token: str) -> dict:
+    """The claims of a live access token of this tenant; raises InvalidToken.
+
+    Checks the signature with this tenant's keys, ``typ`` at+jwt (an ID token is not an
+    access token), ``iss``, ``tenant_id``, ``exp``, and that neither the token (RFC 7009)
+    nor its grant was revoked.
+    """
+    header, claims = _decode(tenant, token)
+    typ = str(header.get("typ", "")).lower()
+    if typ not in {ACCESS_TOKEN_TYP, "application/at+jwt"}:
+        raise InvalidToken("not an access token")
+    jti = claims.get("jti")
+    if not jti or not claims.get("client_id"):
+        raise InvalidToken("missing claims")
+    if scope(tenant).count(RevokedAccessToken, RevokedAccessToken.jti == jti):
+        raise InvalidToken("revoked")
+    grant_id = grant_id_of(claims)
+    if grant_id is not None:
+        grant = scope(tenant).get(Grant, grant_id)
+        if grant is None or grant.revoked_at is not None:
+            raise InvalidToken("grant revoked")
+    return claims
+
+
+def verify_id_token_hint(tenant: Tenant, token: str) -> dict:
+    """Claims of an ID token this tenant issued (expiry not checked: OIDC RP-initiated
+    logout accepts an expired hint); raises InvalidToken."""
+    header, claims = _decode(tenant, token, verify_exp=False)
+    if str(header.get("typ", "")).lower() == ACCESS_TOKEN_TYP:
+        raise InvalidToken("an access token is not an id_token_hint")
+    return claims
+
+
+def revoke_access_token(tenant: Tenant, claims: dict) -> None:
+    """Remember a revoked access token's jti until it would have expired."""
+    jti = claims["jti"]
+    if scope(tenant).count(RevokedAccessToken, RevokedAccessToken.jti == jti):
+        return
+    expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    scope(tenant).add(RevokedAccessToken(jti=jti, expires_at=max(expires, utcnow())))
+    db.session.flush()

@@ -1,0 +1,458 @@
+"""``python -m bench [--quick]``: run every figure and write bench/RESULTS.md.
+
+Per database (PostgreSQL, then SQLite): a fresh migrated database with one tenant; the
+figures (client_credentials, sign-in flows, refresh_token with rotation, userinfo,
+introspection); then 10,000 tenants / 1,000,000 users are seeded next to it and the
+figures are taken again across many tenants, ending with the worker's memory after
+signing for every tenant. oidc-provider runs once, on the same core, for the
+client_credentials ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from bench import harness
+from bench import report
+from bench import signin
+from bench.seed import seed
+
+
+@dataclass
+class Plan:
+    quick: bool
+    seconds: int
+    users_one_tenant: int
+    scale_tenants: int
+    scale_users_per_tenant: int
+    touch_tenants: int  # tenants the "many" client_credentials run rotates across
+    flow_tenants: int  # tenants the "many" sign-in runs rotate across
+    chains: int  # refresh-token chains (and bearer tokens) per run
+    touch_budget: int  # seconds at most for "a grant for every tenant" (memory figure)
+    flow_threads: int = 4
+    connections: int = 4
+
+
+def make_plan(args) -> Plan:
+    if args.quick:
+        return Plan(True, 5, 200, 100, 100, 100, 20, 16, 60)
+    return Plan(False, args.seconds or 15, 1000, 10_000, 100, 1000, 100, 32, 300)
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def figure(results, db, phase, name, *, rate, p50, p99, errors=0, unit="/s", **extra):
+    row = {"db": db, "phase": phase, "name": name, "rate": rate, "unit": unit}
+    row.update(p50_ms=p50, p99_ms=p99, errors=errors, **extra)
+    results["figures"].append(row)
+    log(
+        f"{db:<10} {phase:<8} {name:<34} {rate:9.1f}{unit}  p50 {p50:7.2f} ms  "
+        f"p99 {p99:7.2f} ms  errors {errors}"
+    )
+    return row
+
+
+def wrk_figure(results, db, phase, name, script, server, rows, plan, **kw):
+    path = harness.write_lines(f"{script}.tsv", rows)
+    extra = kw.pop("extra", ())
+    connections = kw.pop("connections", plan.connections)
+    threads = kw.pop("threads", 1)
+    res = harness.run_wrk(
+        script,
+        f"http://127.0.0.1:{server.port}",
+        path,
+        seconds=kw.pop("seconds", plan.seconds),
+        connections=connections,
+        threads=threads,
+        extra=extra,
+    )
+    return figure(
+        results,
+        db,
+        phase,
+        name,
+        rate=res.rps,
+        p50=res.p50_ms,
+        p99=res.p99_ms,
+        errors=res.errors,
+        requests=res.requests,
+        **kw,
+    )
+
+
+def argon2_ceiling(seconds: int) -> dict:
+    out = subprocess.run(
+        [
+            "taskset",
+            "-c",
+            str(harness.SERVER_CORE),
+            sys.executable,
+            "-m",
+            "bench.argon2_ceiling",
+            str(seconds),
+        ],
+        cwd=harness.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def reference_cc(results, plan: Plan) -> None:
+    import base64
+
+    if not harness.Reference.installed():
+        log("oidc-provider not installed (npm ci in bench/reference): skipped")
+        return
+    with harness.Reference() as ref:
+        auth = "Basic " + base64.b64encode(f"{ref.client_id}:{ref.client_secret}".encode()).decode()
+        rows = [(f"127.0.0.1:{ref.port}", auth)]
+        wrk_figure(
+            results,
+            "memory",
+            "one",
+            "oidc-provider client_credentials",
+            "client_credentials.lua",
+            ref,
+            rows,
+            plan,
+            extra=("api:read", "/token"),
+            seconds=3,
+        )  # warm-up (JIT)
+        results["figures"].pop()
+        wrk_figure(
+            results,
+            "memory",
+            "one",
+            "oidc-provider client_credentials",
+            "client_credentials.lua",
+            ref,
+            rows,
+            plan,
+            extra=("api:read", "/token"),
+            server_name="oidc-provider",
+        )
+
+
+def cc_rows(server, targets):
+    return [(t.host, t.authorization) for t in targets]
+
+
+def choose_worker(results, database, manifest, plan) -> str:
+    """Measure client_credentials and sign-in under sync and gthread; keep the faster."""
+    scores = {}
+    for worker in ("sync", "gthread"):
+        with harness.Gatehouse(database, worker=worker) as server:
+            targets = signin.targets(manifest, server.base_domain, 1)
+            warm(server, targets, manifest)
+            row = wrk_figure(
+                results,
+                database.kind,
+                "worker",
+                f"client_credentials ({worker})",
+                "client_credentials.lua",
+                server,
+                cc_rows(server, targets),
+                plan,
+                seconds=max(5, plan.seconds // 2),
+                worker=worker,
+            )
+            scores[worker] = row["rate"]
+    best = max(scores, key=scores.get)
+    log(f"worker class: {best} ({scores})")
+    return best
+
+
+def warm(server, targets, manifest, flows: int = 4) -> None:
+    """Create keys, fill caches and check the sign-in flow works before measuring."""
+    stats, _ = signin.run_flows(server.port, manifest, targets, count=flows, threads=2)
+    if stats.errors:
+        raise RuntimeError(f"sign-in flow fails: {stats.first_error}")
+
+
+def measure_all(results, database, server, manifest, cc_targets, targets, plan, phase) -> None:
+    """The five figures: client_credentials over ``cc_targets``, the rest over ``targets``."""
+    db = database.kind
+    if phase == "one":  # the stack's floor: no tenant, no database, same hooks and logging
+        wrk_figure(
+            results,
+            db,
+            phase,
+            "GET /healthz (framework floor)",
+            "healthz.lua",
+            server,
+            [("127.0.0.1",)],
+            plan,
+            seconds=max(5, plan.seconds // 2),
+        )
+    wrk_figure(
+        results,
+        db,
+        phase,
+        "client_credentials",
+        "client_credentials.lua",
+        server,
+        cc_rows(server, cc_targets),
+        plan,
+        tenants=len(cc_targets),
+    )
+    offset = server.log_offset()
+    stats, tokens = signin.run_flows(
+        server.port,
+        manifest,
+        targets,
+        seconds=plan.seconds,
+        threads=plan.flow_threads,
+        user_offset=10,
+    )
+    steps = server.request_times(offset)
+    figure(
+        results,
+        db,
+        phase,
+        "sign-in flow (authorize→token)",
+        rate=stats.rate,
+        p50=stats.percentile(50),
+        p99=stats.percentile(99),
+        errors=stats.errors,
+        first_error=stats.first_error,
+        tenants=len(targets),
+        steps=steps,
+    )
+    if len(tokens) < plan.chains:  # top up the token supply
+        _, more = signin.run_flows(
+            server.port,
+            manifest,
+            targets,
+            count=plan.chains,
+            threads=plan.flow_threads,
+            user_offset=50,
+        )
+        tokens += more
+    chains = spread(tokens, plan.chains)
+    threads = min(plan.connections, len(chains))
+    wrk_figure(
+        results,
+        db,
+        phase,
+        "refresh_token (rotation)",
+        "refresh_token.lua",
+        server,
+        [(t.host, t.authorization, t.refresh_token) for t in chains],
+        plan,
+        connections=threads,
+        threads=threads,
+        extra=(str(threads),),
+        tenants=len({t.host for t in chains}),
+    )
+    wrk_figure(
+        results,
+        db,
+        phase,
+        "userinfo",
+        "userinfo.lua",
+        server,
+        [(t.host, t.access_token) for t in chains],
+        plan,
+        tenants=len({t.host for t in chains}),
+    )
+    wrk_figure(
+        results,
+        db,
+        phase,
+        "introspection",
+        "introspect.lua",
+        server,
+        [(t.host, t.authorization, t.access_token) for t in chains],
+        plan,
+        tenants=len({t.host for t in chains}),
+    )
+
+
+def spread(tokens, n):
+    """Up to ``n`` tokens, one per tenant first (so chains cover as many tenants as possible)."""
+    by_host = {}
+    for t in tokens:
+        by_host.setdefault(t.host, []).append(t)
+    picked = []
+    while len(picked) < n and any(by_host.values()):
+        for host in list(by_host):
+            if by_host[host] and len(picked) < n:
+                picked.append(by_host[host].pop())
+    return picked
+
+
+def touch_every_tenant(server, targets, budget: float, threads=4):
+    """One client_credentials grant per tenant (creating its keys on first use), for at
+    most ``budget`` seconds; returns (tenants done, seconds, errors)."""
+    import base64
+    import http.client
+    import threading
+
+    errors = []
+    lock = threading.Lock()
+    queue = list(reversed(targets))
+    done = [0]
+    deadline = time.monotonic() + budget
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        while time.monotonic() < deadline:
+            with lock:
+                if not queue:
+                    break
+                t = queue.pop()
+                done[0] += 1
+            raw = base64.b64encode(f"{t.client_id}:{t.client_secret}".encode()).decode()
+            try:
+                conn.request(
+                    "POST",
+                    "/oauth2/token",
+                    body="grant_type=client_credentials",
+                    headers={
+                        "Host": t.host,
+                        "Authorization": f"Basic {raw}",
+                        "Content-Type": "application/x-www-form-urlencoded",
+                    },
+                )
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    errors.append(resp.status)
+            except OSError as exc:
+                errors.append(str(exc))
+                conn.close()
+        conn.close()
+
+    started = time.monotonic()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    return done[0], time.monotonic() - started, len(errors)
+
+
+def run_database(results, kind: str, plan: Plan, worker: str | None) -> str:
+    log(f"== {kind}: fresh database, one tenant with {plan.users_one_tenant} users")
+    database = harness.Database.create(kind)
+    try:
+        manifest = seed(database.url, 1, plan.users_one_tenant, slug_prefix="one")
+        if worker is None:
+            worker = choose_worker(results, database, manifest, plan)
+        results["worker"] = worker
+        with harness.Gatehouse(database, worker=worker) as server:
+            targets = signin.targets(manifest, server.base_domain)
+            warm(server, targets, manifest)
+            measure_all(results, database, server, manifest, targets, targets, plan, "one")
+            results.setdefault("rss_mb", {})[f"{kind} one"] = server.worker_rss_mb()
+
+        log(f"== {kind}: seeding {plan.scale_tenants} x {plan.scale_users_per_tenant} users")
+        scale = seed(
+            database.url, plan.scale_tenants, plan.scale_users_per_tenant, slug_prefix="scale"
+        )
+        results.setdefault("seed", {})[kind] = {
+            "tenants": plan.scale_tenants,
+            "users": plan.scale_tenants * plan.scale_users_per_tenant,
+            "seconds": scale.seconds,
+        }
+        log(f"seeded in {scale.seconds:.1f}s")
+        with harness.Gatehouse(database, worker=worker) as server:
+            many = signin.targets(scale, server.base_domain, plan.touch_tenants)
+            done, seconds, errors = touch_every_tenant(server, many, plan.touch_budget)
+            figure(
+                results,
+                kind,
+                "many",
+                f"first grant of a tenant ({done:,} tenants)",
+                rate=done / seconds,
+                p50=0,
+                p99=0,
+                errors=errors,
+                unit="/s",
+                note="includes creating each tenant's signing keys",
+            )
+            flows = many[: plan.flow_tenants]
+            warm(server, flows, scale, flows=len(flows))  # each tenant's first ID token
+            measure_all(results, database, server, scale, many, flows, plan, "many")
+            everyone = signin.targets(scale, server.base_domain)
+            done, seconds, errors = touch_every_tenant(server, everyone, plan.touch_budget)
+            rss = server.worker_rss_mb()
+            results["rss_mb"][f"{kind} after {done:,} tenants"] = rss
+            log(
+                f"signed for {done} tenants in {seconds:.0f}s ({errors} errors); "
+                f"worker RSS {rss:.0f} MB"
+            )
+            results.setdefault("memory", {})[kind] = {
+                "tenants": done,
+                "of": len(everyone),
+                "rss_mb": rss,
+                "seconds": seconds,
+                "errors": errors,
+            }
+    finally:
+        database.drop()
+    return worker
+
+
+def profile_hot_paths(plan: Plan) -> dict:
+    """SQL statements per request and pyinstrument call trees (bench/profile.py)."""
+    log("profiling the hot paths in-process (pyinstrument)")
+    out = harness.WORK / "profile.json"
+    argv = [sys.executable, "-m", "bench.profile", "--requests", "200" if plan.quick else "1000"]
+    subprocess.run(
+        ["taskset", "-c", str(harness.SERVER_CORE), *argv, "--json", str(out)],
+        cwd=harness.ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return json.loads(out.read_text())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="5 s runs, 100 tenants")
+    parser.add_argument("--seconds", type=int, help="seconds per figure (full mode)")
+    parser.add_argument("--db", default="postgresql,sqlite", help="databases, comma-separated")
+    parser.add_argument("--worker", choices=("sync", "gthread"), help="skip the worker choice")
+    parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--no-profile", action="store_true", help="skip the pyinstrument pass")
+    parser.add_argument("--out", help="where to write the results (markdown)")
+    args = parser.parse_args(argv)
+    plan = make_plan(args)
+    if not harness.wrk_available():
+        parser.error("wrk is not installed (apt-get install wrk)")
+    harness.pin_self_to_load_core()
+    results = {"plan": plan.__dict__, "figures": [], "started": time.time()}
+    results["load_before"] = report.loadavg()
+    log("argon2id ceiling on the server core")
+    results["argon2"] = argon2_ceiling(3 if plan.quick else 10)
+    log(f"argon2id: {results['argon2']['rate']:.1f} verifications/s")
+    if not args.no_reference:
+        reference_cc(results, plan)
+    worker = args.worker
+    for kind in [k.strip() for k in args.db.split(",") if k.strip()]:
+        worker = run_database(results, kind, plan, worker)
+    if "postgresql" in args.db and not args.no_profile:
+        results["profile"] = profile_hot_paths(plan)
+    results["finished"] = time.time()
+    results["load_after"] = report.loadavg()
+    default = harness.WORK / "RESULTS.quick.md" if plan.quick else harness.BENCH / "RESULTS.md"
+    out = args.out or str(default)
+    report.write(results, out)
+    (harness.WORK / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    log(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

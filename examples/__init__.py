@@ -1,0 +1,1 @@
+"""Example apps that use the Gatehouse SDKs (see examples/README.md)."""

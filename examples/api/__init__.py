@@ -1,0 +1,1 @@
+"""A tiny resource server protected by Gatehouse access tokens."""

@@ -1,0 +1,77 @@
+"""Interoperability with a relying party that is not ours: Node's openid-client (v6)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.live import LiveServer
+from tests.support.oauth import make_client
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).with_name("oidc_rp.mjs")
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    installed = (ROOT / "node_modules" / "openid-client").is_dir()
+    if node and installed:
+        return node
+    reason = "node is not installed" if not node else "run `npm ci` (openid-client missing)"
+    if os.environ.get("CI"):
+        pytest.fail(f"the interop test needs Node and openid-client in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def path_server(make_app):
+    """A live server with path routing: Node resolves ``localhost`` but not
+    ``acme-corp.localhost``, so the issuer is http://localhost:<port>/t/acme-corp."""
+    server = LiveServer(lambda **kw: make_app(TENANT_ROUTING="path", **kw)).start()
+    yield server
+    server.stop()
+
+
+def test_openid_client_completes_the_code_flow(app, tenant, make_user, path_server):
+    node = _node()
+    password = "lantern meadow quartz violin"
+    user = make_user(tenant, "interop@example.com", password, name="Ina Interop")
+    redirect_uri = "http://127.0.0.1:9/callback"
+    rp = make_client(
+        app,
+        tenant,
+        client_name="openid-client interop",
+        redirect_uris=[redirect_uri],
+        first_party=False,  # drive the consent page too
+    )
+    issuer = f"http://localhost:{path_server.port}/t/{tenant.slug}"
+    env = {
+        **os.environ,
+        "ISSUER": issuer,
+        "CLIENT_ID": rp.client_id,
+        "CLIENT_SECRET": rp.secret,
+        "REDIRECT_URI": redirect_uri,
+        "EMAIL": user.email,
+        "PASSWORD": password,
+    }
+    result = subprocess.run(
+        [node, "--dns-result-order=ipv4first", str(SCRIPT)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-1000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["issuer"] == issuer and report["iss_in_callback"] == issuer
+    assert report["sub"] == user.id and report["tenant_id"] == tenant.id
+    assert report["nonce_ok"] is True and report["refreshed"] is True
+    assert report["userinfo"]["email"] == user.email
+    assert report["userinfo"]["name"] == "Ina Interop"
+    assert report["userinfo_after_refresh"] == user.id

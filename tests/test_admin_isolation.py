@@ -1,0 +1,201 @@
+"""Isolation of the console: tenant A's admin, calling every console route with tenant B's
+object ids, gets 404 and B's rows stay as they were; A's admin cannot reach the instance
+console or open B through it. The route list comes from the URL map, so a new console
+route is covered (or this test fails until it is)."""
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AdminApiKey
+from app.models import BrowserSession
+from app.models import Client
+from app.models import Invitation
+from app.models import Membership
+from app.models import Organization
+from app.models import Tenant
+from app.models import User
+from app.services import admin_keys
+from app.services import clients as clients_service
+from app.services import invitations as invitations_service
+from app.services import orgs as orgs_service
+from app.services.roles import tenant_role_names
+from tests.support.console import console_fixtures
+from tests.support.console import sign_in
+from tests.support.http import csrf_from
+
+make_console = console_fixtures()
+
+FORM = {
+    "status": "disabled",
+    "confirm": "globex",
+    "roles": ["admin"],
+    "email": "b-user@globex.example",
+    "name": "Hijacked",
+    "slug": "hijacked",
+    "client_name": "Hijacked",
+    "redirect_uris": "https://evil.example/cb",
+    "grant_types": ["authorization_code"],
+    "token_endpoint_auth_method": "client_secret_basic",
+    "scope": ["openid"],
+    "id_token_signed_response_alg": "RS256",
+}
+
+
+@pytest.fixture
+def b_objects(app, other_tenant, make_user, tenant_client):
+    """Tenant B (globex) with one of everything the console can touch."""
+    b_user = make_user(other_tenant, "b-user@globex.example", roles=("admin", "member"))
+    session_id = sign_in(app, tenant_client(other_tenant), other_tenant, b_user)
+    with app.app_context():
+        org = orgs_service.create_org(other_tenant, "B Org")
+        orgs_service.add_member(other_tenant, org, b_user, roles=["owner"])
+        client, _secret = clients_service.create_client(
+            other_tenant, {"client_name": "B App", "redirect_uris": ["https://b.example/cb"]}
+        )
+        invitation, _token = invitations_service.create_invitation(
+            other_tenant, "b-guest@globex.example"
+        )
+        key, _raw = admin_keys.create_admin_key(other_tenant, "b key")
+        db.session.commit()
+        return {
+            "user_id": b_user.id,
+            "org_id": org.id,
+            "client_id": client.id,
+            "session_id": session_id,
+            "invitation_id": invitation.id,
+            "key_id": key.id,
+            "tenant_slug": other_tenant.slug,
+        }
+
+
+def snapshot(app, tenant_id):
+    """Everything of tenant B the console could change, as plain data."""
+    with app.app_context():
+        tenant = db.session.get(Tenant, tenant_id)
+
+        def rows(model, *fields):
+            stmt = select(model).where(model.tenant_id == tenant_id).order_by(model.id)
+            return [tuple(getattr(r, f) for f in fields) for r in db.session.scalars(stmt)]
+
+        users = rows(User, "id", "email", "name", "status", "email_verified", "password_hash")
+        return {
+            "tenant": (tenant.name, tenant.status, tenant.settings),
+            "users": users,
+            "roles": [tenant_role_names(tenant, db.session.get(User, u[0])) for u in users],
+            "orgs": rows(Organization, "id", "name", "slug", "domains"),
+            "members": rows(Membership, "id", "org_id", "user_id"),
+            "clients": rows(Client, "id", "client_name", "redirect_uris", "secret_digest"),
+            "sessions": rows(BrowserSession, "id", "ended_at"),
+            "invitations": rows(Invitation, "id", "revoked_at", "token_digest"),
+            "keys": rows(AdminApiKey, "id", "revoked_at"),
+        }
+
+
+def console_rules(app):
+    return [r for r in app.url_map.iter_rules() if r.endpoint.startswith("admin.")]
+
+
+def test_every_console_route_with_b_ids_is_404(app, tenant, other_tenant, b_objects, make_console):
+    client = make_console(tenant, "a-admin@acme.example")
+    token = csrf_from(client.get("/admin/overview").get_data(as_text=True))
+    before = snapshot(app, other_tenant.id)
+    checked = 0
+    for rule in console_rules(app):
+        if not rule.arguments:
+            continue
+        unknown = rule.arguments - set(b_objects)
+        assert not unknown, f"{rule.rule}: add B objects for {unknown} to this suite"
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<{name}>", b_objects[name])
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            data = {**FORM, "csrf_token": token} if method == "POST" else None
+            for headers in ({}, {"HX-Request": "true"}):
+                response = client.open(method, path, data=data, headers=headers)
+                assert response.status_code == 404, f"{method} {path} {headers}"
+            checked += 1
+    assert checked >= 30
+    assert snapshot(app, other_tenant.id) == before
+
+
+def test_operator_opening_a_cannot_reach_b_objects_through_it(
+    app, tenant, other_tenant, b_objects, make_console
+):
+    from app.services import tenants as tenants_service
+
+    with app.app_context():
+        system = tenants_service.system_tenant()
+    client = make_console(system, "operator@gatehouse.example")
+    token = csrf_from(client.get("/admin/tenants").get_data(as_text=True))
+    before = snapshot(app, other_tenant.id)
+    checked = 0
+    for rule in console_rules(app):
+        if "tenant_slug" not in rule.arguments or len(rule.arguments) < 2:
+            continue
+        path = rule.rule.replace("<tenant_slug>", tenant.slug)  # A opened, B's ids
+        for name in rule.arguments - {"tenant_slug"}:
+            path = path.replace(f"<{name}>", b_objects[name])
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            data = {**FORM, "csrf_token": token} if method == "POST" else None
+            assert client.open(method, path, data=data).status_code == 404, f"{method} {path}"
+            checked += 1
+    assert checked >= 20
+    assert snapshot(app, other_tenant.id) == before
+
+
+def test_b_rows_never_show_up_in_a_lists(app, tenant, other_tenant, b_objects, make_console):
+    client = make_console(tenant, "a-admin@acme.example")
+    pages = [
+        "/admin/users?q=globex",
+        "/admin/orgs",
+        "/admin/clients",
+        "/admin/sessions",
+        "/admin/invitations",
+        "/admin/api-keys",
+        "/admin/audit",
+        "/admin/keys",
+    ]
+    for path in pages:
+        body = client.get(path).get_data(as_text=True)
+        for value in b_objects.values():
+            if value != "globex":
+                assert value not in body, (path, value)
+        assert "b-user@globex.example" not in body and "B Org" not in body and "B App" not in body
+
+
+def test_tenant_admin_cannot_use_the_instance_console_on_b(app, tenant, other_tenant, make_console):
+    client = make_console(tenant, "a-admin@acme.example")
+    token = csrf_from(client.get("/admin/overview").get_data(as_text=True))
+    before = snapshot(app, other_tenant.id)
+    for method, path in [
+        ("GET", "/admin/tenants"),
+        ("GET", "/admin/tenants/globex/overview"),
+        ("POST", "/admin/tenants/globex/status"),
+        ("POST", "/admin/tenants/globex/delete"),
+        ("POST", "/admin/tenants/globex/settings"),
+        ("POST", "/admin/tenants/globex/users/new"),
+        ("POST", "/admin/tenants/new"),
+    ]:
+        data = {**FORM, "status": "suspended", "csrf_token": token} if method == "POST" else None
+        assert client.open(method, path, data=data).status_code == 404, path
+    assert snapshot(app, other_tenant.id) == before
+
+
+def test_b_session_cookie_does_not_open_a_console(
+    app, tenant, other_tenant, make_user, tenant_client
+):
+    b_admin = make_user(other_tenant, "boss@globex.example", roles=("admin",))
+    client = tenant_client(tenant)
+    sign_in(app, tenant_client(other_tenant), other_tenant, b_admin)
+    # The same browser holding B's cookie under A's host name is still anonymous at A.
+    from app.services.sessions import start_session
+    from app.web.session import cookie_name
+
+    with app.app_context():
+        _session, raw = start_session(other_tenant, b_admin, amr=["pwd"])
+        db.session.commit()
+        name = cookie_name(tenant.id)
+    client.client.set_cookie(name, raw, domain=client.host)
+    response = client.get("/admin/users")
+    assert response.status_code == 302 and "/login" in response.location
