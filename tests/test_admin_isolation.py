@@ -15,10 +15,12 @@ from app.models import Membership
 from app.models import Organization
 from app.models import Tenant
 from app.models import User
+from app.models.provider import UpstreamProvider
 from app.services import admin_keys
 from app.services import clients as clients_service
 from app.services import invitations as invitations_service
 from app.services import orgs as orgs_service
+from app.services import providers as providers_service
 from app.services.roles import tenant_role_names
 from tests.support.console import console_fixtures
 from tests.support.console import sign_in
@@ -57,6 +59,10 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             other_tenant, "b-guest@globex.example"
         )
         key, _raw = admin_keys.create_admin_key(other_tenant, "b key")
+        provider = providers_service.create_provider(
+            other_tenant,
+            {"kind": "github", "name": "B Hub", "client_id": "b", "client_secret": "s"},
+        )
         db.session.commit()
         return {
             "user_id": b_user.id,
@@ -65,6 +71,7 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             "session_id": session_id,
             "invitation_id": invitation.id,
             "key_id": key.id,
+            "provider_id": provider.id,
             "tenant_slug": other_tenant.slug,
         }
 
@@ -89,6 +96,9 @@ def snapshot(app, tenant_id):
             "sessions": rows(BrowserSession, "id", "ended_at"),
             "invitations": rows(Invitation, "id", "revoked_at", "token_digest"),
             "keys": rows(AdminApiKey, "id", "revoked_at"),
+            "providers": rows(
+                UpstreamProvider, "id", "name", "client_id", "client_secret_encrypted"
+            ),
         }
 
 
@@ -155,6 +165,7 @@ def test_b_rows_never_show_up_in_a_lists(app, tenant, other_tenant, b_objects, m
         "/admin/api-keys",
         "/admin/audit",
         "/admin/keys",
+        "/admin/providers",
     ]
     for path in pages:
         body = client.get(path).get_data(as_text=True)

@@ -29,6 +29,8 @@ BODIES = {
     "ClientCreate": {"client_name": "Pwned", "grant_types": ["client_credentials"]},
     "ClientUpdate": {"client_name": "Pwned"},
     "AdminKeyCreate": {"name": "pwned"},
+    "ProviderCreate": {"kind": "github", "client_id": "pwned", "client_secret": "pwned"},
+    "ProviderUpdate": {"name": "Pwned"},
 }
 INSTANCE_ONLY = {("/v2/admin/tenants", "get"), ("/v2/admin/tenants", "post")}
 
@@ -39,6 +41,7 @@ def _fixture_b(app, other_tenant, make_user):
     from app.services import clients
     from app.services import invitations
     from app.services import orgs
+    from app.services import providers
     from app.services import roles
     from app.services import sessions
 
@@ -55,6 +58,9 @@ def _fixture_b(app, other_tenant, make_user):
         role = roles.create_role(b, "tenant", "auditor")
         session, _ = sessions.start_session(b, user, amr=["pwd"])
         key, _ = admin_keys.create_admin_key(b, "globex ops")
+        provider = providers.create_provider(
+            b, {"kind": "github", "client_id": "globex-gh", "client_secret": "s3cret"}
+        )
         db.session.commit()
         return {
             "user_id": user.id,
@@ -64,6 +70,7 @@ def _fixture_b(app, other_tenant, make_user):
             "role": role.id,
             "session_id": session.id,
             "key_id": key.id,
+            "provider_id": provider.id,
         }
 
 

@@ -39,7 +39,10 @@ def idp_user(up, email="grace@example.com", *, verified=True, name="Grace Hopper
 
     with up.server.app.app_context():
         users.create_user(
-            up.idp, email, name=name, password="correct horse battery staple",
+            up.idp,
+            email,
+            name=name,
+            password="correct horse battery staple",
             email_verified=verified,
         )
         db.session.commit()
@@ -49,7 +52,9 @@ def acme_user(up, email, *, password="correct horse battery staple"):
     from app.services import users
 
     with up.server.app.app_context():
-        user = users.create_user(up.acme, email, name="Acme", password=password, email_verified=True)
+        user = users.create_user(
+            up.acme, email, name="Acme", password=password, email_verified=True
+        )
         db.session.commit()
         return user.id
 
@@ -124,41 +129,17 @@ def test_state_mismatch_is_refused(up):
 def test_nonce_mismatch_is_refused(up):
     idp_user(up)
     browser = requests.Session()
-    browser.get(up.acme_url(f"/login/providers/{up.provider_id}"), allow_redirects=False)
-    # The stored nonce no longer matches the one the authorization request carried.
+    start = browser.get(up.acme_url(f"/login/providers/{up.provider_id}"), allow_redirects=False)
+    # The nonce kept for this flow no longer matches the one the request carried.
     serializer = up.server.app.session_interface.get_signing_serializer(up.server.app)
     (cookie,) = [c for c in browser.cookies if c.name == "gh_flask"]
     data = serializer.loads(cookie.value)
     for flow in data["upstream_flows"].values():
         flow["nonce"] = "not-the-nonce-that-was-sent"
     cookie.value = serializer.dumps(data)
-    # Continue from the authorization request the start redirected to (same nonce).
-    answer = sign_in_upstream(
-        up, browser, "grace@example.com", start=_authorize_url_of(up, browser, data)
-    )
+    answer = sign_in_upstream(up, browser, "grace@example.com", start=start.headers["Location"])
     assert answer.status_code == 400 and "does not answer this sign-in" in answer.text
     assert identities(up) == [] and "nonce_mismatch" in refusals(up)
-
-
-def _authorize_url_of(up, browser, data):
-    """Re-enter the flow at the authorize step, with the state kept in the session."""
-    from authlib.common.urls import add_params_to_uri
-    from authlib.oauth2.rfc7636 import create_s256_code_challenge
-
-    (flow,) = data["upstream_flows"].values()
-    return add_params_to_uri(
-        up.idp_url("/oauth2/authorize"),
-        {
-            "response_type": "code",
-            "client_id": up.client_id,
-            "redirect_uri": up.callback_prefix(),
-            "scope": "openid email profile",
-            "state": flow["state"],
-            "nonce": "the-nonce-the-provider-echoes",
-            "code_challenge": create_s256_code_challenge(flow["verifier"]),
-            "code_challenge_method": "S256",
-        },
-    )
 
 
 def test_unverified_upstream_email_cannot_take_over(up):
@@ -229,7 +210,9 @@ def test_issuer_mismatch_in_id_token_is_refused(up):
     doctored = DoctoredDiscovery(lambda origin: {**genuine, "issuer": origin})
     try:
         provider_id = _provider(up, doctored.url)
-        answer = sign_in_upstream(up, requests.Session(), "grace@example.com", provider_id=provider_id)
+        answer = sign_in_upstream(
+            up, requests.Session(), "grace@example.com", provider_id=provider_id
+        )
         assert answer.status_code == 400 and "another issuer" in answer.text
     finally:
         doctored.close()
@@ -257,8 +240,13 @@ def _provider(up, discovery_url: str) -> str:
     with up.server.app.app_context():
         provider = providers.create_provider(
             up.acme,
-            {"kind": "oidc", "discovery_url": discovery_url, "name": "Doctored",
-             "client_id": "x", "client_secret": "x"},
+            {
+                "kind": "oidc",
+                "discovery_url": discovery_url,
+                "name": "Doctored",
+                "client_id": "x",
+                "client_secret": "x",
+            },
         )
         client_id, secret = register_client(up.idp, up.callback_prefix(provider.id))
         providers.update_provider(
@@ -266,3 +254,43 @@ def _provider(up, discovery_url: str) -> str:
         )
         db.session.commit()
         return provider.id
+
+
+def test_signed_in_user_links_another_identity_from_the_account(up):
+    from tests.support.http import csrf_from
+
+    idp_user(up, "grace@example.com")
+    ada = acme_user(up, "ada@example.com")  # different emails: linking is explicit here
+    browser = requests.Session()
+    page, _ = follow(browser, up.acme_url("/login"))
+    signed = submit_login(browser, page, "ada@example.com")
+    assert signed.status_code == 302
+    account = browser.get(up.acme_url("/account/identities"), timeout=30)
+    assert "Link Upstream" in account.text
+    start = browser.post(
+        up.acme_url(f"/account/identities/link/{up.provider_id}"),
+        data={"csrf_token": csrf_from(account.text)},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert start.status_code == 302
+    answer = sign_in_upstream(up, browser, "grace@example.com", start=start.headers["Location"])
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/account/identities")
+    (identity,) = identities(up)
+    assert identity.user_id == ada and identity.email == "grace@example.com"
+    listed = browser.get(up.acme_url("/account/identities"), timeout=30)
+    assert "grace@example.com" in listed.text
+    with up.server.app.app_context():
+        actions = set(db.session.scalars(select(AuditEvent.action)))
+        assert "upstream.linked" in actions
+
+
+def test_unverified_new_account_must_confirm_where_required(server):
+    up = build(server, acme_settings={"require_email_verification": True})
+    idp_user(up, verified=False)
+    answer = sign_in_upstream(up, requests.Session(), "grace@example.com")
+    assert answer.status_code == 403 and "Confirm your email address" in answer.text
+    with up.server.app.app_context():
+        user = db.session.scalar(select(User).where(User.tenant_id == up.acme.id))
+        assert user is not None and not user.email_verified
+    assert "email_not_verified" in refusals(up)

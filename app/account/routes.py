@@ -14,6 +14,7 @@ from app.account.forms import ProfileForm
 from app.auth.flow import signin_required
 from app.auth.forms import ConfirmForm
 from app.auth.forms import apply_errors
+from app.services import consent as consent_service
 from app.services import credentials
 from app.services import profile
 from app.services.errors import ValidationFailed
@@ -31,6 +32,7 @@ def _render(status: int = 200, **forms):
         sessions=profile.own_sessions(current_tenant, current_user),
         current_session_id=session.id if session is not None else None,
         end_form=ConfirmForm(formdata=None),
+        consents=consent_service.list_consents(current_tenant, current_user),
         **forms,
     ), status
 

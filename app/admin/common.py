@@ -103,6 +103,7 @@ NAV = [
     ("admin.invitations_index", "Invitations"),
     ("admin.orgs_index", "Organizations"),
     ("admin.clients_index", "Clients"),
+    ("admin.providers_index", "Identity providers"),
     ("admin.settings", "Settings"),
     ("admin.keys_index", "Signing keys"),
     ("admin.sessions_index", "Sessions"),

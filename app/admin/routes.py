@@ -8,6 +8,7 @@ from app.admin import invitations  # noqa: F401
 from app.admin import keys  # noqa: F401
 from app.admin import orgs  # noqa: F401
 from app.admin import overview  # noqa: F401
+from app.admin import providers  # noqa: F401
 from app.admin import sessions  # noqa: F401
 from app.admin import settings  # noqa: F401
 from app.admin import tenants  # noqa: F401

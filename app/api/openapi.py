@@ -289,6 +289,27 @@ def _paths() -> dict:
             "parameters": [TENANT, path_param("client_id", "Client id (`cli_...`).")],
             "post": op("Rotate the secret; the answer holds it once", out=ref("ClientSecret")),
         },
+        f"{T}/providers": {
+            "parameters": [TENANT],
+            "get": op("List upstream identity providers", out=listing("Provider"), params=PAGING),
+            "post": op(
+                "Register an upstream identity provider (OpenID Connect, Google, Microsoft, "
+                "GitHub); `client_secret` is write only",
+                ok=201,
+                out=ref("Provider"),
+                body="ProviderCreate",
+            ),
+        },
+        f"{T}/providers/{{provider_id}}": {
+            "parameters": [TENANT, path_param("provider_id", "Provider id (`idp_...`).")],
+            "get": op("Read an upstream identity provider", out=ref("Provider")),
+            "patch": op(
+                "Change a provider (a new `client_secret` replaces the old one)",
+                out=ref("Provider"),
+                body="ProviderUpdate",
+            ),
+            "delete": op("Delete a provider (its linked identities go too)", ok=204),
+        },
         f"{T}/keys": {
             "parameters": [TENANT],
             "get": op("List signing keys (public parts)", out=listing("SigningKey"), params=PAGING),

@@ -321,3 +321,32 @@ SCHEMAS: dict[str, dict] = {
 
 # Clients are updated with the same fields as on create, none required.
 SCHEMAS["ClientUpdate"] = closed(SCHEMAS["ClientCreate"]["properties"])
+
+# --- upstream identity providers (client_secret is write only)
+_PROVIDER_FIELDS = {
+    "kind": {"type": "string", "enum": ["oidc", "google", "microsoft", "github"]},
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "discovery_url": {
+        "type": ["string", "null"],
+        "maxLength": 2000,
+        "description": "For kind `oidc`: https (http only for localhost in development).",
+    },
+    "client_id": {"type": "string", "minLength": 1, "maxLength": 500},
+    "client_secret": {"type": "string", "minLength": 1, "maxLength": 2000, "writeOnly": True},
+    "scopes": {"type": "array", "maxItems": 30, "items": {"type": "string", "maxLength": 200}},
+}
+SCHEMAS["Provider"] = resource(
+    {
+        "kind": _PROVIDER_FIELDS["kind"],
+        "name": {"type": "string"},
+        "discovery_url": {"type": ["string", "null"]},
+        "client_id": {"type": "string"},
+        "scopes": {"type": "array", "items": {"type": "string"}},
+        "redirect_uri": {
+            "type": "string",
+            "description": "The callback URL to register at the provider.",
+        },
+    }
+)
+SCHEMAS["ProviderCreate"] = closed(_PROVIDER_FIELDS, ("kind", "client_id", "client_secret"))
+SCHEMAS["ProviderUpdate"] = closed({k: v for k, v in _PROVIDER_FIELDS.items() if k != "kind"})

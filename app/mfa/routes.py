@@ -78,11 +78,8 @@ def enrolling_subject():
     password nobody can add a factor next to an existing one.
     """
     loaded = pending.load(current_tenant)
-    if loaded is not None:
-        state, user = loaded
-        if mfa.user_factors(current_tenant, user):
-            return None
-        return state, user
+    if loaded is not None and not mfa.user_factors(current_tenant, loaded[1]):
+        return loaded
     if current_user.is_authenticated:
         return None, current_user
     return None

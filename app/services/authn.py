@@ -167,6 +167,10 @@ def verify_email(tenant: Tenant, token: str) -> User:
     if not user.email_verified:
         user.email_verified = True
         audit.record(tenant, "email.verified", target_type="user", target_id=user.id)
+        # A verified address at an organization's domain joins it (domain auto-join).
+        from app.services import orgs
+
+        orgs.auto_join(tenant, user)
     return user
 
 

@@ -199,7 +199,3 @@ def failures_since(tenant: Tenant, user: User, since: datetime) -> int:
         AuditEvent.target_id == user.id,
         AuditEvent.created_at >= since,
     )
-
-
-def mark_used(factor: MfaFactor, now: datetime) -> None:
-    factor.last_used_at = now

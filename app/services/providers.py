@@ -120,9 +120,9 @@ def _validate(data: dict, current: dict, *, creating: bool) -> dict:
     else:
         merged["client_id"] = client_id.strip()
     secret = merged.get("client_secret")
-    if creating or "client_secret" in data:
-        if not isinstance(secret, str) or not secret or len(secret) > 2000:
-            errors["client_secret"] = "is required (at most 2000 characters)"
+    secret_given = creating or "client_secret" in data
+    if secret_given and (not isinstance(secret, str) or not secret or len(secret) > 2000):
+        errors["client_secret"] = "is required (at most 2000 characters)"
     scopes = merged.get("scopes")
     merged["scopes"] = _clean_scopes(scopes if scopes else DEFAULT_SCOPES[kind], errors)
     if kind != "github" and "openid" not in merged["scopes"]:
@@ -146,7 +146,11 @@ def create_provider(tenant: Tenant, data: dict) -> UpstreamProvider:
     scope(tenant).add(provider)
     db.session.flush()
     audit.record(
-        tenant, "provider.created", target_type="provider", target_id=provider.id, kind=provider.kind
+        tenant,
+        "provider.created",
+        target_type="provider",
+        target_id=provider.id,
+        kind=provider.kind,
     )
     return provider
 

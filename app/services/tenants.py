@@ -16,7 +16,20 @@ from app.tenancy import SLUG_RE
 
 # Slugs that would shadow infrastructure host names or read as official pages.
 RESERVED_SLUGS = frozenset(
-    {SYSTEM_SLUG, "www", "api", "admin", "auth", "login", "static", "t", "mail", "app", "status"}
+    {
+        SYSTEM_SLUG,
+        "www",
+        "api",
+        "admin",
+        "auth",
+        "login",
+        "static",
+        "t",
+        "mail",
+        "app",
+        "status",
+        "new",
+    }
 )
 
 

@@ -21,10 +21,10 @@ from app.models.mfa import MfaFactor
 from app.models.provider import LinkedIdentity
 from app.models.provider import UpstreamProvider
 from app.services import audit
+from app.services import email_tokens
 from app.services import orgs
 from app.services import users
 from app.services.authn import signup_refusal
-from app.services.errors import Conflict
 from app.services.errors import NotFound
 from app.services.errors import PermissionDenied
 from app.services.errors import ServiceError
@@ -67,7 +67,11 @@ class LinkRequired(ServiceError):
 def refuse(tenant: Tenant, provider: UpstreamProvider, reason: str, message: str, **data):
     """Audit ``upstream.refused`` and return the Refused error for the caller to raise."""
     audit.record(
-        tenant, "upstream.refused", target_type="provider", target_id=provider.id, reason=reason,
+        tenant,
+        "upstream.refused",
+        target_type="provider",
+        target_id=provider.id,
+        reason=reason,
         **data,
     )
     db.session.flush()
@@ -94,6 +98,7 @@ def sign_in_with(tenant: Tenant, provider: UpstreamProvider, profile: Profile) -
             raise refuse(tenant, provider, "disabled", "This account is disabled.")
         if profile.email:
             identity.email = profile.email[:320]
+        _check_verified(tenant, provider, user)
         _record_signin(tenant, provider, user, created=False)
         return user
     existing = users.find_by_email(tenant, profile.email) if profile.email else None
@@ -132,13 +137,28 @@ def _create_user(tenant: Tenant, provider: UpstreamProvider, profile: Profile) -
         name=profile.name[:200],
         password=None,
         email_verified=profile.email_verified,
-        audit_action="user.signed_up",
+        audit_action="signup",
     )
     _add_identity(tenant, provider, user, profile)
     if user.email_verified:
         orgs.auto_join(tenant, user)
+    _check_verified(tenant, provider, user)
     _record_signin(tenant, provider, user, created=True)
     return user
+
+
+def _check_verified(tenant: Tenant, provider: UpstreamProvider, user: User) -> None:
+    """Where the tenant requires verified addresses, an unverified one gets a link first."""
+    if user.email_verified or not get_settings(tenant)["require_email_verification"]:
+        return
+    email_tokens.send_verification(tenant, user)
+    raise refuse(
+        tenant,
+        provider,
+        "email_not_verified",
+        "Confirm your email address first: open the link we just emailed you, then sign in again.",
+        user_id=user.id,
+    )
 
 
 def _add_identity(tenant, provider, user, profile) -> LinkedIdentity:
@@ -170,7 +190,7 @@ def link_identity(
 ) -> LinkedIdentity:
     """Link the upstream identity to ``user`` (who has proved they own the account).
 
-    Raises Conflict when the identity already belongs to another account.
+    Raises Refused when the identity already belongs to another account.
     """
     identity = find_identity(tenant, provider, profile.subject)
     if identity is not None:
@@ -183,9 +203,9 @@ def link_identity(
             )
         return identity
     identity = _add_identity(tenant, provider, user, profile)
+    # The provider vouches for the same address: it counts as verified here too.
     if profile.email_verified and users.normalize_email(profile.email or "") == user.email:
-        if not user.email_verified:
-            user.email_verified = True
+        user.email_verified = True
     audit.record(
         tenant,
         "upstream.linked",
@@ -239,6 +259,3 @@ def unlink_identity(tenant: Tenant, user: User, identity_id: str) -> None:
     )
     db.session.delete(identity)
     db.session.flush()
-
-
-__all__ = ["Conflict", "LinkRequired", "Profile", "Refused", "link_identity", "sign_in_with"]

@@ -84,7 +84,9 @@ def metadata(provider: UpstreamProvider) -> dict:
 def _discover(provider: UpstreamProvider, url: str) -> dict:
     doc = _get_json(url)
     missing = [
-        k for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri") if not doc.get(k)
+        k
+        for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
+        if not doc.get(k)
     ]
     if not isinstance(doc, dict) or missing:
         raise UpstreamError("bad_discovery", "The identity provider's metadata is incomplete.")
@@ -146,7 +148,9 @@ def fetch_profile(
 
 def _jwk_for(meta: dict, kid: str | None):
     def load(refresh=False):
-        return _cached(f"jwks:{meta['jwks_uri']}", lambda: _get_json(meta["jwks_uri"]), refresh=refresh)
+        return _cached(
+            f"jwks:{meta['jwks_uri']}", lambda: _get_json(meta["jwks_uri"]), refresh=refresh
+        )
 
     for refresh in (False, True):  # a key we do not know yet: the provider rotated, refetch
         try:
@@ -221,9 +225,11 @@ def _github_profile(access_token: str) -> Profile:
     emails = _get_json(GITHUB["emails_endpoint"], headers=headers)
     if not isinstance(user, dict) or not user.get("id"):
         raise UpstreamError("bad_response", "GitHub did not say who you are.")
-    primary = next(
-        (e for e in emails if isinstance(e, dict) and e.get("primary")), None
-    ) if isinstance(emails, list) else None
+    primary = (
+        next((e for e in emails if isinstance(e, dict) and e.get("primary")), None)
+        if isinstance(emails, list)
+        else None
+    )
     return Profile(
         subject=str(user["id"]),
         email=primary.get("email") if primary else None,

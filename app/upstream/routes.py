@@ -117,7 +117,9 @@ def _link_signed_in_user(provider, profile, flow):
         )
         return refused(error.message)
     try:
-        upstream.link_identity(current_tenant, provider, current_user._get_current_object(), profile)
+        upstream.link_identity(
+            current_tenant, provider, current_user._get_current_object(), profile
+        )
     except upstream.Refused as exc:
         return refused(exc.message)
     flash(f"{provider.name} is linked to your account.", "success")

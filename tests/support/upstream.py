@@ -7,6 +7,7 @@ http://localhost:<port>/t/upstream) is an OpenID Connect provider of tenant
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import threading
@@ -50,12 +51,12 @@ class Upstream:
         return self.acme_url(f"/login/providers/{provider_id or self.provider_id}/callback")
 
 
-def hidden_fields(html: str) -> dict:
+def hidden_fields(text: str) -> dict:
     fields = {}
-    for tag in _HIDDEN_RE.findall(html):
+    for tag in _HIDDEN_RE.findall(text):
         attrs = dict(_ATTR_RE.findall(tag))
         if "name" in attrs:
-            fields[attrs["name"]] = attrs.get("value", "")
+            fields[attrs["name"]] = html.unescape(attrs.get("value", ""))
     return fields
 
 
@@ -76,8 +77,8 @@ def follow(session: requests.Session, url: str, *, stop=lambda url: False, limit
 
 def submit_login(session, page, email, password=DEFAULT_PASSWORD):
     """Fill in the hosted sign-in form of ``page`` (a response) and post it."""
-    html = page.text
-    data = {**hidden_fields(html), "csrf_token": csrf_from(html), "email": email}
+    text = page.text
+    data = {**hidden_fields(text), "csrf_token": csrf_from(text), "email": email}
     data["password"] = password
     return session.post(page.url, data=data, allow_redirects=False, timeout=30)
 
@@ -107,7 +108,6 @@ def sign_in_upstream(up: Upstream, session, email, **kwargs):
 
 def build(server, *, acme_settings=None, idp_settings=None) -> Upstream:
     """Tenants, a first-party confidential client at the upstream, the provider at acme."""
-    from app.services import clients
     from app.services import providers
     from app.services import tenants
     from app.services.settings import update_settings
@@ -132,9 +132,7 @@ def build(server, *, acme_settings=None, idp_settings=None) -> Upstream:
         )
         up = Upstream(server, acme, idp, provider.id)
         client_id, secret = register_client(idp, up.callback_prefix())
-        providers.update_provider(
-            acme, provider, {"client_id": client_id, "client_secret": secret}
-        )
+        providers.update_provider(acme, provider, {"client_id": client_id, "client_secret": secret})
         db.session.commit()
         up.client_id, up.client_secret = client_id, secret
     return up
