@@ -17,6 +17,7 @@ from app.admin.common import tenant_route
 from app.models import Tenant
 from app.models import User
 from app.services import email_tokens
+from app.services import mfa as mfa_service
 from app.services import roles as roles_service
 from app.services import sessions as sessions_service
 from app.services import users as users_service
@@ -187,6 +188,19 @@ def users_end_sessions(user_id: str):
     user = _user(tenant, user_id)
     count = users_service.end_all_sessions(tenant, user)
     return done(f"Ended {count} session(s) of {user.email}.", "admin.users_show", user_id=user.id)
+
+
+@tenant_route("/users/<user_id>/mfa/reset", methods=["POST"])
+def users_reset_mfa(user_id: str):
+    tenant = console_tenant()
+    user = _user(tenant, user_id)
+    removed = mfa_service.reset_user_mfa(tenant, user)
+    return done(
+        f"Removed {removed} second factor(s) of {user.email}; they enrol again at next sign-in "
+        "if the policy requires it.",
+        "admin.users_show",
+        user_id=user.id,
+    )
 
 
 @tenant_route("/users/<user_id>/delete", methods=["POST"])

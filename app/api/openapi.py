@@ -179,6 +179,13 @@ def _paths() -> dict:
             "get": op("The user's live sessions", out=listing("Session"), params=PAGING),
             "delete": op("End every session of the user", out=ref("SessionsEnded")),
         },
+        f"{T}/users/{{user_id}}/mfa": {
+            "parameters": [TENANT, USER],
+            "delete": op(
+                "Reset the user's MFA: remove every factor and recovery code",
+                out=ref("MfaReset"),
+            ),
+        },
         f"{T}/users/{{user_id}}/sessions/revoke": {
             "parameters": [TENANT, USER],
             "post": op("End every session of the user", out=ref("SessionsEnded")),

@@ -141,6 +141,11 @@ SCHEMAS: dict[str, dict] = {
         }
     ),
     "RolesReplace": closed({"roles": ROLE_NAMES}, ("roles",)),
+    "MfaReset": {
+        "type": "object",
+        "properties": {"removed": {"type": "integer", "minimum": 0}},
+        "required": ["removed"],
+    },
     "SessionsEnded": {
         "type": "object",
         "properties": {"ended": {"type": "integer", "minimum": 0}},

@@ -17,6 +17,7 @@ from app.api.serializers import session_to_dict
 from app.api.serializers import user_to_dict
 from app.api.validation import json_body
 from app.api.validation import query_str
+from app.services import mfa as mfa_service
 from app.services import sessions as sessions_service
 from app.services import users as users_service
 
@@ -89,3 +90,12 @@ def users_end_sessions(tenant_ref, user_id):
     user = users_service.get_user(tenant, user_id)
     ended = users_service.end_all_sessions(tenant, user)
     return jsonify({"ended": ended})
+
+
+@bp.delete("/tenants/<tenant_ref>/users/<user_id>/mfa")
+def users_reset_mfa(tenant_ref, user_id):
+    """Remove every second factor and recovery code of the user (audited ``mfa.reset``)."""
+    tenant = tenant_for(tenant_ref)
+    user = users_service.get_user(tenant, user_id)
+    removed = mfa_service.reset_user_mfa(tenant, user)
+    return jsonify({"removed": removed})

@@ -53,8 +53,8 @@ class TenantAuthorizationServer(AuthorizationServer):
         # One lookup per request and client id (Authlib asks several times).
         cache = g.setdefault("oauth_clients", {})
         if client_id not in cache:
-            row = clients_service.find_client(current_tenant, client_id)
-            cache[client_id] = OAuthClient(row) if row is not None and not row.disabled else None
+            row = clients_service.authenticating_client(current_tenant, client_id)
+            cache[client_id] = OAuthClient(row) if row is not None else None
         return cache[client_id]
 
     def save_token(self, token, request):

@@ -6,9 +6,10 @@ Statuses (app.models.SigningKey): ``next`` (published in JWKS, not yet signing),
 The rotation rule (DESIGN §4 "a new key is published in JWKS before it signs, the old one
 stays published until every token it signed has expired"):
 
-* :func:`ensure_keys` gives each tenant, lazily on first use, an ``active`` and a ``next``
-  key for each algorithm (RS256 for ID tokens, ES256 for access tokens). So from the very
-  first token on, a successor is already published.
+* :func:`ensure_keys` gives each tenant, lazily on first use of an algorithm, an ``active``
+  and a ``next`` key for it (ES256 for access tokens, RS256 for ID tokens); publishing the
+  JWKS creates both. So from the very first token on, a successor is already published,
+  and a tenant that only ever issues client_credentials tokens never pays for RSA keys.
 * :func:`rotate_keys` promotes, per algorithm, the ``next`` key (published since the
   previous rotation) to ``active``, demotes the old ``active`` to ``retiring`` with
   ``retire_after = now + the longest token lifetime (+ skew)``, stages a fresh ``next``
@@ -17,7 +18,8 @@ stays published until every token it signed has expired"):
   the whole safe dance.
 
 Loaded key objects are kept in a bounded per-worker LRU keyed by key id (parsing an RSA
-key costs milliseconds), and the set of published keys per tenant for a few seconds.
+key costs milliseconds), and the set of published keys per tenant for a few seconds, in an
+LRU of the same bound (KEY_CACHE_SIZE).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ class KeyCache:
         self.size = max(int(size), 8)
         self.lock = threading.Lock()
         self.keys: OrderedDict[str, LoadedKey] = OrderedDict()
-        self.published: dict[str, tuple[float, dict]] = {}
+        self.published: OrderedDict[str, tuple[float, dict]] = OrderedDict()
 
     def get_key(self, kid: str) -> LoadedKey | None:
         with self.lock:
@@ -89,19 +91,28 @@ class KeyCache:
                 self.keys.popitem(last=False)
 
     def get_published(self, tenant_id: str) -> dict | None:
-        entry = self.published.get(tenant_id)
-        if entry and entry[0] > time.monotonic():
+        with self.lock:
+            entry = self.published.get(tenant_id)
+            if entry is None:
+                return None
+            if entry[0] <= time.monotonic():
+                del self.published[tenant_id]
+                return None
+            self.published.move_to_end(tenant_id)
             return entry[1]
-        return None
 
     def put_published(self, tenant_id: str, value: dict) -> None:
+        # Least recently used first out: with more tenants than the bound, only the coldest
+        # are re-read (clearing everything would re-read every tenant at once).
         with self.lock:
-            if len(self.published) > self.size:
-                self.published.clear()
             self.published[tenant_id] = (time.monotonic() + PUBLISHED_CACHE_SECONDS, value)
+            self.published.move_to_end(tenant_id)
+            while len(self.published) > self.size:
+                self.published.popitem(last=False)
 
     def forget(self, tenant_id: str) -> None:
-        self.published.pop(tenant_id, None)
+        with self.lock:
+            self.published.pop(tenant_id, None)
 
 
 def _cache() -> KeyCache:
@@ -145,12 +156,13 @@ def _create_key(tenant: Tenant, alg: str, status: str) -> SigningKey:
     return key
 
 
-def ensure_keys(tenant: Tenant) -> bool:
-    """Give the tenant an active and a next key per algorithm; True when any was created."""
+def ensure_keys(tenant: Tenant, algorithms: tuple[str, ...] = ALGORITHMS) -> bool:
+    """Give the tenant an active and a next key for each of ``algorithms``; True when any
+    was created."""
     existing = scope(tenant).all(SigningKey, SigningKey.status.in_(("active", "next")))
     have = {(k.alg, k.status) for k in existing}
     created = False
-    for alg in ALGORITHMS:
+    for alg in algorithms:
         for status in ("active", "next"):
             if (alg, status) not in have:
                 _create_key(tenant, alg, status)
@@ -176,13 +188,14 @@ def _load(row: SigningKey) -> LoadedKey:
     return key
 
 
-def _published(tenant: Tenant) -> dict:
-    """``{"keys": {kid: row-summary}, "active": {alg: kid}}`` for this tenant (cached)."""
+def _published(tenant: Tenant, algorithms: tuple[str, ...] = ALGORITHMS) -> dict:
+    """``{"keys": {kid: row-summary}, "active": {alg: kid}}`` for this tenant (cached),
+    after making sure it has keys for ``algorithms`` (none: only read what exists)."""
     cache = _cache()
     found = cache.get_published(tenant.id)
-    if found is not None:
+    if found is not None and all(alg in found["active"] for alg in algorithms):
         return found
-    created = ensure_keys(tenant)
+    created = ensure_keys(tenant, algorithms) if algorithms else False
     now = utcnow()
     rows = scope(tenant).all(SigningKey, SigningKey.status.in_(PUBLISHED), order_by=SigningKey.id)
     keys, active = {}, {}
@@ -200,7 +213,7 @@ def _published(tenant: Tenant) -> dict:
 
 def signing_key(tenant: Tenant, alg: str) -> LoadedKey:
     """The tenant's active key for ``alg``, parsed once per worker."""
-    kid = _published(tenant)["active"].get(alg)
+    kid = _published(tenant, (alg,))["active"].get(alg)
     if kid is None:
         raise ValueError(f"no active {alg} key")
     return verification_key(tenant, kid)
@@ -210,7 +223,7 @@ def verification_key(tenant: Tenant, kid: str | None) -> LoadedKey | None:
     """The key ``kid`` if this tenant publishes it (next, active or retiring), else None."""
     if not kid or not isinstance(kid, str):
         return None
-    if kid not in _published(tenant)["keys"]:
+    if kid not in _published(tenant, ())["keys"]:  # verifying never creates keys
         return None
     cached = _cache().get_key(kid)
     if cached is not None:

@@ -16,6 +16,7 @@ from datetime import UTC
 from datetime import datetime
 
 import jwt
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Client
@@ -200,13 +201,22 @@ def verify_access_token(tenant: Tenant, token: str) -> dict:
     jti = claims.get("jti")
     if not jti or not claims.get("client_id"):
         raise InvalidToken("missing claims")
-    if scope(tenant).count(RevokedAccessToken, RevokedAccessToken.jti == jti):
-        raise InvalidToken("revoked")
+    revoked = scope(tenant).select(RevokedAccessToken, RevokedAccessToken.jti == jti).exists()
     grant_id = grant_id_of(claims)
-    if grant_id is not None:
-        grant = scope(tenant).get(Grant, grant_id)
-        if grant is None or grant.revoked_at is not None:
-            raise InvalidToken("grant revoked")
+    if grant_id is None:
+        if db.session.scalar(select(revoked)):
+            raise InvalidToken("revoked")
+        return claims
+    # One round trip for both checks: the token itself (RFC 7009) and its grant.
+    row = db.session.execute(
+        scope(tenant)
+        .select(Grant, Grant.id == grant_id)
+        .with_only_columns(Grant.revoked_at, revoked)
+    ).first()
+    if row is None or row[0] is not None:
+        raise InvalidToken("grant revoked")
+    if row[1]:
+        raise InvalidToken("revoked")
     return claims
 
 
