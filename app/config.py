@@ -96,6 +96,9 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", 19456)),
         "ARGON2_PARALLELISM": int(env.get("ARGON2_PARALLELISM", 1)),
         "KEY_CACHE_SIZE": int(env.get("KEY_CACHE_SIZE", 2048)),
+        # Seconds a worker trusts a resolved tenant (0 = off); changes made in the same
+        # worker clear it at once, other workers see them within this time.
+        "TENANT_CACHE_TTL": float(env.get("TENANT_CACHE_TTL", 5)),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # How many reverse proxies sit in front (trust that many X-Forwarded-For hops).
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", 0)),

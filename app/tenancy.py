@@ -126,9 +126,15 @@ def load_request_tenant() -> None:
     g.tenant = None
     if request.endpoint in TENANTLESS_ENDPOINTS:
         return
-    tenant = resolve_tenant(
-        request.host, request.environ.get(ENVIRON_SLUG), current_app.config["BASE_DOMAIN"]
-    )
+    from app.tenant_cache import tenant_cache
+
+    path_slug = request.environ.get(ENVIRON_SLUG)
+    key = (request.host.lower(), path_slug)
+    cache = tenant_cache()
+    tenant = cache.get(key)
+    if tenant is None:
+        tenant = resolve_tenant(request.host, path_slug, current_app.config["BASE_DOMAIN"])
+        cache.put(key, tenant)
     g.tenant = tenant
     if not tenant.is_active:
         raise SuspendedTenant()
@@ -235,6 +241,9 @@ def scope(tenant: Tenant | str) -> TenantScope:
 
 
 def init_app(app: Flask) -> None:
+    from app import tenant_cache
+
+    tenant_cache.init_app(app)
     app.wsgi_app = PathPrefixMiddleware(app.wsgi_app)
     app.before_request(load_request_tenant)
 

@@ -204,7 +204,6 @@ def measure_all(results, database, server, manifest, cc_targets, targets, plan, 
         plan,
         tenants=len(cc_targets),
     )
-    offset = server.log_offset()
     stats, tokens = signin.run_flows(
         server.port,
         manifest,
@@ -213,6 +212,9 @@ def measure_all(results, database, server, manifest, cc_targets, targets, plan, 
         threads=plan.flow_threads,
         user_offset=10,
     )
+    # Where a flow's time goes: 20 flows one at a time, so no request waits behind another.
+    offset = server.log_offset()
+    signin.run_flows(server.port, manifest, targets, count=20, threads=1, user_offset=70)
     steps = server.request_times(offset)
     figure(
         results,

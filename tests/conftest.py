@@ -203,7 +203,9 @@ def live_server(app, make_app):
     """A threaded HTTP server on 127.0.0.1 sharing the test database."""
     from tests.support.live import LiveServer
 
-    overrides = {}
+    # The tests change rows through another app object than the server's, as another
+    # worker would: turn the per-worker tenant cache off so changes show at once.
+    overrides = {"TENANT_CACHE_TTL": 0}
     if app.config.get("SMTP_URL"):
         overrides["SMTP_URL"] = app.config["SMTP_URL"]
     server = LiveServer(lambda **kw: make_app(**{**overrides, **kw})).start()
