@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from contextlib import contextmanager
 
 import click
 from flask.cli import FlaskGroup
@@ -21,10 +22,18 @@ def _create_app():
     return create_app()
 
 
-def _fail(exc: ServiceError):
-    details = getattr(exc, "errors", None) or {}
-    message = "; ".join(f"{k}: {v}" for k, v in details.items()) or exc.message
-    raise click.ClickException(message)
+@contextmanager
+def committed():
+    """Run a command's service calls as one transaction: commit on success; on a
+    ServiceError roll back and exit with the error's message (per field, if any)."""
+    try:
+        yield
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        details = getattr(exc, "errors", None) or {}
+        message = "; ".join(f"{k}: {v}" for k, v in details.items()) or exc.message
+        raise click.ClickException(message) from exc
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
@@ -52,14 +61,10 @@ def tenants_create(slug, name, owner_email):
     """Create a tenant."""
     from app.services import onboarding
 
-    try:
+    with committed():
         tenant = tenants_service.create_tenant(name, slug)
         if owner_email:
             onboarding.invite_owner(tenant, owner_email)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        _fail(exc)
     from app.tenancy import issuer_for
 
     click.echo(f"created {tenant.id} {tenant.slug} issuer={issuer_for(tenant)}")
@@ -76,13 +81,9 @@ def tenants_list():
 
 
 def _set_status(slug: str, status: str):
-    try:
+    with committed():
         tenant = tenants_service.get_tenant(slug)
         tenants_service.set_status(tenant, status)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        _fail(exc)
     click.echo(f"{tenant.slug} is {tenant.status}")
 
 
@@ -113,13 +114,9 @@ def admin_key():
 @with_appcontext
 def admin_key_create(tenant_ref, name):
     """Create an admin API key; the last line printed is the key (shown once)."""
-    try:
+    with committed():
         tenant = tenants_service.get_tenant(tenant_ref) if tenant_ref else None
         key, raw = admin_keys.create_admin_key(tenant, name or "cli", created_by="cli")
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        _fail(exc)
     scope = f"tenant {tenant.slug}" if tenant else "the whole instance"
     click.echo(f"admin API key {key.id} for {scope}; it is shown only once:")
     click.echo(raw)
@@ -139,7 +136,7 @@ def users():
 def users_create(tenant_ref, email, name, roles):
     """Create a user with a generated password (printed once)."""
     password = secrets.token_urlsafe(15)
-    try:
+    with committed():
         tenant = tenants_service.get_tenant(tenant_ref)
         user = users_service.create_user(
             tenant,
@@ -149,10 +146,6 @@ def users_create(tenant_ref, email, name, roles):
             roles=list(roles) or ["member"],
             email_verified=True,
         )
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        _fail(exc)
     click.echo(f"created {user.id} {user.email} in {tenant.slug}")
     click.echo(f"password: {password}")
 
@@ -205,13 +198,9 @@ def clients_create(tenant_ref, **options):
     data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()}
     if not data["grant_types"]:
         data.pop("grant_types")
-    try:
+    with committed():
         tenant = tenants_service.get_tenant(tenant_ref)
         client, secret = clients_service.create_client(tenant, data)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        _fail(exc)
     click.echo(f"client_id: {client.id}")
     if secret:
         click.echo(f"client_secret: {secret}  (shown only once)")
@@ -224,10 +213,8 @@ def clients_list(tenant_ref):
     """List a tenant's clients."""
     from app.services import clients as clients_service
 
-    try:
+    with committed():
         tenant = tenants_service.get_tenant(tenant_ref)
-    except ServiceError as exc:
-        _fail(exc)
     for client in clients_service.list_clients(tenant):
         kind = "public" if client.is_public else "confidential"
         click.echo(f"{client.id}  {kind:<12} {client.client_name}")
@@ -245,13 +232,9 @@ def keys_rotate(tenant_ref):
     """Rotate a tenant's signing keys (the published `next` key starts signing)."""
     from app.services import keys as keys_service
 
-    try:
+    with committed():
         tenant = tenants_service.get_tenant(tenant_ref)
         keys_service.rotate_keys(tenant)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        _fail(exc)
     for key in keys_service.list_keys(tenant):
         if key.status != "retired":
             until = f" until {key.retire_after:%Y-%m-%d %H:%M} UTC" if key.retire_after else ""
@@ -265,9 +248,7 @@ def keys_list(tenant_ref):
     """List a tenant's signing keys."""
     from app.services import keys as keys_service
 
-    try:
+    with committed():
         tenant = tenants_service.get_tenant(tenant_ref)
-    except ServiceError as exc:
-        _fail(exc)
     for key in keys_service.list_keys(tenant):
         click.echo(f"{key.id}  {key.alg}  {key.status}")

@@ -70,7 +70,12 @@ def body_of(message) -> str:
     return part.get_content() if part else message.get_content()
 
 
-def link_in(message, pattern: str = r"https?://\S+") -> str:
-    match = re.search(pattern, body_of(message))
-    assert match, f"no link matching {pattern!r} in {body_of(message)!r}"
+def link_in_text(text: str, pattern: str = r"https?://\S+") -> str:
+    """The first link in a plain-text body (an SMTP message's or a dev-outbox row's)."""
+    match = re.search(pattern, text)
+    assert match, f"no link matching {pattern!r} in {text!r}"
     return match.group(0)
+
+
+def link_in(message, pattern: str = r"https?://\S+") -> str:
+    return link_in_text(body_of(message), pattern)
