@@ -28,6 +28,12 @@ def _instance_secret(instance_path: Path) -> str:
     return value
 
 
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
 def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
     """Build the Flask config mapping from environment variables."""
     env = dict(os.environ if env is None else env)
@@ -102,4 +108,7 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # How many reverse proxies sit in front (trust that many X-Forwarded-For hops).
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", 0)),
+        # Server-side fetches (upstream providers, JWKS, webhooks) to loopback, private or
+        # link-local addresses: allowed in development, refused in production.
+        "OUTBOUND_ALLOW_PRIVATE": _flag(env.get("OUTBOUND_ALLOW_PRIVATE"), not production),
     }
