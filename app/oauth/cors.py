@@ -22,6 +22,7 @@ from flask import g
 from flask import request
 
 from app.models import Client
+from app.tenancy import config_of
 from app.tenancy import scope
 
 PUBLIC_PATHS = ("/.well-known/openid-configuration", "/.well-known/jwks.json", "/static/sdk/")
@@ -46,8 +47,16 @@ def origin_of(uri: str) -> str | None:
     return f"{parts.scheme}://{parts.hostname}{suffix}"
 
 
-def allowed_origins(tenant) -> set[str]:
-    """Origins of the redirect URIs of the tenant's enabled public clients."""
+def allowed_origins(tenant) -> frozenset[str]:
+    """Origins of the redirect URIs of the tenant's enabled public clients (kept on the
+    tenant snapshot when there is one)."""
+    snapshot = config_of(tenant)
+    if snapshot is not None:
+        return snapshot.derived("cors_origins", lambda: _read_origins(snapshot))
+    return _read_origins(tenant)
+
+
+def _read_origins(tenant) -> frozenset[str]:
     public = scope(tenant).all(
         Client, Client.token_endpoint_auth_method == "none", Client.disabled.is_(False)
     )
@@ -57,7 +66,7 @@ def allowed_origins(tenant) -> set[str]:
             origin = origin_of(uri)
             if origin:
                 origins.add(origin)
-    return origins
+    return frozenset(origins)
 
 
 def _add_cors_headers(response):
