@@ -17,6 +17,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.extensions import init_sqlite_pragmas
     from app.extensions import limiter
     from app.extensions import migrate
+    from app.oauth import lean
     from app.web import errors
     from app.web import health
     from app.web import hooks
@@ -42,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     hooks.init_app(app)  # request id and actor first: everything after may log or audit
     health.init_app(app)
+    lean.init_app(app)  # protocol endpoints answered before Flask routes (inside /t/<slug>)
     tenancy.init_app(app)
     session.init_app(app)
     templating.init_app(app)
@@ -88,5 +90,10 @@ def _commit_at_the_edge(app: Flask) -> None:
 
     @app.after_request
     def _commit(response):
-        db.session.commit()
+        # No session, or one that never began a transaction (a warm token request): no
+        # COMMIT round trip.
+        if db.session.registry.has():
+            session = db.session.registry()
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                session.commit()
         return response

@@ -102,9 +102,15 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", 19456)),
         "ARGON2_PARALLELISM": int(env.get("ARGON2_PARALLELISM", 1)),
         "KEY_CACHE_SIZE": int(env.get("KEY_CACHE_SIZE", 2048)),
-        # Seconds a worker trusts a resolved tenant (0 = off); changes made in the same
-        # worker clear it at once, other workers see them within this time.
-        "TENANT_CACHE_TTL": float(env.get("TENANT_CACHE_TTL", 5)),
+        # Tenant snapshots (app/tenant_cache.py): every configuration change reaches every
+        # worker within about a second (Redis stream with REDIS_URL, else a polled version);
+        # the TTL only bounds how long an untouched snapshot lives (0 = no cache).
+        "TENANT_CACHE_TTL": float(env.get("TENANT_CACHE_TTL", 3600)),
+        "TENANT_SYNC": env.get("TENANT_SYNC", "auto"),
+        "TENANT_SYNC_INTERVAL": float(env.get("TENANT_SYNC_INTERVAL", 0.5)),
+        # Failed client authentications (token, introspection, revocation) per tenant and
+        # client address before 429; successes are not counted.
+        "CLIENT_AUTH_FAILURE_LIMIT": env.get("CLIENT_AUTH_FAILURE_LIMIT", "30 per minute"),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # How many reverse proxies sit in front (trust that many X-Forwarded-For hops).
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", 0)),

@@ -156,19 +156,24 @@ def is_protocol_request() -> bool:
     return request.endpoint in PROTOCOL_ENDPOINTS
 
 
-def request_snapshot():
-    """The request's tenant snapshot: from this worker's cache, else read (one query)."""
+def snapshot_for(host: str, path_slug: str | None):
+    """The tenant snapshot for a request's host and path slug: from this worker's cache,
+    else read (one query). Raises like :func:`resolve_tenant`."""
     from app.tenant_cache import tenant_cache
 
     cache = tenant_cache()
     cache.sync.maybe_check(cache)
-    path_slug = request.environ.get(ENVIRON_SLUG)
-    key = (request.host.lower(), path_slug)
+    key = (host.lower(), path_slug)
     snapshot = cache.get(key)
     if snapshot is None:
-        snapshot = resolve_snapshot(request.host, path_slug, current_app.config["BASE_DOMAIN"])
+        snapshot = resolve_snapshot(host, path_slug, current_app.config["BASE_DOMAIN"])
         cache.put(key, snapshot)
     return snapshot
+
+
+def request_snapshot():
+    """The request's tenant snapshot."""
+    return snapshot_for(request.host, request.environ.get(ENVIRON_SLUG))
 
 
 def load_request_tenant() -> None:

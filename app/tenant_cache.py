@@ -303,8 +303,14 @@ def _after_rollback(session: Session, _previous_transaction) -> None:
     session.info.pop(_CHANGED, None)
 
 
-def changed_tenants(session: Session) -> set[str]:
-    """Tenants whose configuration this session changed and has not committed yet."""
+def changed_tenants(session) -> set[str]:
+    """Tenants whose configuration this session (or the request's scoped session) changed
+    and has not committed yet."""
+    registry = getattr(session, "registry", None)
+    if registry is not None:  # a scoped session: don't create one just to ask
+        if not registry.has():
+            return set()
+        session = registry()
     return set(session.info.get(_CHANGED, ()))
 
 

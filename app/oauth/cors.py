@@ -70,6 +70,11 @@ def _read_origins(tenant) -> frozenset[str]:
 
 
 def _add_cors_headers(response):
+    return add_headers(response, request, g.get("tenant"))
+
+
+def add_headers(response, request, tenant):
+    """The CORS headers for ``request`` (a Flask or Werkzeug request) of ``tenant``."""
     origin = request.headers.get("Origin")
     path = request.path
     if path.startswith(PUBLIC_PATHS):
@@ -81,7 +86,6 @@ def _add_cors_headers(response):
     if path not in CLIENT_PATHS:
         return response
     response.vary.add("Origin")
-    tenant = g.get("tenant")
     if not origin or tenant is None or origin not in allowed_origins(tenant):
         return response
     response.headers["Access-Control-Allow-Origin"] = origin

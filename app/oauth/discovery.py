@@ -1,8 +1,9 @@
 """OIDC Discovery 1.0 / RFC 8414 metadata and the JWKS, per tenant.
 
-The issuer is the tenant's canonical origin (app.tenancy.issuer_for); fetched under any
-other form (e.g. ``/t/<slug>`` when routing is by subdomain) the document redirects to the
-canonical URL, so "the issuer equals the URL it was fetched from" always holds.
+Served by app/oauth/protocol.py from bytes prepared once per tenant snapshot, with an
+ETag. The issuer is the tenant's canonical origin (app.tenancy.issuer_for); fetched under
+any other form (e.g. ``/t/<slug>`` when routing is by subdomain) the document redirects to
+the canonical URL, so "the issuer equals the URL it was fetched from" always holds.
 """
 
 from __future__ import annotations
@@ -10,18 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flask import Response
-from flask import redirect
-from flask import request
-
-from app.extensions import db
-from app.oauth import bp
-from app.services import keys
 from app.services.clients import AUTH_METHODS
 from app.services.clients import ID_TOKEN_ALGS
 from app.services.clients import SCOPES
-from app.tenancy import current_config
-from app.tenant_cache import changed_tenants
 
 # Browsers and relying parties may keep discovery a while; JWKS only a minute, so a
 # ``next`` key (published one whole rotation before it signs) is seen well before it signs.
@@ -71,43 +63,7 @@ def metadata(issuer: str) -> dict:
     }
 
 
-def _fetched_from() -> str:
-    return f"{request.scheme}://{request.host.lower()}{request.script_root}"
-
-
 def prepared(body: dict) -> tuple[bytes, str]:
     """A JSON document as bytes, and its strong ETag (unquoted)."""
     data = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
     return data, hashlib.sha256(data).hexdigest()[:32]
-
-
-def _send(document: tuple[bytes, str], max_age: int) -> Response:
-    data, etag = document
-    if request.if_none_match.contains(etag):
-        response = Response(status=304)
-    else:
-        response = Response(data, mimetype="application/json")
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
-@bp.route("/.well-known/openid-configuration")
-def openid_configuration():
-    snapshot = current_config._get_current_object()
-    if _fetched_from() != snapshot.issuer:
-        return redirect(f"{snapshot.issuer}{request.path}", code=308)
-    document = snapshot.derived("discovery", lambda: prepared(metadata(snapshot.issuer)))
-    return _send(document, DISCOVERY_MAX_AGE)
-
-
-@bp.route("/.well-known/jwks.json")
-def jwks():
-    snapshot = current_config._get_current_object()
-    document = snapshot.memo.get("jwks")
-    if document is None:
-        document = prepared(keys.jwks(snapshot))
-        if snapshot.id not in changed_tenants(db.session()):  # keys made now: not kept
-            snapshot.memo["jwks"] = document
-    return _send(document, JWKS_MAX_AGE)

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import jwt
 from sqlalchemy import select
+from sqlalchemy import true
 
 from app.extensions import db
 from app.models import Client
@@ -187,37 +188,67 @@ def grant_id_of(claims: dict) -> str | None:
     return jti.split(".", 1)[0] if jti.startswith("gnt_") and "." in jti else None
 
 
-def verify_access_token(tenant: Tenant, token: str) -> dict:
-    """The claims of a live access token of this tenant; raises InvalidToken.
-
-    Checks the signature with this tenant's keys, ``typ`` at+jwt (an ID token is not an
-    access token), ``iss``, ``tenant_id``, ``exp``, and that neither the token (RFC 7009)
-    nor its grant was revoked.
-    """
+def decode_access_token(tenant: Tenant, token: str) -> dict:
+    """The claims of an access token of this tenant, WITHOUT the revocation checks (no
+    database): signature with this tenant's keys, ``typ`` at+jwt (an ID token is not an
+    access token), ``iss``, ``tenant_id``, ``exp``. Raises InvalidToken."""
     header, claims = _decode(tenant, token)
     typ = str(header.get("typ", "")).lower()
     if typ not in {ACCESS_TOKEN_TYP, "application/at+jwt"}:
         raise InvalidToken("not an access token")
-    jti = claims.get("jti")
-    if not jti or not claims.get("client_id"):
+    if not claims.get("jti") or not claims.get("client_id"):
         raise InvalidToken("missing claims")
-    revoked = scope(tenant).select(RevokedAccessToken, RevokedAccessToken.jti == jti).exists()
+    return claims
+
+
+def liveness_columns(tenant: Tenant, claims: dict) -> tuple:
+    """Two SQL booleans to select along with anything else: the token was not revoked
+    (RFC 7009), and its grant (if it has one) exists and was not revoked."""
+    not_revoked = ~(
+        scope(tenant).select(RevokedAccessToken, RevokedAccessToken.jti == claims["jti"]).exists()
+    )
     grant_id = grant_id_of(claims)
     if grant_id is None:
-        if db.session.scalar(select(revoked)):
-            raise InvalidToken("revoked")
-        return claims
-    # One round trip for both checks: the token itself (RFC 7009) and its grant.
-    row = db.session.execute(
-        scope(tenant)
-        .select(Grant, Grant.id == grant_id)
-        .with_only_columns(Grant.revoked_at, revoked)
-    ).first()
-    if row is None or row[0] is not None:
+        return not_revoked, true()
+    grant_live = (
+        scope(tenant).select(Grant, Grant.id == grant_id, Grant.revoked_at.is_(None)).exists()
+    )
+    return not_revoked, grant_live
+
+
+def check_liveness(token_live, grant_live) -> None:
+    if not grant_live:
         raise InvalidToken("grant revoked")
-    if row[1]:
+    if not token_live:
         raise InvalidToken("revoked")
+
+
+def verify_access_token(tenant: Tenant, token: str) -> dict:
+    """The claims of a live access token of this tenant; raises InvalidToken.
+
+    :func:`decode_access_token`, then one round trip for both revocation checks: the token
+    itself (RFC 7009) and its grant.
+    """
+    claims = decode_access_token(tenant, token)
+    row = db.session.execute(select(*liveness_columns(tenant, claims))).one()
+    check_liveness(*row)
     return claims
+
+
+def userinfo_user(tenant: Tenant, token: str) -> tuple[dict, User | None]:
+    """A live access token's claims and its active user (None for a token without one,
+    e.g. client_credentials), in one round trip; raises InvalidToken."""
+    claims = decode_access_token(tenant, token)
+    sub = claims.get("sub")
+    row = db.session.execute(
+        scope(tenant).select(User, User.id == sub).add_columns(*liveness_columns(tenant, claims))
+    ).first()
+    if row is None:  # no such user: still say "revoked" when it is
+        check_liveness(*db.session.execute(select(*liveness_columns(tenant, claims))).one())
+        return claims, None
+    user, token_live, grant_live = row
+    check_liveness(token_live, grant_live)
+    return claims, (user if user.is_active else None)
 
 
 def verify_id_token_hint(tenant: Tenant, token: str) -> dict:

@@ -11,7 +11,9 @@ from flask import Flask
 from flask import g
 from flask import request
 
+from app.extensions import limiter
 from app.services import audit
+from app.tenancy import is_protocol_request
 
 log = logging.getLogger("gatehouse.request")
 
@@ -62,7 +64,8 @@ def _begin_request() -> None:
     incoming = request.headers.get("X-Request-Id", "")
     ok = incoming and len(incoming) <= 64 and incoming.replace("-", "").isalnum()
     g.request_id = incoming if ok else secrets.token_hex(8)
-    g.csp_nonce = secrets.token_urlsafe(16)
+    if not is_protocol_request():  # JSON endpoints render no page: no nonce
+        g.csp_nonce = secrets.token_urlsafe(16)
     g.actor_token = audit.set_actor(
         audit.Actor(
             type="anonymous",
@@ -73,9 +76,18 @@ def _begin_request() -> None:
     )
 
 
+# Protocol endpoints answer JSON to programs: no page to frame or script, just these.
+_PROTOCOL_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
+
+
 def _security_headers(response):
-    nonce = g.get("csp_nonce", "")
     headers = response.headers
+    if is_protocol_request():
+        for name, value in _PROTOCOL_HEADERS:
+            headers[name] = value
+        headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+    nonce = g.get("csp_nonce", "")
     headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; script-src 'self'; "
@@ -119,6 +131,9 @@ def _end_request(exc=None) -> None:
 
 def init_app(app: Flask) -> None:
     configure_logging(app)
+    # Protocol endpoints skip Flask-Limiter's per-request evaluation; brute force on client
+    # authentication is limited on failures only (app/oauth/client_auth.py).
+    limiter.request_filter(is_protocol_request)
     # Runs before tenant resolution: registered first.
     app.before_request(_begin_request)
     app.after_request(_security_headers)

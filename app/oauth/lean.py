@@ -1,0 +1,136 @@
+"""The lean path: a WSGI layer that answers the protocol endpoints (token, introspection,
+revocation, userinfo, discovery, JWKS) before Flask routes the request.
+
+Those requests come from programs, not browsers, so none of the browser machinery runs:
+no cookie session, CSRF, login manager, rate-limiter evaluation, template context or URL
+routing. What stays: an app context (``g``, the database session), the tenant snapshot,
+the audit actor, one JSON log line, a commit only when the request wrote something, and
+the CORS headers. Anything unusual — an unknown or suspended tenant, another method (a
+CORS preflight) — goes on to the Flask app, which answers it as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+from flask import Flask
+from flask import g
+from flask.wrappers import Request
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+from app.oauth import cors
+from app.oauth import protocol
+from app.services import audit
+from app.tenancy import ENVIRON_SLUG
+
+log = logging.getLogger("gatehouse.request")
+unexpected = logging.getLogger("gatehouse.errors")
+
+ROUTES = {
+    "/oauth2/token": ({"POST"}, protocol.token),
+    "/oauth2/introspect": ({"POST"}, protocol.introspection),
+    "/oauth2/revoke": ({"POST"}, protocol.revocation),
+    "/oauth2/userinfo": ({"GET", "POST"}, protocol.userinfo),
+    "/.well-known/openid-configuration": ({"GET", "HEAD"}, protocol.discovery),
+    "/.well-known/jwks.json": ({"GET", "HEAD"}, protocol.jwks),
+}
+_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+)
+
+
+class ProtocolEndpoints:
+    """WSGI middleware: the protocol endpoints here, everything else to ``wsgi_app``."""
+
+    def __init__(self, app: Flask, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        route = ROUTES.get(environ.get("PATH_INFO", ""))
+        if route is None or environ.get("REQUEST_METHOD") not in route[0]:
+            return self.wsgi_app(environ, start_response)
+        started = time.perf_counter()
+        with self.app.app_context():
+            request = Request(environ)
+            try:
+                snapshot = _tenant(request)
+            except HTTPException:
+                snapshot = None
+            if snapshot is None or not snapshot.is_active:
+                db.session.remove()
+                return self.wsgi_app(environ, start_response)  # Flask renders the error
+            response = self._respond(request, snapshot, route[1])
+            self._log(request, response, started)
+            return response(environ, start_response)
+
+    def _respond(self, request, snapshot, handler):
+        g.tenant = g.tenant_config = snapshot
+        g.request_id = _request_id(request)
+        actor = audit.set_actor(
+            audit.Actor(
+                type="anonymous",
+                ip=request.remote_addr,
+                user_agent=request.headers.get("User-Agent", "")[:300],
+                request_id=g.request_id,
+            )
+        )
+        try:
+            response = handler(request)
+            if db.session.registry.has():
+                session = db.session.registry()
+                if session.in_transaction() or session.new or session.dirty or session.deleted:
+                    session.commit()
+        except HTTPException as exc:
+            db.session.rollback()
+            response = protocol.http_error(exc)
+        except Exception:  # the Flask app's 500, in RFC 6749 form
+            db.session.rollback()
+            unexpected.exception("unhandled error on %s", request.path)
+            response = protocol.server_error()
+        finally:
+            audit.reset_actor(actor)
+        headers = response.headers
+        for name, value in _HEADERS:
+            headers[name] = value
+        headers["X-Request-Id"] = g.request_id
+        cors.add_headers(response, request, snapshot)
+        return response
+
+    def _log(self, request, response, started) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
+        query = request.query_string
+        log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "path": request.full_path.rstrip("?") if query else request.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+
+
+def _tenant(request):
+    from app.tenancy import snapshot_for
+
+    return snapshot_for(request.host, request.environ.get(ENVIRON_SLUG))
+
+
+def _request_id(request) -> str:
+    incoming = request.headers.get("X-Request-Id", "")
+    ok = incoming and len(incoming) <= 64 and incoming.replace("-", "").isalnum()
+    return incoming if ok else secrets.token_hex(8)
+
+
+def init_app(app: Flask) -> None:
+    """Wrap the Flask app (inside the /t/<slug> prefix middleware, which runs first)."""
+    app.wsgi_app = ProtocolEndpoints(app, app.wsgi_app)
