@@ -69,7 +69,9 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "PRODUCTION": production,
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pool_pre_ping: a dead pooled connection is retried on the first statement
+        # (app/db_session.py) instead of paying a round trip on every checkout.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
         "BASE_DOMAIN": base_domain,
         "TENANT_ROUTING": routing,
         "URL_SCHEME": scheme,

@@ -20,6 +20,7 @@ from flask import g
 from flask.wrappers import Request
 from werkzeug.exceptions import HTTPException
 
+from app.db_session import read_only
 from app.extensions import db
 from app.oauth import cors
 from app.oauth import protocol
@@ -29,13 +30,14 @@ from app.tenancy import ENVIRON_SLUG
 log = logging.getLogger("gatehouse.request")
 unexpected = logging.getLogger("gatehouse.errors")
 
+# path → (methods, handler, reads only: no transaction, app/db_session.read_only)
 ROUTES = {
-    "/oauth2/token": ({"POST"}, protocol.token),
-    "/oauth2/introspect": ({"POST"}, protocol.introspection),
-    "/oauth2/revoke": ({"POST"}, protocol.revocation),
-    "/oauth2/userinfo": ({"GET", "POST"}, protocol.userinfo),
-    "/.well-known/openid-configuration": ({"GET", "HEAD"}, protocol.discovery),
-    "/.well-known/jwks.json": ({"GET", "HEAD"}, protocol.jwks),
+    "/oauth2/token": ({"POST"}, protocol.token, False),
+    "/oauth2/introspect": ({"POST"}, protocol.introspection, True),
+    "/oauth2/revoke": ({"POST"}, protocol.revocation, False),
+    "/oauth2/userinfo": ({"GET", "POST"}, protocol.userinfo, True),
+    "/.well-known/openid-configuration": ({"GET", "HEAD"}, protocol.discovery, True),
+    "/.well-known/jwks.json": ({"GET", "HEAD"}, protocol.jwks, False),  # may make keys
 }
 _HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
@@ -64,11 +66,11 @@ class ProtocolEndpoints:
             if snapshot is None or not snapshot.is_active:
                 db.session.remove()
                 return self.wsgi_app(environ, start_response)  # Flask renders the error
-            response = self._respond(request, snapshot, route[1])
+            response = self._respond(request, snapshot, route[1], route[2])
             self._log(request, response, started)
             return response(environ, start_response)
 
-    def _respond(self, request, snapshot, handler):
+    def _respond(self, request, snapshot, handler, reads_only):
         g.tenant = g.tenant_config = snapshot
         g.request_id = _request_id(request)
         actor = audit.set_actor(
@@ -80,6 +82,8 @@ class ProtocolEndpoints:
             )
         )
         try:
+            if reads_only:
+                read_only(db.session())
             response = handler(request)
             if db.session.registry.has():
                 session = db.session.registry()
