@@ -180,9 +180,10 @@ class ConfigSync:
         from app.extensions import db
 
         started = utcnow()
-        stmt = select(Tenant.id, Tenant.config_version, Tenant.slug).where(
-            (Tenant.config_changed_at >= self._polled_since - POLL_LOOKBACK)
-            | (Tenant.slug == SYSTEM_SLUG)
+        tenants = Tenant.__table__.c  # the version columns are not mapped
+        stmt = select(tenants.id, tenants.config_version, tenants.slug).where(
+            (tenants.config_changed_at >= self._polled_since - POLL_LOOKBACK)
+            | (tenants.slug == SYSTEM_SLUG)
         )
         with db.engine.connect() as connection:
             rows = connection.execute(stmt).all()

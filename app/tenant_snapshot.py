@@ -28,6 +28,7 @@ from app.models import CustomDomain
 from app.models import Tenant
 
 _TENANT_COLUMNS = tuple(Tenant.__table__.columns)
+_MAPPED = frozenset(Tenant.__mapper__.columns.keys())  # not the config version columns
 _DOMAIN_COLUMNS = tuple(
     column.label(f"domain_{column.key}") for column in CustomDomain.__table__.columns
 )
@@ -197,7 +198,7 @@ def materialize(snapshot: TenantSnapshot) -> Tenant:
     existing = db.session.identity_map.get(db.session.identity_key(Tenant, snapshot.id))
     if existing is not None:
         return existing
-    columns = dict(snapshot.columns)
+    columns = {k: v for k, v in snapshot.columns.items() if k in _MAPPED}
     tenant = Tenant(**{**columns, "settings": copy.deepcopy(columns["settings"])})
     make_transient_to_detached(tenant)
     domains = []

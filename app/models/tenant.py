@@ -31,11 +31,13 @@ class Tenant(TimestampMixin, db.Model):
     settings: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)
     # Bumped (in the same transaction) by every change to what a worker keeps in its
     # tenant snapshot: the tenant, its domains, clients and keys (app/tenant_cache.py).
-    # Written with SQL only, never through the ORM.
+    # Written with SQL only: not mapped, so a stale row (merged, detached) never writes
+    # an old version back.
     config_version: Mapped[int] = mapped_column(
         Integer, default=0, server_default="0", nullable=False
     )
     config_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    __mapper_args__ = {"exclude_properties": ["config_version", "config_changed_at"]}
 
     domains: Mapped[list[CustomDomain]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", lazy="selectin"
