@@ -147,9 +147,10 @@ def cc_rows(server, targets):
 
 
 def choose_worker(results, database, manifest, plan) -> str:
-    """Measure client_credentials and sign-in under sync and gthread; keep the faster."""
+    """Measure client_credentials under gunicorn sync, gunicorn gthread and granian (and
+    discovery, the lightest request, for the record); keep the fastest on client_credentials."""
     scores = {}
-    for worker in ("sync", "gthread"):
+    for worker in harness.WORKERS:
         with harness.Gatehouse(database, worker=worker) as server:
             targets = signin.targets(manifest, server.base_domain, 1)
             warm(server, targets, manifest)
@@ -166,6 +167,19 @@ def choose_worker(results, database, manifest, plan) -> str:
                 worker=worker,
             )
             scores[worker] = row["rate"]
+            wrk_figure(
+                results,
+                database.kind,
+                "worker",
+                f"discovery ({worker})",
+                "get.lua",
+                server,
+                [(t.host,) for t in targets],
+                plan,
+                extra=("/.well-known/openid-configuration",),
+                seconds=max(5, plan.seconds // 2),
+                worker=worker,
+            )
     best = max(scores, key=scores.get)
     log(f"worker class: {best} ({scores})")
     return best
@@ -192,6 +206,22 @@ def measure_all(results, database, server, manifest, cc_targets, targets, plan, 
             [("127.0.0.1",)],
             plan,
             seconds=max(5, plan.seconds // 2),
+        )
+    for name, path in (
+        ("discovery", "/.well-known/openid-configuration"),
+        ("JWKS", "/.well-known/jwks.json"),
+    ):
+        wrk_figure(
+            results,
+            db,
+            phase,
+            name,
+            "get.lua",
+            server,
+            [(t.host,) for t in cc_targets],
+            plan,
+            extra=(path,),
+            tenants=len(cc_targets),
         )
     wrk_figure(
         results,
@@ -425,7 +455,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="5 s runs, 100 tenants")
     parser.add_argument("--seconds", type=int, help="seconds per figure (full mode)")
     parser.add_argument("--db", default="postgresql,sqlite", help="databases, comma-separated")
-    parser.add_argument("--worker", choices=("sync", "gthread"), help="skip the worker choice")
+    parser.add_argument("--worker", choices=harness.WORKERS, help="skip the server choice")
     parser.add_argument("--no-reference", action="store_true")
     parser.add_argument("--no-profile", action="store_true", help="skip the pyinstrument pass")
     parser.add_argument("--out", help="where to write the results (markdown)")
