@@ -14,7 +14,9 @@ from app.extensions import db
 from tests.conftest import TEST_CONFIG
 from tests.support.database import create_test_database
 
-SCRIPT = Path(__file__).resolve().parent.parent / "migrations/versions/0003_tenant_config_version.py"
+SCRIPT = (
+    Path(__file__).resolve().parent.parent / "migrations/versions/0003_tenant_config_version.py"
+)
 
 
 def _revisions() -> tuple[str, str]:
@@ -35,7 +37,7 @@ def test_upgrade_keeps_tenants_and_adds_a_working_version(tmp_path):
                 text(
                     "INSERT INTO tenants (id, slug, name, status, settings, created_at) VALUES "
                     "('ten_01MIGRATION0000000000000A', 'acme-corp', 'Acme', 'suspended', "
-                    "'{\"mfa_policy\": \"required\"}', CURRENT_TIMESTAMP)"
+                    '\'{"mfa_policy": "required"}\', CURRENT_TIMESTAMP)'
                 )
             )
             db.session.commit()
