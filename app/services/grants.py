@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import bindparam
+from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import aliased
 
@@ -116,30 +118,42 @@ class PresentedRefresh:
     roles: list[str]  # the user's tenant roles and roles in the grant's organization
 
 
+def _presented_refresh(tenant):
+    """The read behind :func:`find_presented_refresh`; every table filtered by ``tenant``."""
+    org_role = aliased(Role)
+    return (
+        select(RefreshToken, Grant, User, Role.name, org_role.name)
+        .join(Grant, (Grant.id == RefreshToken.grant_id) & (Grant.tenant_id == tenant))
+        .outerjoin(User, (User.id == Grant.user_id) & (User.tenant_id == tenant))
+        .outerjoin(UserRole, (UserRole.user_id == User.id) & (UserRole.tenant_id == tenant))
+        .outerjoin(Role, (Role.id == UserRole.role_id) & (Role.tenant_id == tenant))
+        .outerjoin(
+            Membership,
+            (Membership.org_id == Grant.org_id)
+            & (Membership.user_id == User.id)
+            & (Membership.tenant_id == tenant),
+        )
+        .outerjoin(
+            MembershipRole,
+            (MembershipRole.membership_id == Membership.id) & (MembershipRole.tenant_id == tenant),
+        )
+        .outerjoin(
+            org_role, (org_role.id == MembershipRole.role_id) & (org_role.tenant_id == tenant)
+        )
+        .where(RefreshToken.tenant_id == tenant, RefreshToken.token_digest == bindparam("digest"))
+    )
+
+
 def find_presented_refresh(tenant: Tenant, token: str | None) -> PresentedRefresh | None:
     """One query: the refresh token, its grant, the grant's user and the user's roles
     (tenant roles, plus roles in the grant's active organization, DESIGN §4)."""
     if not token or len(token) > 200:
         return None
-    org_role = aliased(Role)
-    stmt = (
+    rows = (
         scope(tenant)
-        .select(RefreshToken, RefreshToken.token_digest == digest(token))
-        .join(Grant, (Grant.id == RefreshToken.grant_id) & (Grant.tenant_id == tenant.id))
-        .outerjoin(User, (User.id == Grant.user_id) & (User.tenant_id == tenant.id))
-        .outerjoin(UserRole, (UserRole.user_id == User.id) & (UserRole.tenant_id == tenant.id))
-        .outerjoin(Role, Role.id == UserRole.role_id)
-        .outerjoin(
-            Membership,
-            (Membership.org_id == Grant.org_id)
-            & (Membership.user_id == User.id)
-            & (Membership.tenant_id == tenant.id),
-        )
-        .outerjoin(MembershipRole, MembershipRole.membership_id == Membership.id)
-        .outerjoin(org_role, org_role.id == MembershipRole.role_id)
-        .add_columns(Grant, User, Role.name, org_role.name)
+        .execute_prepared("refresh.presented", _presented_refresh, digest=digest(token))
+        .all()
     )
-    rows = db.session.execute(stmt).all()
     if not rows:
         return None
     row, grant, user = rows[0][0], rows[0][1], rows[0][2]

@@ -16,6 +16,7 @@ from datetime import UTC
 from datetime import datetime
 
 import jwt
+from sqlalchemy import bindparam
 from sqlalchemy import select
 from sqlalchemy import true
 
@@ -201,19 +202,32 @@ def decode_access_token(tenant: Tenant, token: str) -> dict:
     return claims
 
 
-def liveness_columns(tenant: Tenant, claims: dict) -> tuple:
-    """Two SQL booleans to select along with anything else: the token was not revoked
-    (RFC 7009), and its grant (if it has one) exists and was not revoked."""
-    not_revoked = ~(
-        scope(tenant).select(RevokedAccessToken, RevokedAccessToken.jti == claims["jti"]).exists()
+def _liveness(tenant, with_grant: bool) -> tuple:
+    """Two SQL booleans: the token (``:jti``) was not revoked (RFC 7009), and its grant
+    (``:grant_id``) exists and was not revoked (true for a token without a grant)."""
+    token_live = ~(
+        select(RevokedAccessToken.jti)
+        .where(RevokedAccessToken.tenant_id == tenant, RevokedAccessToken.jti == bindparam("jti"))
+        .exists()
     )
-    grant_id = grant_id_of(claims)
-    if grant_id is None:
-        return not_revoked, true()
+    if not with_grant:
+        return token_live, true()
     grant_live = (
-        scope(tenant).select(Grant, Grant.id == grant_id, Grant.revoked_at.is_(None)).exists()
+        select(Grant.id)
+        .where(
+            Grant.tenant_id == tenant,
+            Grant.id == bindparam("grant_id"),
+            Grant.revoked_at.is_(None),
+        )
+        .exists()
     )
-    return not_revoked, grant_live
+    return token_live, grant_live
+
+
+def _liveness_params(claims: dict) -> tuple[str, dict]:
+    grant_id = grant_id_of(claims)
+    suffix = "grant" if grant_id else "plain"
+    return suffix, {"jti": claims["jti"], "grant_id": grant_id}
 
 
 def check_liveness(token_live, grant_live) -> None:
@@ -230,7 +244,16 @@ def verify_access_token(tenant: Tenant, token: str) -> dict:
     itself (RFC 7009) and its grant.
     """
     claims = decode_access_token(tenant, token)
-    row = db.session.execute(select(*liveness_columns(tenant, claims))).one()
+    suffix, params = _liveness_params(claims)
+    row = (
+        scope(tenant)
+        .execute_prepared(
+            f"access.live.{suffix}",
+            lambda t: select(*_liveness(t, suffix == "grant")),
+            **params,
+        )
+        .one()
+    )
     check_liveness(*row)
     return claims
 
@@ -239,12 +262,21 @@ def userinfo_user(tenant: Tenant, token: str) -> tuple[dict, User | None]:
     """A live access token's claims and its active user (None for a token without one,
     e.g. client_credentials), in one round trip; raises InvalidToken."""
     claims = decode_access_token(tenant, token)
-    sub = claims.get("sub")
-    row = db.session.execute(
-        scope(tenant).select(User, User.id == sub).add_columns(*liveness_columns(tenant, claims))
-    ).first()
+    suffix, params = _liveness_params(claims)
+    row = (
+        scope(tenant)
+        .execute_prepared(
+            f"userinfo.{suffix}",
+            lambda t: select(User, *_liveness(t, suffix == "grant")).where(
+                User.tenant_id == t, User.id == bindparam("sub")
+            ),
+            sub=str(claims.get("sub")),
+            **params,
+        )
+        .first()
+    )
     if row is None:  # no such user: still say "revoked" when it is
-        check_liveness(*db.session.execute(select(*liveness_columns(tenant, claims))).one())
+        verify_access_token(tenant, token)
         return claims, None
     user, token_live, grant_live = row
     check_liveness(token_live, grant_live)
