@@ -12,7 +12,6 @@ CORS preflight) — goes on to the Flask app, which answers it as before.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 
 from flask import Flask
@@ -26,6 +25,7 @@ from app.oauth import cors
 from app.oauth import protocol
 from app.services import audit
 from app.tenancy import ENVIRON_SLUG
+from app.web import hooks
 
 log = logging.getLogger("gatehouse.request")
 unexpected = logging.getLogger("gatehouse.errors")
@@ -72,15 +72,8 @@ class ProtocolEndpoints:
 
     def _respond(self, request, snapshot, handler, reads_only):
         g.tenant = g.tenant_config = snapshot
-        g.request_id = _request_id(request)
-        actor = audit.set_actor(
-            audit.Actor(
-                type="anonymous",
-                ip=request.remote_addr,
-                user_agent=request.headers.get("User-Agent", "")[:300],
-                request_id=g.request_id,
-            )
-        )
+        g.request_id = hooks.request_id_of(request)
+        actor = hooks.set_anonymous_actor(request, g.request_id)
         try:
             if reads_only:
                 read_only(db.session())
@@ -106,33 +99,14 @@ class ProtocolEndpoints:
         return response
 
     def _log(self, request, response, started) -> None:
-        if not log.isEnabledFor(logging.INFO):
-            return
-        query = request.query_string
-        log.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
-            extra={
-                "method": request.method,
-                "path": request.full_path.rstrip("?") if query else request.path,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
+        if log.isEnabledFor(logging.INFO):
+            hooks.log_request(request, response.status_code, started)
 
 
 def _tenant(request):
     from app.tenancy import snapshot_for
 
     return snapshot_for(request.host, request.environ.get(ENVIRON_SLUG))
-
-
-def _request_id(request) -> str:
-    incoming = request.headers.get("X-Request-Id", "")
-    ok = incoming and len(incoming) <= 64 and incoming.replace("-", "").isalnum()
-    return incoming if ok else secrets.token_hex(8)
 
 
 def init_app(app: Flask) -> None:

@@ -59,21 +59,47 @@ def configure_logging(app: Flask) -> None:
     root.propagate = False
 
 
-def _begin_request() -> None:
-    g.request_started = time.perf_counter()
-    incoming = request.headers.get("X-Request-Id", "")
+def request_id_of(req) -> str:
+    """The caller's X-Request-Id when it is sane, else a new one."""
+    incoming = req.headers.get("X-Request-Id", "")
     ok = incoming and len(incoming) <= 64 and incoming.replace("-", "").isalnum()
-    g.request_id = incoming if ok else secrets.token_hex(8)
-    if not is_protocol_request():  # JSON endpoints render no page: no nonce
-        g.csp_nonce = secrets.token_urlsafe(16)
-    g.actor_token = audit.set_actor(
+    return incoming if ok else secrets.token_hex(8)
+
+
+def set_anonymous_actor(req, request_id: str):
+    """The audit actor until someone signs in or authenticates; returns its reset token."""
+    return audit.set_actor(
         audit.Actor(
             type="anonymous",
-            ip=request.remote_addr,
-            user_agent=request.headers.get("User-Agent", "")[:300],
-            request_id=g.request_id,
+            ip=req.remote_addr,
+            user_agent=req.headers.get("User-Agent", "")[:300],
+            request_id=request_id,
         )
     )
+
+
+def log_request(req, status: int, started: float) -> None:
+    """One JSON log line per request (method, path with query, status, ms)."""
+    log.info(
+        "%s %s %s",
+        req.method,
+        req.path,
+        status,
+        extra={
+            "method": req.method,
+            "path": req.full_path.rstrip("?") if req.query_string else req.path,
+            "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+
+
+def _begin_request() -> None:
+    g.request_started = time.perf_counter()
+    g.request_id = request_id_of(request)
+    if not is_protocol_request():  # JSON endpoints render no page: no nonce
+        g.csp_nonce = secrets.token_urlsafe(16)
+    g.actor_token = set_anonymous_actor(request, g.request_id)
 
 
 # Protocol endpoints answer JSON to programs: no page to frame or script, just these.
@@ -108,18 +134,7 @@ def _security_headers(response):
 def _log_request(response):
     started = g.get("request_started")
     if started is not None and request.endpoint not in {"health.healthz", "static"}:
-        log.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
-            extra={
-                "method": request.method,
-                "path": request.full_path.rstrip("?") if request.query_string else request.path,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
+        log_request(request, response.status_code, started)
     return response
 
 
