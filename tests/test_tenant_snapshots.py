@@ -147,3 +147,13 @@ def test_deleting_a_tenant_bumps_the_system_tenant(app, tenant):
         tenants.delete_tenant(db.session.merge(tenant), tenant.slug)
         db.session.commit()
         assert system_version() == before + 1
+
+
+def test_protocol_endpoints_of_unknown_or_foreign_hosts_get_flasks_answer(app, client):
+    for path in ("/oauth2/token", "/oauth2/introspect", "/oauth2/revoke", "/oauth2/userinfo"):
+        unknown = client.post(path, headers={"Host": "nobody.gatehouse.test"})
+        assert unknown.status_code == 404
+        foreign = client.post(path, headers={"Host": "elsewhere.example"})
+        assert foreign.status_code == 400
+    for path in ("/.well-known/openid-configuration", "/.well-known/jwks.json"):
+        assert client.get(path, headers={"Host": "nobody.gatehouse.test"}).status_code == 404

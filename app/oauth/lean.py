@@ -61,7 +61,7 @@ class ProtocolEndpoints:
             request = Request(environ)
             try:
                 snapshot = _tenant(request)
-            except HTTPException:
+            except Exception:  # noqa: BLE001 - unknown, foreign or malformed host: Flask's answer
                 snapshot = None
             if snapshot is None or not snapshot.is_active:
                 db.session.remove()
