@@ -33,6 +33,7 @@ from tests.support.http import csrf_from
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 WITHIN = 1.0  # seconds
+STREAK = 5  # consecutive requests to an instance that must agree (both workers answer)
 
 
 def _free_port() -> int:
@@ -164,7 +165,8 @@ def _within(instances, check, what: str) -> None:
     started = time.monotonic()
     streak_since = {id(i): None for i in instances}
     streak = {id(i): 0 for i in instances}
-    while time.monotonic() - started < 5 and min(streak.values()) < 6:
+    # The deadline only bounds a slow machine; the 1 s rule is on when the streak began.
+    while time.monotonic() - started < 30 and min(streak.values()) < STREAK:
         for instance in instances:
             key = id(instance)
             asked = time.monotonic() - started  # when the request left, not when it ended
@@ -177,7 +179,7 @@ def _within(instances, check, what: str) -> None:
         time.sleep(0.01)
     for instance in instances:
         key = id(instance)
-        assert streak[key] >= 6, f"{what}: never consistently seen"
+        assert streak[key] >= STREAK, f"{what}: never consistently seen"
         assert streak_since[key] <= WITHIN, f"{what}: seen after {streak_since[key]:.2f}s"
 
 
