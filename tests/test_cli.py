@@ -98,7 +98,5 @@ def test_demo_run_again_changes_nothing_and_prints_the_secret_only_once(app, run
     assert "exists, left unchanged" in second.output
     assert "shown once when it was created" in second.output
     with app.app_context():
-        assert {
-            c.id: c.secret_digest for c in db.session.scalars(select(Client))
-        } == digests
+        assert {c.id: c.secret_digest for c in db.session.scalars(select(Client))} == digests
         assert db.session.get(User, admin.id).password_hash == admin_hash

@@ -6,6 +6,7 @@ from flask import Flask
 from flask import g
 
 from app.services.settings import get_settings
+from app.web.user_agents import describe as describe_user_agent
 
 
 def _branding() -> dict:
@@ -21,6 +22,8 @@ def _branding() -> dict:
 
 
 def init_app(app: Flask) -> None:
+    app.add_template_filter(describe_user_agent, "browser_name")
+
     @app.context_processor
     def _globals():
         return {"branding": _branding()}
