@@ -73,12 +73,18 @@ def test_pages_fit_the_viewport(app, make_user, live_server, page, artifact_path
     page.click("button[type=submit]:has-text('Sign in')")
     page.wait_for_url(re.compile(r".*/account/?$"))
     check_page(page, artifact_path, "account", width)
-    # Every session row's sign-out button is on screen, not scrolled away.
+    # Every session row's sign-out button is on screen: not off the page, and not
+    # scrolled away inside the table's own box.
     buttons = page.locator("#sessions form button")
     assert buttons.count() == 3
     for index in range(buttons.count()):
         box = buttons.nth(index).bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+        clipped = buttons.nth(index).evaluate(
+            "(b) => b.getBoundingClientRect().right > b.closest('.table-wrap')"
+            ".getBoundingClientRect().right + 0.5"
+        )
+        assert not clipped, f"session button {index} is cut off by the table's box"
     device = page.locator("#sessions td .truncate").first
     assert device.get_attribute("title")  # the full User-Agent string
 
