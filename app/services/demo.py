@@ -77,6 +77,7 @@ def seed_demo() -> list[str]:
     lines = [
         f"Tenant {tenant.name} ({tenant.slug}, {tenant.id})",
         f"  issuer: {issuer_for(tenant)}",
+        f"  console: {issuer_for(tenant)}/admin (sign in as the admin below)",
     ]
     demo_users = []
     for email, name, password, roles in DEMO_USERS:
