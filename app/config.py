@@ -108,6 +108,7 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # worker within about a second (Redis stream with REDIS_URL, else a polled version);
         # the TTL only bounds how long an untouched snapshot lives (0 = no cache).
         "TENANT_CACHE_TTL": float(env.get("TENANT_CACHE_TTL", 3600)),
+        "TENANT_CACHE_SIZE": int(env.get("TENANT_CACHE_SIZE", 20_000)),
         "TENANT_SYNC": env.get("TENANT_SYNC", "auto"),
         "TENANT_SYNC_INTERVAL": float(env.get("TENANT_SYNC_INTERVAL", 0.5)),
         # Failed client authentications (token, introspection, revocation) per tenant and
