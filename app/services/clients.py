@@ -36,8 +36,11 @@ RESPONSE_TYPES = {"code"}
 AUTH_METHODS = {"client_secret_basic", "client_secret_post", "none"}
 SCOPES = {"openid", "profile", "email", "offline_access"}
 # Clients of the system tenant may also hold ``admin``: client_credentials tokens with it
-# are instance credentials of the admin REST API (app/api/auth.py).
-SYSTEM_SCOPES = SCOPES | {"admin"}
+# are instance credentials of the admin REST API (app/api/auth.py). Only a confidential
+# client that uses no other grant may: a user signing in through a client must never
+# obtain an instance credential (see :func:`may_hold_admin`).
+ADMIN_SCOPE = "admin"
+SYSTEM_SCOPES = SCOPES | {ADMIN_SCOPE}
 ID_TOKEN_ALGS = {"RS256", "ES256"}
 DEFAULTS = {
     "grant_types": ["authorization_code", "refresh_token"],
@@ -185,9 +188,26 @@ def _validate(data: dict, current: dict, scopes: set[str] = SCOPES) -> dict:
         errors.setdefault("redirect_uris", "at least one is needed for authorization_code")
     if method == "none" and "client_credentials" in grants:
         errors.setdefault("grant_types", "a public client cannot use client_credentials")
+    if ADMIN_SCOPE in (requested or []) and not _may_hold_admin(grants, method):
+        errors.setdefault(
+            "scope",
+            "admin is only for confidential clients whose only grant is client_credentials",
+        )
     if errors:
         raise ValidationFailed(errors)
     return merged
+
+
+def _may_hold_admin(grant_types, auth_method) -> bool:
+    return list(grant_types or []) == ["client_credentials"] and auth_method != "none"
+
+
+def may_hold_admin(client: Client) -> bool:
+    """True when ``client`` may carry the ``admin`` scope (a confidential machine client)."""
+    scopes = (client.scope or "").split()
+    return ADMIN_SCOPE in scopes and _may_hold_admin(
+        client.grant_types, client.token_endpoint_auth_method
+    )
 
 
 def _scopes_for(tenant: Tenant) -> set[str]:
