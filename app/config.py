@@ -108,6 +108,9 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # How many reverse proxies sit in front (trust that many X-Forwarded-For hops).
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", 0)),
+        # Bearer token for /metrics (base host only). Unset: open in development, and in
+        # production /metrics answers 404 (no metrics rather than public ones).
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         # Server-side fetches (upstream providers, JWKS, webhooks) to loopback, private or
         # link-local addresses: allowed in development, refused in production.
         "OUTBOUND_ALLOW_PRIVATE": _flag(env.get("OUTBOUND_ALLOW_PRIVATE"), not production),
