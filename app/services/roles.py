@@ -18,6 +18,7 @@ from app.services import audit
 from app.services.errors import Conflict
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
+from app.services.integrity import flush_unique
 from app.tenancy import scope
 
 BUILTIN_TENANT_ROLES = {"admin": "Administers this tenant", "member": "A regular user"}
@@ -106,10 +107,11 @@ def create_role(tenant: Tenant, kind: str, name: str, description: str = "") -> 
         )
     description = _check_description(description)
     ensure_builtin_roles(tenant)
+    taken = Conflict(f"A {kind} role named {name!r} already exists.", field="name")
     if scope(tenant).first(Role, Role.kind == kind, Role.name == name):
-        raise Conflict(f"A {kind} role named {name!r} already exists.", field="name")
+        raise taken
     role = scope(tenant).add(Role(kind=kind, name=name, description=description, builtin=False))
-    db.session.flush()
+    flush_unique(taken)  # a concurrent request may have taken the name since the check
     audit.record(
         tenant, "role.created", target_type="role", target_id=role.id, kind=kind, name=name
     )

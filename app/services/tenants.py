@@ -12,6 +12,7 @@ from app.services import roles as roles_service
 from app.services.errors import Conflict
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
+from app.services.integrity import flush_unique
 from app.tenancy import SLUG_RE
 
 # Slugs that would shadow infrastructure host names or read as official pages.
@@ -76,11 +77,12 @@ def create_tenant(name: str, slug: str) -> Tenant:
         errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
+    taken = Conflict("A tenant with this slug already exists.", field="slug")
     if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
-        raise Conflict("A tenant with this slug already exists.", field="slug")
+        raise taken
     tenant = Tenant(name=name, slug=slug, status="active", settings={}, domains=[])
     db.session.add(tenant)
-    db.session.flush()
+    flush_unique(taken)  # a concurrent request may have taken the slug since the check
     roles_service.ensure_builtin_roles(tenant)
     audit.record(tenant, "tenant.created", target_type="tenant", target_id=tenant.id, slug=slug)
     return tenant

@@ -21,6 +21,7 @@ from app.services.errors import Conflict
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
 from app.services.grants import revoke_session_grants
+from app.services.integrity import flush_unique
 from app.services.password_policy import password_problems
 from app.services.sessions import end_session
 from app.services.sessions import end_user_sessions
@@ -44,6 +45,10 @@ def find_by_email(tenant: Tenant, email: str) -> User | None:
     return scope(tenant).first(User, User.email == normalized)
 
 
+def _email_taken() -> Conflict:
+    return Conflict("A user with this email already exists.", field="email")
+
+
 def create_user(
     tenant: Tenant,
     email: str,
@@ -63,7 +68,7 @@ def create_user(
         if problems:
             raise ValidationFailed({"password": " ".join(problems)})
     if scope(tenant).first(User, User.email == email):
-        raise Conflict("A user with this email already exists.", field="email")
+        raise _email_taken()
     user = scope(tenant).add(
         User(
             email=email,
@@ -72,7 +77,7 @@ def create_user(
             email_verified=email_verified,
         )
     )
-    db.session.flush()
+    flush_unique(_email_taken())  # a concurrent request may have taken it since the check
     set_tenant_roles(tenant, user, roles if roles is not None else ["member"], audited=False)
     audit.record(tenant, audit_action, target_type="user", target_id=user.id, email=email)
     return user
@@ -201,8 +206,9 @@ def update_user(tenant: Tenant, user: User, data: dict) -> User:
         raise ValidationFailed(errors)
     if email != user.email:
         if scope(tenant).first(User, User.email == email, User.id != user.id):
-            raise Conflict("A user with this email already exists.", field="email")
+            raise _email_taken()
         user.email, user.email_verified = email, False
+        flush_unique(_email_taken())
         changed.append("email")
     if "name" in data and (data["name"] or "").strip() != user.name:
         user.name = (data["name"] or "").strip()

@@ -11,8 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Blueprint
 from flask import Flask
-from flask import abort
 from flask import Response
+from flask import abort
 from flask import current_app
 from flask import jsonify
 from flask import request
@@ -113,9 +113,7 @@ def metrics():
     refusal = _metrics_refusal()
     if refusal is not None:
         return refusal
-    response = Response(
-        current_app.extensions[_EXT].render(), mimetype="text/plain; version=0.0.4"
-    )
+    response = Response(current_app.extensions[_EXT].render(), mimetype="text/plain; version=0.0.4")
     response.headers["Cache-Control"] = "no-store"
     return response
 
