@@ -14,7 +14,7 @@ from app.models import AuthorizationCode
 from app.models import Client
 from app.services import clients as clients_service
 
-_PORT_RE = re.compile(r":\d{1,5}$")
+_PORT_RE = re.compile(r":\d{1,5}\Z")
 
 
 def redirect_uri_matches(registered: str, presented: str, *, native: bool = False) -> bool:

@@ -12,6 +12,7 @@ the entry in this worker at once; other workers see it within ``CLIENT_CACHE_SEC
 from __future__ import annotations
 
 import ipaddress
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -111,10 +112,19 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
+# RFC 3986 §2: unreserved, reserved and percent-encoded characters only (no spaces,
+# quotes, angle brackets, backslashes or controls: they are not part of any URI).
+_URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2}")
+_URI_RE = re.compile(f"(?:{_URI_CHARS.pattern})+")
+
+
 def redirect_uri_problem(uri) -> str | None:
-    """Why ``uri`` cannot be registered as a redirect URI, or None when it can."""
+    """Why ``uri`` cannot be registered as a redirect URI, or None when it can: an absolute
+    http(s) URI (RFC 3986) without fragment or user information."""
     if not isinstance(uri, str) or not uri or len(uri) > 2000:
         return "must be a URL of at most 2000 characters"
+    if not _URI_RE.fullmatch(uri):
+        return f"{uri!r} is not a valid URI (spaces, quotes, <, >, \\ and controls are refused)"
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 - raises on a bad port

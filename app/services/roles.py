@@ -81,7 +81,7 @@ def has_tenant_role(tenant: Tenant, user: User, name: str) -> bool:
 # --- custom roles ---------------------------------------------------------------------
 
 ROLE_KINDS = ("tenant", "org")
-ROLE_NAME_RE = re.compile(r"^[a-z][a-z0-9_:-]{0,63}$")
+ROLE_NAME_RE = re.compile(r"[a-z][a-z0-9_:-]{0,63}")  # whole string: fullmatch
 
 
 def _check_kind(kind: str) -> str:
@@ -101,7 +101,7 @@ def create_role(tenant: Tenant, kind: str, name: str, description: str = "") -> 
     """A custom tenant or organization role; Conflict when the name is taken for that kind."""
     _check_kind(kind)
     name = (name or "").strip()
-    if not ROLE_NAME_RE.match(name):
+    if not ROLE_NAME_RE.fullmatch(name):
         raise ValidationFailed(
             {"name": "start with a-z; then up to 63 of a-z, 0-9, '_', ':' or '-'"}
         )

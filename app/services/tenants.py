@@ -36,7 +36,7 @@ RESERVED_SLUGS = frozenset(
 
 def validate_slug(slug: str, field: str = "slug") -> str:
     slug = (slug or "").strip().lower()
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         raise ValidationFailed(
             {field: "use 1 to 63 lower-case letters, digits and hyphens, not at either end"}
         )
