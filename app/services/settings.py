@@ -32,8 +32,16 @@ DEFAULTS: dict[str, Any] = {
     "refresh_token_ttl_days": 30,
     "refresh_token_idle_days": 14,
     "require_email_verification": False,
+    # PKCE for confidential clients too (OAuth 2.1, RFC 9700 §2.1.1). The default here is
+    # what a tenant created before the setting existed reads (off: its clients keep
+    # working); new tenants store it on (NEW_TENANT_SETTINGS).
+    "require_pkce_for_confidential_clients": False,
     "branding": {"display_name": "", "logo_url": "", "primary_color": "#4f46e5"},
 }
+
+# Written into every new tenant's settings: the defaults a new tenant starts with where
+# they differ from what an older tenant without the key reads.
+NEW_TENANT_SETTINGS: dict[str, Any] = {"require_pkce_for_confidential_clients": True}
 
 _ENUMS = {
     "signup_mode": {"open", "invite_only", "closed"},
@@ -96,7 +104,11 @@ def _validate(key: str, value: Any, errors: dict[str, str]) -> Any:
         elif key == "login_methods" and not value:
             errors[key] = "at least one login method is needed"
         return sorted(set(value)) if isinstance(value, list) else value
-    if key in {"passwordless_passkeys", "require_email_verification"}:
+    if key in {
+        "passwordless_passkeys",
+        "require_email_verification",
+        "require_pkce_for_confidential_clients",
+    }:
         if not isinstance(value, bool):
             errors[key] = "must be true or false"
         return value

@@ -9,6 +9,7 @@ from app.models import SYSTEM_SLUG
 from app.models import Tenant
 from app.services import audit
 from app.services import roles as roles_service
+from app.services import settings as settings_service
 from app.services.errors import Conflict
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
@@ -80,7 +81,8 @@ def create_tenant(name: str, slug: str) -> Tenant:
     taken = Conflict("A tenant with this slug already exists.", field="slug")
     if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
         raise taken
-    tenant = Tenant(name=name, slug=slug, status="active", settings={}, domains=[])
+    settings = dict(settings_service.NEW_TENANT_SETTINGS)
+    tenant = Tenant(name=name, slug=slug, status="active", settings=settings, domains=[])
     db.session.add(tenant)
     flush_unique(taken)  # a concurrent request may have taken the slug since the check
     roles_service.ensure_builtin_roles(tenant)
