@@ -92,7 +92,9 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
             "PASSWORD_RESET_ACCOUNT_RATE_LIMIT", "5 per hour"
         ),
         "WTF_CSRF_TIME_LIMIT": None,
-        "WTF_CSRF_SSL_STRICT": False,  # the origin is checked by the tenant origin guard
+        # Flask-WTF's Referer check would refuse every HTTPS form (our pages send no
+        # Referer); app/web/origin.py checks Origin (or Referer) on unsafe requests.
+        "WTF_CSRF_SSL_STRICT": False,
         "SESSION_COOKIE_NAME": "__Host-gh_flask" if scheme == "https" else "gh_flask",
         "SESSION_COOKIE_SECURE": scheme == "https",
         "SESSION_COOKIE_HTTPONLY": True,
