@@ -6,11 +6,15 @@ CSRF tokens (Flask-WTF) protect every form; this is a second, independent line (
 tenant's canonical one; a foreign origin, or ``Origin: null``, answers 403. A request
 with neither header (a script, an old browser) is left to the CSRF token.
 
+Our pages use ``Referrer-Policy: same-origin``: under ``no-referrer`` browsers send
+``Origin: null`` on every form post (Fetch, "append a request Origin header"), which
+would make the check useless; ``same-origin`` still sends no Referer to other sites.
+
 Exempt: the admin REST API (Bearer tokens, no cookies) and ``/oauth2/*`` (clients
 authenticate themselves; relying parties may POST authorization and logout requests
 from their own origin). This is why Flask-WTF's ``WTF_CSRF_SSL_STRICT`` Referer check is
-off: our pages send no Referer (``Referrer-Policy: no-referrer``), so it would refuse
-every HTTPS form, while Origin is sent on every POST by current browsers.
+off: it requires a Referer on every HTTPS form, which privacy settings and extensions
+strip, while Origin is sent on every POST by current browsers.
 """
 
 from __future__ import annotations
