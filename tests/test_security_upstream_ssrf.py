@@ -49,6 +49,17 @@ def _stored_provider(app, tenant, discovery_url: str) -> str:
         app.config["OUTBOUND_ALLOW_PRIVATE"] = allowed
 
 
+def _save_then_start_signin(app, browser, discovery_url: str) -> None:
+    """Save the provider through the API (allowed: the URL looks public), then start a
+    sign-in with it: the fetch is refused with the one network-failure message."""
+    api = Api(app, create_admin_key(app))
+    created = api.post("/tenants/acme-corp/providers", json=_provider_body(discovery_url))
+    assert created.status_code == 201, created.get_json()
+    response = browser.get(f"/login/providers/{created.get_json()['id']}")
+    assert response.status_code == 502
+    assert UNREACHABLE in response.get_data(as_text=True)
+
+
 def _message(response) -> str:
     text = response.get_data(as_text=True)
     match = re.search(r'role="alert"><p>([^<]*)</p>', text)
@@ -102,14 +113,7 @@ def test_discovery_redirecting_to_a_private_address_is_refused(
         with Receiver(
             lambda m, p: Reply(302, headers={"Location": target}), host="127.0.0.2"
         ) as public:
-            api = Api(app, create_admin_key(app))
-            created = api.post(
-                "/tenants/acme-corp/providers", json=_provider_body(public.url(DISCOVERY))
-            )
-            assert created.status_code == 201, created.get_json()
-            response = tenant_client(tenant).get(f"/login/providers/{created.get_json()['id']}")
-            assert response.status_code == 502
-            assert UNREACHABLE in response.get_data(as_text=True)
+            _save_then_start_signin(app, tenant_client(tenant), public.url(DISCOVERY))
             assert len(public.hits) == 1
         assert internal.hits == []
 
@@ -137,14 +141,7 @@ def test_discovery_naming_a_private_endpoint_is_refused(
 
         with Receiver(answer, host="127.0.0.2") as public:
             holder["origin"] = public.origin
-            api = Api(app, create_admin_key(app))
-            created = api.post(
-                "/tenants/acme-corp/providers", json=_provider_body(public.url(DISCOVERY))
-            )
-            assert created.status_code == 201, created.get_json()
-            response = tenant_client(tenant).get(f"/login/providers/{created.get_json()['id']}")
-            assert response.status_code == 502
-            assert UNREACHABLE in response.get_data(as_text=True)
+            _save_then_start_signin(app, tenant_client(tenant), public.url(DISCOVERY))
         assert internal.hits == []
 
 
