@@ -145,6 +145,29 @@ def test_discovery_naming_a_private_endpoint_is_refused(
         assert internal.hits == []
 
 
+def test_discovery_with_a_script_authorization_endpoint_is_refused(app, tenant, tenant_client):
+    holder = {}
+
+    def answer(method, path):
+        origin = holder["origin"]
+        return Reply(
+            200,
+            {
+                "issuer": origin,
+                "authorization_endpoint": "javascript:alert(document.domain)",
+                "token_endpoint": origin + "/token",
+                "jwks_uri": origin + "/jwks",
+            },
+        )
+
+    with Receiver(answer) as provider:
+        holder["origin"] = provider.origin
+        provider_id = _stored_provider(app, tenant, provider.url(DISCOVERY))
+        response = tenant_client(tenant).get(f"/login/providers/{provider_id}")
+        assert response.status_code == 502
+        assert "Location" not in response.headers
+
+
 @pytest.mark.parametrize("allow_private", [True, False])
 def test_open_and_closed_ports_give_the_same_answer(
     app, tenant, tenant_client, monkeypatch, allow_private

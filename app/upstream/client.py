@@ -107,6 +107,10 @@ def _discover(provider: UpstreamProvider, url: str) -> dict:
     required = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
     if not isinstance(doc, dict) or not all(isinstance(doc.get(k), str) for k in required):
         raise UpstreamError("bad_discovery", UNREACHABLE)
+    try:  # the browser is sent there: an absolute http(s) URL, wherever it points
+        outbound.check_url(doc["authorization_endpoint"], allow_private=True, resolve=False)
+    except outbound.OutboundError as exc:
+        raise UpstreamError("bad_discovery:authorization_endpoint", UNREACHABLE) from exc
     for key in SERVER_ENDPOINTS:
         if key not in doc:
             continue
