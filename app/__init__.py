@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.web import errors
     from app.web import health
     from app.web import hooks
+    from app.web import origin
     from app.web import session
     from app.web import templating
 
@@ -47,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     health.init_app(app)
     lean.init_app(app)  # protocol endpoints answered before Flask routes (inside /t/<slug>)
     tenancy.init_app(app)
+    origin.init_app(app)  # after the tenant is known: its canonical origin is allowed
     session.init_app(app)
     templating.init_app(app)
     _register_blueprints(app)
