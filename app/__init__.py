@@ -11,6 +11,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app import cli
     from app import security
     from app import tenancy
+    from app import worker
     from app.config import load_config
     from app.extensions import csrf
     from app.extensions import db
@@ -39,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
+    worker.init_app(app)
 
     hooks.init_app(app)  # request id and actor first: everything after may log or audit
     health.init_app(app)

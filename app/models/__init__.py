@@ -26,6 +26,9 @@ from app.models.tenant import Tenant
 from app.models.user import Role
 from app.models.user import User
 from app.models.user import UserRole
+from app.models.webhook import Event
+from app.models.webhook import WebhookDelivery
+from app.models.webhook import WebhookEndpoint
 
 __all__ = [
     "SYSTEM_SLUG",
@@ -37,6 +40,7 @@ __all__ = [
     "Consent",
     "CustomDomain",
     "EmailToken",
+    "Event",
     "Grant",
     "Invitation",
     "LinkedIdentity",
@@ -54,4 +58,6 @@ __all__ = [
     "UpstreamProvider",
     "User",
     "UserRole",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

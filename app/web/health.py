@@ -82,7 +82,10 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
-    return Response(current_app.extensions[_EXT].render(), mimetype="text/plain; version=0.0.4")
+    from app.worker import metrics as queue_metrics
+
+    text = current_app.extensions[_EXT].render() + queue_metrics.render()
+    return Response(text, mimetype="text/plain; version=0.0.4")
 
 
 def init_app(app: Flask) -> None:

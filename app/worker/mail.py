@@ -1,0 +1,52 @@
+"""The mail half of the worker: send queued messages, retrying while SMTP is down."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from app.models import OutboxMessage
+from app.services import mail
+from app.worker.backoff import next_attempt
+from app.worker.claims import claim
+
+log = logging.getLogger("gatehouse.worker")
+
+
+def send_due(session: Session, now: datetime, limit: int = 50) -> int:
+    """Lease due messages and send each one; answers how many were attempted."""
+    config = current_app.config
+    rows = claim(session, OutboxMessage, now, limit=limit, lease=config["WORKER_LEASE_SECONDS"])
+    for message in rows:
+        _send(session, message, now)
+    return len(rows)
+
+
+def _send(session: Session, message: OutboxMessage, now: datetime) -> None:
+    config = current_app.config
+    message.attempts += 1
+    message.locked_until = None
+    try:
+        message.status = mail.deliver(message)
+    except mail.MailError as exc:
+        message.last_error = str(exc)[:500]
+        message.next_attempt_at = next_attempt(
+            message.attempts,
+            now,
+            message.created_at,
+            base=config["MAIL_RETRY_BASE_SECONDS"],
+            window=config["WEBHOOK_RETRY_WINDOW_SECONDS"],
+        )
+        if message.next_attempt_at is None:
+            message.status = "failed"
+            log.error("mail given up", extra={"mail_id": message.id, "to": message.to})
+        else:
+            log.warning("mail delayed: SMTP failed", extra={"mail_id": message.id})
+    else:
+        message.sent_at, message.next_attempt_at, message.last_error = now, None, None
+        if message.status == "sent":
+            message.body_text = ""  # delivered: its single-use links need not stay at rest
+    session.commit()
