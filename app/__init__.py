@@ -75,11 +75,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.mfa import bp as mfa_bp
     from app.oauth import bp as oauth_bp
     from app.upstream import bp as upstream_bp
+    from app.web.dev_mail import bp as dev_mail_bp
     from app.web.pages import bp as pages_bp
 
     csrf.exempt(api_bp)  # bearer-authenticated JSON, no cookies
     blueprints = (pages_bp, auth_bp, account_bp, invitations_bp, mfa_bp, oauth_bp, admin_bp, api_bp)
-    blueprints += (upstream_bp,)
+    blueprints += (upstream_bp, dev_mail_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

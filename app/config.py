@@ -111,4 +111,8 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # Server-side fetches (upstream providers, JWKS, webhooks) to loopback, private or
         # link-local addresses: allowed in development, refused in production.
         "OUTBOUND_ALLOW_PRIVATE": _flag(env.get("OUTBOUND_ALLOW_PRIVATE"), not production),
+        # `gatehouse run` starts an outbox worker thread (production runs `gatehouse worker`).
+        "EMBEDDED_WORKER": _flag(env.get("EMBEDDED_WORKER"), True),
+        # /_dev/mail on the base host lists the outbox; never in production.
+        "DEV_MAIL_VIEWER": not production,
     }
