@@ -136,7 +136,10 @@ def list_events(
     tenant: Tenant, *, after: str | None, limit: int, type_prefix: str = ""
 ) -> list[Event]:
     """Events oldest first after the cursor (``limit + 1`` rows: the extra says more)."""
-    criteria = [Event.type != TEST_EVENT, Event.created_at <= utcnow() - POLL_SETTLE]
+    from flask import current_app
+
+    settle = current_app.config.get("EVENTS_POLL_SETTLE_SECONDS", POLL_SETTLE.total_seconds())
+    criteria = [Event.type != TEST_EVENT, Event.created_at <= utcnow() - timedelta(seconds=settle)]
     if after:
         criteria.append(Event.id > after)
     if type_prefix:

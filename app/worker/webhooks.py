@@ -32,7 +32,8 @@ BODY_EXCERPT = 1024
 
 
 def fan_out(session: Session, now: datetime, limit: int = 200) -> int:
-    """Give every new event a delivery per matching enabled endpoint; commits."""
+    """Give every new event a delivery per matching enabled endpoint that existed when it
+    happened; commits."""
     stmt = (
         select(Event)
         .where(Event.dispatched_at.is_(None))
@@ -53,7 +54,10 @@ def fan_out(session: Session, now: datetime, limit: int = 200) -> int:
                 )
             )
         for endpoint in by_tenant[event.tenant_id]:
-            if events.matches(endpoint.events, event.type):
+            # An endpoint gets what happened after it was added, not the backlog.
+            if endpoint.created_at <= event.created_at and events.matches(
+                endpoint.events, event.type
+            ):
                 session.add(
                     WebhookDelivery(
                         tenant_id=event.tenant_id,
