@@ -7,6 +7,7 @@ from app.models.client import Consent
 from app.models.invitation import EmailToken
 from app.models.invitation import Invitation
 from app.models.key import SigningKey
+from app.models.mail import Job
 from app.models.mail import OutboxMessage
 from app.models.mfa import MfaFactor
 from app.models.mfa import RecoveryCode
@@ -42,6 +43,7 @@ __all__ = [
     "EmailToken",
     "Event",
     "Grant",
+    "Job",
     "Invitation",
     "LinkedIdentity",
     "Membership",

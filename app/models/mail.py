@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import JSON
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
@@ -23,6 +24,25 @@ from app.models.base import id_column
 from app.models.base import utcnow
 
 MAIL_STATUSES = ("pending", "sent", "logged", "failed")
+
+
+class Job(TimestampMixin, db.Model):
+    """Work done by the worker rather than in the request, e.g. ``password_reset`` (the
+    worker decides whether an account has the address, so a request does the same work
+    for known and unknown addresses)."""
+
+    __tablename__ = "outbox_jobs"
+    __table_args__ = (Index("ix_outbox_jobs_due", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = id_column("job")
+    tenant_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    args: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 class OutboxMessage(TimestampMixin, db.Model):

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from app.extensions import db
+from app.models import Job
 from app.models import OutboxMessage
 from app.models import Tenant
 
@@ -68,6 +69,15 @@ def send_mail(tenant: Tenant | None, to: str, subject: str, text: str) -> Outbox
     db.session.flush()
     db.session.info[QUEUED_FLAG] = True
     return message
+
+
+def queue_job(tenant: Tenant, kind: str, **args) -> Job:
+    """Queue work that may end in a mail (e.g. ``password_reset``), done by the worker."""
+    job = Job(tenant_id=tenant.id, kind=kind, args=args, status="pending")
+    db.session.add(job)
+    db.session.flush()
+    db.session.info[QUEUED_FLAG] = True
+    return job
 
 
 def deliver(message: OutboxMessage) -> str:

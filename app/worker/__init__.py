@@ -23,12 +23,15 @@ def run_once(now: datetime | None = None, *, mail_only: bool = False) -> int:
     from app.worker import mail
     from app.worker import webhooks
 
-    now = now or datetime.now(UTC)
+    def at():  # a given time (tests), else the time of each step
+        return now or datetime.now(UTC)
+
     with Session(db.engine, expire_on_commit=False) as session:
-        handled = mail.send_due(session, now)
+        handled = mail.run_jobs(session, at())
+        handled += mail.send_due(session, at())
         if not mail_only:
-            handled += webhooks.fan_out(session, now)
-            handled += webhooks.deliver_due(session, now)
+            handled += webhooks.fan_out(session, at())
+            handled += webhooks.deliver_due(session, at())
     return handled
 
 

@@ -8,12 +8,59 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from app.models import Job
 from app.models import OutboxMessage
 from app.services import mail
 from app.worker.backoff import next_attempt
 from app.worker.claims import claim
 
 log = logging.getLogger("gatehouse.worker")
+
+
+def run_jobs(session: Session, now: datetime, limit: int = 50) -> int:
+    """Lease due jobs and run each one; answers how many were run."""
+    config = current_app.config
+    rows = claim(session, Job, now, limit=limit, lease=config["WORKER_LEASE_SECONDS"])
+    for job in rows:
+        job.attempts += 1
+        job.locked_until = None
+        try:
+            _run_job(job)
+        except Exception as exc:  # noqa: BLE001 - recorded, retried, never fatal
+            log.exception("job failed", extra={"job": job.id})
+            job.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            job.next_attempt_at = next_attempt(
+                job.attempts,
+                now,
+                job.created_at,
+                base=config["MAIL_RETRY_BASE_SECONDS"],
+                window=config["WEBHOOK_RETRY_WINDOW_SECONDS"],
+            )
+            job.status = "pending" if job.next_attempt_at else "failed"
+        else:
+            job.status, job.next_attempt_at = "done", None
+        session.commit()
+    return len(rows)
+
+
+JOBS = {"password_reset": "send_reset_if_known"}
+
+
+def _run_job(job: Job) -> None:
+    """Run a job with the services, in a fresh app context (its own session and
+    transaction); the mail it queues is sent by the mail step."""
+    from app.extensions import db
+    from app.models import Tenant
+    from app.services import authn
+
+    with current_app.app_context():
+        try:
+            tenant = db.session.get(Tenant, job.tenant_id)
+            if tenant is not None and job.kind in JOBS:
+                getattr(authn, JOBS[job.kind])(tenant, **job.args)
+                db.session.commit()
+        finally:
+            db.session.remove()
 
 
 def send_due(session: Session, now: datetime, limit: int = 50) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Event
+from app.models import Job
 from app.models import OutboxMessage
 from app.models import WebhookDelivery
 
@@ -20,6 +21,7 @@ def render() -> str:
         "events": (Event.dispatched_at.is_(None), Event.created_at),
         "webhooks": (WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at),
         "mail": (OutboxMessage.status == "pending", OutboxMessage.next_attempt_at),
+        "jobs": (Job.status == "pending", Job.next_attempt_at),
     }
     depth, age = [], []
     for name, (pending, due) in queues.items():

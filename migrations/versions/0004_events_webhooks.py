@@ -99,6 +99,24 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_webhook_deliveries_event_id"), ["event_id"])
         batch_op.create_index(batch_op.f("ix_webhook_deliveries_tenant_id"), ["tenant_id"])
 
+    op.create_table(
+        "outbox_jobs",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("tenant_id", sa.String(length=40), nullable=True),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("args", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", TS, nullable=True),
+        sa.Column("locked_until", TS, nullable=True),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.Column("created_at", TS, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_jobs")),
+    )
+    with op.batch_alter_table("outbox_jobs") as batch_op:
+        batch_op.create_index("ix_outbox_jobs_due", ["status", "next_attempt_at"])
+        batch_op.create_index(batch_op.f("ix_outbox_jobs_tenant_id"), ["tenant_id"])
+
     # Mail becomes a queue. Rows already there were the development outbox: logged.
     with op.batch_alter_table("outbox_messages") as batch_op:
         batch_op.add_column(sa.Column("sender", sa.String(length=400), nullable=True))
@@ -124,6 +142,7 @@ def downgrade():
         for name in ("last_error", "sent_at", "locked_until", "next_attempt_at", "attempts",
                      "status", "sender"):
             batch_op.drop_column(name)
+    op.drop_table("outbox_jobs")
     op.drop_table("webhook_deliveries")
     op.drop_table("webhook_endpoints")
     op.drop_table("events")
