@@ -100,3 +100,18 @@ def test_other_tenants_endpoints_are_not_found(app, admin, make_tenant, make_con
         endpoint = db.session.scalar(select(WebhookEndpoint))
     assert admin.get(f"/admin/webhooks/{endpoint.id}").status_code == 404
     assert receiver.url not in admin.get("/admin/webhooks").get_data(as_text=True)
+
+
+def test_rotating_the_secret_needs_a_recent_sign_in(app, tenant, make_console, receiver):
+    from datetime import timedelta
+
+    stale = make_console(tenant, "old@acme.example", auth_age=timedelta(hours=1))
+    stale.submit("/admin/webhooks/new", {"url": receiver.url, "events": "*"})
+    with app.app_context():
+        endpoint = db.session.scalar(select(WebhookEndpoint))
+        before = endpoint.secret_encrypted
+    show = f"/admin/webhooks/{endpoint.id}"
+    answer = stale.submit(f"{show}/secret", {}, form_path=show)
+    assert answer.status_code in (302, 303) and "/login" in answer.headers["Location"]
+    with app.app_context():
+        assert db.session.get(WebhookEndpoint, endpoint.id).secret_encrypted == before

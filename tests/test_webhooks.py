@@ -300,3 +300,20 @@ def test_metrics_show_queue_depth_and_age(app, api, client, receiver):
     for queue in ("events", "webhooks"):
         assert _metric(client, "gatehouse_queue_depth", queue) == 0
         assert _metric(client, "gatehouse_queue_oldest_pending_age_seconds", queue) == 0
+
+
+def test_finished_work_older_than_the_retention_is_pruned(app, api, receiver):
+    from datetime import timedelta
+
+    from app.worker import prune
+
+    add_endpoint(api, receiver.url)
+    api.post("/tenants/acme-corp/users", json={"email": "old@example.com"})
+    drain(app)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(WebhookDelivery)) >= 1
+        later = datetime.now(UTC) + timedelta(days=31)
+        prune._last_run.clear()
+        assert prune.prune(db.session, later) >= 2
+        assert db.session.scalar(db.select(db.func.count()).select_from(WebhookDelivery)) == 0
+        assert db.session.scalar(db.select(db.func.count()).select_from(Event)) == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import request
 
 from app.admin.access import console_tenant
+from app.admin.access import recent_auth
 from app.admin.common import done
 from app.admin.common import errors_of
 from app.admin.common import form_list
@@ -91,6 +92,7 @@ def webhooks_update(webhook_id: str):
 
 
 @tenant_route("/webhooks/<webhook_id>/secret", methods=["POST"])
+@recent_auth("admin.webhooks_show")
 def webhooks_rotate_secret(webhook_id: str):
     tenant = console_tenant()
     endpoint = webhooks.get_endpoint(tenant, webhook_id)

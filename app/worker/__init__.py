@@ -21,6 +21,7 @@ log = logging.getLogger("gatehouse.worker")
 def run_once(now: datetime | None = None, *, mail_only: bool = False) -> int:
     """One pass over every queue (needs an app context); answers the rows handled."""
     from app.worker import mail
+    from app.worker import prune
     from app.worker import webhooks
 
     def at():  # a given time (tests), else the time of each step
@@ -32,6 +33,7 @@ def run_once(now: datetime | None = None, *, mail_only: bool = False) -> int:
         if not mail_only:
             handled += webhooks.fan_out(session, at())
             handled += webhooks.deliver_due(session, at())
+            prune.prune(session, at())  # not counted: it never means more work is waiting
     return handled
 
 
