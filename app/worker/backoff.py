@@ -25,3 +25,22 @@ def next_attempt(
     if when > started + timedelta(seconds=window):
         return None
     return when
+
+
+def retry_later(row, now: datetime, started: datetime, *, base_setting: str) -> bool:
+    """After a failed try of a queue row: schedule the next one (``next_attempt_at``), or
+    mark it ``failed`` once the retry window is spent; answers True when it gave up."""
+    from flask import current_app
+
+    config = current_app.config
+    row.next_attempt_at = next_attempt(
+        row.attempts,
+        now,
+        started,
+        base=config[base_setting],
+        window=config["WEBHOOK_RETRY_WINDOW_SECONDS"],
+    )
+    if row.next_attempt_at is None:
+        row.status = "failed"
+        return True
+    return False

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.models import Job
 from app.models import OutboxMessage
 from app.services import mail
-from app.worker.backoff import next_attempt
+from app.worker.backoff import retry_later
 from app.worker.claims import claim
 
 log = logging.getLogger("gatehouse.worker")
@@ -29,14 +29,7 @@ def run_jobs(session: Session, now: datetime, limit: int = 50) -> int:
         except Exception as exc:  # noqa: BLE001 - recorded, retried, never fatal
             log.exception("job failed", extra={"job": job.id})
             job.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            job.next_attempt_at = next_attempt(
-                job.attempts,
-                now,
-                job.created_at,
-                base=config["MAIL_RETRY_BASE_SECONDS"],
-                window=config["WEBHOOK_RETRY_WINDOW_SECONDS"],
-            )
-            job.status = "pending" if job.next_attempt_at else "failed"
+            retry_later(job, now, job.created_at, base_setting="MAIL_RETRY_BASE_SECONDS")
         else:
             job.status, job.next_attempt_at = "done", None
         session.commit()
@@ -73,22 +66,13 @@ def send_due(session: Session, now: datetime, limit: int = 50) -> int:
 
 
 def _send(session: Session, message: OutboxMessage, now: datetime) -> None:
-    config = current_app.config
     message.attempts += 1
     message.locked_until = None
     try:
         message.status = mail.deliver(message)
     except mail.MailError as exc:
         message.last_error = str(exc)[:500]
-        message.next_attempt_at = next_attempt(
-            message.attempts,
-            now,
-            message.created_at,
-            base=config["MAIL_RETRY_BASE_SECONDS"],
-            window=config["WEBHOOK_RETRY_WINDOW_SECONDS"],
-        )
-        if message.next_attempt_at is None:
-            message.status = "failed"
+        if retry_later(message, now, message.created_at, base_setting="MAIL_RETRY_BASE_SECONDS"):
             log.error("mail given up", extra={"mail_id": message.id, "to": message.to})
         else:
             log.warning("mail delayed: SMTP failed", extra={"mail_id": message.id})

@@ -22,7 +22,7 @@ from app.security.webhooks import signature_headers
 from app.services import events
 from app.services import webhooks
 from app.worker import notices
-from app.worker.backoff import next_attempt
+from app.worker.backoff import retry_later
 from app.worker.claims import claim
 
 log = logging.getLogger("gatehouse.worker")
@@ -84,7 +84,6 @@ def deliver_due(session: Session, now: datetime, limit: int = 20) -> int:
 
 def attempt(session: Session, delivery: WebhookDelivery) -> None:
     """One POST of one delivery, and its outcome recorded (commits)."""
-    config = current_app.config
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
     event = session.get(Event, delivery.event_id)
     now = datetime.now(UTC)
@@ -124,15 +123,8 @@ def attempt(session: Session, delivery: WebhookDelivery) -> None:
         endpoint.failing_since = None
     else:
         endpoint.failing_since = endpoint.failing_since or now
-        delivery.next_attempt_at = next_attempt(
-            delivery.attempts,
-            now,
-            delivery.started_at,
-            base=config["WEBHOOK_RETRY_BASE_SECONDS"],
-            window=config["WEBHOOK_RETRY_WINDOW_SECONDS"],
-        )
-        if delivery.next_attempt_at is None:
-            delivery.status = "failed"
+        base = "WEBHOOK_RETRY_BASE_SECONDS"
+        if retry_later(delivery, now, delivery.started_at, base_setting=base):
             _maybe_disable(session, endpoint, now)
     log.info(
         "webhook delivery",
