@@ -120,6 +120,7 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "WEBHOOK_RETRY_WINDOW_SECONDS": float(env.get("WEBHOOK_RETRY_WINDOW_SECONDS", 259200)),
         "WEBHOOK_DISABLE_AFTER_SECONDS": float(env.get("WEBHOOK_DISABLE_AFTER_SECONDS", 259200)),
         "MAIL_RETRY_BASE_SECONDS": float(env.get("MAIL_RETRY_BASE_SECONDS", 30)),
+        "EVENT_RETENTION_DAYS": float(env.get("EVENT_RETENTION_DAYS", 30)),
         # /_dev/mail on the base host lists the outbox; never in production.
         "DEV_MAIL_VIEWER": not production,
     }
