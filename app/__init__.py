@@ -13,6 +13,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app import cli
     from app import security
     from app import tenancy
+    from app import worker
     from app.config import load_config
     from app.extensions import csrf
     from app.extensions import db
@@ -43,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
+    worker.init_app(app)
 
     hooks.init_app(app)  # request id and actor first: everything after may log or audit
     health.init_app(app)
@@ -85,11 +87,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.mfa import bp as mfa_bp
     from app.oauth import bp as oauth_bp
     from app.upstream import bp as upstream_bp
+    from app.web.dev_mail import bp as dev_mail_bp
     from app.web.pages import bp as pages_bp
 
     csrf.exempt(api_bp)  # bearer-authenticated JSON, no cookies
     blueprints = (pages_bp, auth_bp, account_bp, invitations_bp, mfa_bp, oauth_bp, admin_bp, api_bp)
-    blueprints += (upstream_bp,)
+    blueprints += (upstream_bp, dev_mail_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

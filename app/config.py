@@ -125,4 +125,16 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # Server-side fetches (upstream providers, JWKS, webhooks) to loopback, private or
         # link-local addresses: allowed in development, refused in production.
         "OUTBOUND_ALLOW_PRIVATE": _flag(env.get("OUTBOUND_ALLOW_PRIVATE"), not production),
+        # `gatehouse run` starts an outbox worker thread (production runs `gatehouse worker`).
+        "EMBEDDED_WORKER": _flag(env.get("EMBEDDED_WORKER"), True),
+        # A worker's lease on a delivery it is sending (longer than the 10 s timeout); a
+        # worker that dies leaves it to expire, then another one sends again.
+        "WORKER_LEASE_SECONDS": float(env.get("WORKER_LEASE_SECONDS", 60)),
+        "WEBHOOK_RETRY_BASE_SECONDS": float(env.get("WEBHOOK_RETRY_BASE_SECONDS", 30)),
+        "WEBHOOK_RETRY_WINDOW_SECONDS": float(env.get("WEBHOOK_RETRY_WINDOW_SECONDS", 259200)),
+        "WEBHOOK_DISABLE_AFTER_SECONDS": float(env.get("WEBHOOK_DISABLE_AFTER_SECONDS", 259200)),
+        "MAIL_RETRY_BASE_SECONDS": float(env.get("MAIL_RETRY_BASE_SECONDS", 30)),
+        "EVENT_RETENTION_DAYS": float(env.get("EVENT_RETENTION_DAYS", 30)),
+        # /_dev/mail on the base host lists the outbox; never in production.
+        "DEV_MAIL_VIEWER": not production,
     }

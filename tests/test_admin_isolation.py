@@ -15,12 +15,15 @@ from app.models import Membership
 from app.models import Organization
 from app.models import Tenant
 from app.models import User
+from app.models import WebhookDelivery
+from app.models import WebhookEndpoint
 from app.models.provider import UpstreamProvider
 from app.services import admin_keys
 from app.services import clients as clients_service
 from app.services import invitations as invitations_service
 from app.services import orgs as orgs_service
 from app.services import providers as providers_service
+from app.services import webhooks as webhooks_service
 from app.services.roles import tenant_role_names
 from tests.support.console import console_fixtures
 from tests.support.console import sign_in
@@ -63,6 +66,10 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             other_tenant,
             {"kind": "github", "name": "B Hub", "client_id": "b", "client_secret": "s"},
         )
+        endpoint, _ = webhooks_service.create_endpoint(
+            other_tenant, {"url": "https://b.example/hook"}
+        )
+        delivery = webhooks_service.send_test(other_tenant, endpoint)
         db.session.commit()
         return {
             "user_id": b_user.id,
@@ -72,6 +79,8 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             "invitation_id": invitation.id,
             "key_id": key.id,
             "provider_id": provider.id,
+            "webhook_id": endpoint.id,
+            "delivery_id": delivery.id,
             "tenant_slug": other_tenant.slug,
         }
 
@@ -99,6 +108,8 @@ def snapshot(app, tenant_id):
             "providers": rows(
                 UpstreamProvider, "id", "name", "client_id", "client_secret_encrypted"
             ),
+            "webhooks": rows(WebhookEndpoint, "id", "url", "enabled", "secret_encrypted"),
+            "deliveries": rows(WebhookDelivery, "id", "status", "next_attempt_at"),
         }
 
 

@@ -31,6 +31,9 @@ BODIES = {
     "AdminKeyCreate": {"name": "pwned"},
     "ProviderCreate": {"kind": "github", "client_id": "pwned", "client_secret": "pwned"},
     "ProviderUpdate": {"name": "Pwned"},
+    "WebhookCreate": {"url": "https://pwned.example/hook"},
+    "WebhookUpdate": {"url": "https://pwned.example/hook"},
+    "WebhookSecretRotate": {"overlap_seconds": 0},
 }
 INSTANCE_ONLY = {("/v2/admin/tenants", "get"), ("/v2/admin/tenants", "post")}
 
@@ -44,6 +47,7 @@ def _fixture_b(app, other_tenant, make_user):
     from app.services import providers
     from app.services import roles
     from app.services import sessions
+    from app.services import webhooks
 
     bob = make_user(other_tenant, "bob@globex.com")
     with app.app_context():
@@ -61,6 +65,8 @@ def _fixture_b(app, other_tenant, make_user):
         provider = providers.create_provider(
             b, {"kind": "github", "client_id": "globex-gh", "client_secret": "s3cret"}
         )
+        endpoint, _ = webhooks.create_endpoint(b, {"url": "https://globex.example/hook"})
+        delivery = webhooks.send_test(b, endpoint)
         db.session.commit()
         return {
             "user_id": user.id,
@@ -71,6 +77,8 @@ def _fixture_b(app, other_tenant, make_user):
             "session_id": session.id,
             "key_id": key.id,
             "provider_id": provider.id,
+            "webhook_id": endpoint.id,
+            "delivery_id": delivery.id,
         }
 
 
