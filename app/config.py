@@ -111,4 +111,8 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # Server-side fetches (upstream providers, JWKS, webhooks) to loopback, private or
         # link-local addresses: allowed in development, refused in production.
         "OUTBOUND_ALLOW_PRIVATE": _flag(env.get("OUTBOUND_ALLOW_PRIVATE"), not production),
+        # User imports: uploads up to this size run inside the request, larger ones in a
+        # background thread; nothing larger than IMPORT_MAX_BYTES is accepted.
+        "IMPORT_INLINE_BYTES": int(env.get("IMPORT_INLINE_BYTES", 1024 * 1024)),
+        "IMPORT_MAX_BYTES": int(env.get("IMPORT_MAX_BYTES", 512 * 1024 * 1024)),
     }
