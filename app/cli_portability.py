@@ -82,7 +82,5 @@ def export_command(slug, with_signing_keys):
         raise click.ClickException(f"no tenant '{slug}'") from exc
     chunks = tenant_export.export_tenant(tenant, with_signing_keys=with_signing_keys)
     db.session.commit()
-    out = click.get_text_stream("stdout")
     for chunk in chunks:
-        out.write(chunk)
-    out.flush()
+        click.echo(chunk, nl=False)

@@ -98,7 +98,9 @@ def from_auth0(record: dict) -> dict:
     if external_id is None and oid is not None:
         oid = oid.get("$oid") if isinstance(oid, dict) else oid
         external_id = f"auth0|{oid}"
-    out: dict = {"email": record.get("email"), "name": _auth0_name(record)}
+    out: dict = {"email": record.get("email")}
+    if _auth0_name(record):  # the password-hash export has no name: leave it as it is
+        out["name"] = _auth0_name(record)
     if external_id is not None:
         out["external_id"] = str(external_id)
     if "email_verified" in record:

@@ -10,6 +10,8 @@ leaves no trace; the caller still runs each record in a savepoint.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -129,9 +131,8 @@ class UserImporter:
                     password_hash=rec.get("password_hash"),
                 )
             )
-            kept = raw.get("id") if self.keep_ids else None
-            if isinstance(kept, str) and kept.startswith("usr_") and len(kept) <= 40:
-                user.id = kept if db.session.get(User, kept) is None else user.id
+            if self.keep_ids:
+                self._keep_identity(user, raw)
             db.session.flush()
             self._set_roles(user, plan.get("roles", {self.tenant_roles["member"]}), new=True)
             self._set_orgs(user, plan.get("orgs", {}))
@@ -143,6 +144,17 @@ class UserImporter:
         changed |= self._set_orgs(user, plan.get("orgs", {}))
         changed |= self._set_identities(user, plan.get("identities", []))
         return UPDATED if changed else UNCHANGED
+
+    @staticmethod
+    def _keep_identity(user: User, raw: dict) -> None:
+        """A tenant import keeps the user's id (when free) and creation time."""
+        kept = raw.get("id")
+        if isinstance(kept, str) and kept.startswith("usr_") and len(kept) <= 40:
+            user.id = kept if db.session.get(User, kept) is None else user.id
+        try:
+            user.created_at = datetime.fromisoformat(raw["created_at"])
+        except (KeyError, TypeError, ValueError):
+            pass
 
     def _update(self, user: User, email: str, rec: dict) -> bool:
         wanted = {
