@@ -10,6 +10,7 @@ leaves no trace; the caller still runs each record in a savepoint.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from sqlalchemy import select
@@ -151,10 +152,8 @@ class UserImporter:
         kept = raw.get("id")
         if isinstance(kept, str) and kept.startswith("usr_") and len(kept) <= 40:
             user.id = kept if db.session.get(User, kept) is None else user.id
-        try:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
             user.created_at = datetime.fromisoformat(raw["created_at"])
-        except (KeyError, TypeError, ValueError):
-            pass
 
     def _update(self, user: User, email: str, rec: dict) -> bool:
         wanted = {
