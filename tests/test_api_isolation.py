@@ -31,6 +31,7 @@ BODIES = {
     "AdminKeyCreate": {"name": "pwned"},
     "ProviderCreate": {"kind": "github", "client_id": "pwned", "client_secret": "pwned"},
     "ProviderUpdate": {"name": "Pwned"},
+    "UserImportFile": [{"email": "intruder@example.com"}],
 }
 INSTANCE_ONLY = {("/v2/admin/tenants", "get"), ("/v2/admin/tenants", "post")}
 
@@ -61,6 +62,9 @@ def _fixture_b(app, other_tenant, make_user):
         provider = providers.create_provider(
             b, {"kind": "github", "client_id": "globex-gh", "client_secret": "s3cret"}
         )
+        from app.services.portability import jobs
+
+        job = jobs.create_job(b, "globex.jsonl", None)
         db.session.commit()
         return {
             "user_id": user.id,
@@ -71,6 +75,7 @@ def _fixture_b(app, other_tenant, make_user):
             "session_id": session.id,
             "key_id": key.id,
             "provider_id": provider.id,
+            "job_id": job.id,
         }
 
 
@@ -116,6 +121,8 @@ def _fill(path: str, tenant_ref: str, ids: dict) -> str:
 def _body(schema, ids):
     if schema is None:
         return None
+    if isinstance(BODIES[schema], list):
+        return BODIES[schema]
     body = dict(BODIES[schema])
     return {k: (ids["user_id"] if v == "{user_id}" else v) for k, v in body.items()}
 

@@ -9,6 +9,8 @@ becomes a stable keyed pseudonym, their email and network details are removed.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import String
 from sqlalchemy import cast
 from sqlalchemy import delete
@@ -24,15 +26,36 @@ from app.models import MfaFactor
 from app.models import OutboxMessage
 from app.models import Tenant
 from app.models import User
+from app.models.base import utcnow
+from app.security.passwords import verify_password
 from app.security.tokens import pseudonym
 from app.services import audit
 from app.services import orgs
 from app.services import roles as roles_service
 from app.services import upstream
+from app.services.errors import ValidationFailed
 from app.services.users import end_all_sessions
 from app.tenancy import scope
 
 FORMAT = "gatehouse.user-data/1"
+# Without a password to re-enter, erasing the account needs a sign-in this recent.
+REAUTH_MINUTES = 10
+
+
+def recently_signed_in(auth_time) -> bool:
+    return auth_time is not None and utcnow() - auth_time <= timedelta(minutes=REAUTH_MINUTES)
+
+
+def confirm_erasure(user: User, password: str, auth_time) -> None:
+    """Re-authentication before erasure: the password again, or (for an account without
+    one) a sign-in within REAUTH_MINUTES; raises ValidationFailed."""
+    if user.password_hash is not None:
+        if not verify_password(user.password_hash, password):
+            raise ValidationFailed({"password": "That is not your password."})
+    elif not recently_signed_in(auth_time):
+        raise ValidationFailed(
+            {"password": f"Sign in again (within {REAUTH_MINUTES} minutes) to confirm."}
+        )
 
 
 def _iso(value):
