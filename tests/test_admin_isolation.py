@@ -63,6 +63,9 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             other_tenant,
             {"kind": "github", "name": "B Hub", "client_id": "b", "client_secret": "s"},
         )
+        from app.services.portability import jobs
+
+        job = jobs.create_job(other_tenant, "b-users.jsonl", None)
         db.session.commit()
         return {
             "user_id": b_user.id,
@@ -72,6 +75,7 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             "invitation_id": invitation.id,
             "key_id": key.id,
             "provider_id": provider.id,
+            "job_id": job.id,
             "tenant_slug": other_tenant.slug,
         }
 
