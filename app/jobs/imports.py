@@ -18,7 +18,6 @@ from typing import BinaryIO
 from flask import Flask
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import ImportJob
@@ -56,25 +55,68 @@ def discard(path: str | None) -> None:
         os.unlink(path)
 
 
-def _apply_records(job_id, tenant_id, importer, items, progress) -> None:
-    for line, item in items:
-        if progress.processed >= jobs.MAX_USERS:
-            progress.error(line, f"more than {jobs.MAX_USERS} users in one job: split the file")
-            break
+def _chunks(items, size: int):
+    """Lists of ``size`` items; a broken file still yields what was read before it."""
+    chunk = []
+    try:
+        for item in items:
+            chunk.append(item)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    except sources.SourceError as exc:
+        exc.pending = chunk
+        raise
+    if chunk:
+        yield chunk
+
+
+def _apply_chunk(importer: UserImporter, chunk: list) -> list:
+    """The chunk in one savepoint; if the database refuses it (two records of the file
+    racing for one email, a concurrent change), again record by record."""
+    try:
+        with db.session.begin_nested():
+            results = importer.apply_chunk(chunk)
+            importer.flush()
+        return results
+    except IntegrityError as exc:
+        current_app.logger.info("import chunk redone record by record: %s", exc.orig)
+    results = []
+    for item in chunk:
         try:
-            if isinstance(item, RecordError):
-                raise item
             with db.session.begin_nested():
-                outcome = importer.apply(item)
-        except RecordError as exc:
-            progress.error(line, str(exc))
+                results.extend(importer.apply_chunk([item]))
+                importer.flush()
         except IntegrityError:
-            progress.error(line, "conflicts with an existing user, membership or identity")
+            results.append((item[0], RecordError("conflicts with an existing user or identity")))
+    return results
+
+
+def _apply_records(job_id, tenant_id, importer, items, progress) -> None:
+    try:
+        for chunk in _chunks(items, BATCH):
+            if not _apply_counted(job_id, tenant_id, importer, chunk, progress):
+                break
+    except sources.SourceError as exc:
+        if getattr(exc, "pending", None):
+            _apply_counted(job_id, tenant_id, importer, exc.pending, progress)
+        raise
+
+
+def _apply_counted(job_id, tenant_id, importer, chunk, progress) -> bool:
+    """Apply a chunk within the job's limit and commit; False once the limit is reached."""
+    room = jobs.MAX_USERS - progress.processed
+    if room <= 0:
+        progress.error(chunk[0][0], f"more than {jobs.MAX_USERS} users in one job: split it")
+        return False
+    for line, outcome in _apply_chunk(importer, chunk[:room]):
+        if isinstance(outcome, RecordError):
+            progress.error(line, str(outcome))
         else:
             progress.count(outcome)
-        if progress.processed % BATCH == 0:
-            _checkpoint(job_id, progress)
-            importer.tenant = db.session.get(Tenant, tenant_id)
+    _checkpoint(job_id, progress)
+    importer.tenant = db.session.get(Tenant, tenant_id)
+    return True
 
 
 def _checkpoint(job_id: str, progress: jobs.Progress) -> None:
@@ -105,7 +147,7 @@ def run(job_id: str) -> ImportJob:
         db.session.rollback()
         failure = f"the tenant export could not be applied: {exc}"
         progress.error(0, failure, counted=False)
-    except (OSError, SQLAlchemyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a job never stays "running" forever
         current_app.logger.exception("import job %s stopped", job_id)
         db.session.rollback()
         failure = f"the job stopped: {exc.__class__.__name__}"

@@ -5,15 +5,16 @@ Re-applying the same record changes nothing. A password hash from the file is se
 on a user who has no password yet, so a re-import never undoes a password the person
 has since changed (or an imported hash already upgraded to argon2id at sign-in).
 Everything a record names is resolved before anything is written, so a bad record
-leaves no trace; the caller still runs each record in a savepoint.
+leaves no trace. Records are applied a chunk at a time (see :meth:`apply_chunk`).
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_
 
 from app.extensions import db
 from app.models import LinkedIdentity
@@ -25,6 +26,7 @@ from app.models import Tenant
 from app.models import UpstreamProvider
 from app.models import User
 from app.models import UserRole
+from app.models.base import new_id
 from app.services import roles as roles_service
 from app.services.errors import ValidationFailed
 from app.services.portability.records import RecordError
@@ -96,13 +98,85 @@ class UserImporter:
             ]
         return plan
 
-    # --- applying --------------------------------------------------------------------
+    # --- applying, a chunk at a time ---------------------------------------------------
+
+    def apply_chunk(self, items: list[tuple[int, object]]) -> list[tuple[int, object]]:
+        """Apply a chunk of (line, record); returns (line, outcome or RecordError) pairs.
+
+        What the chunk's records refer to is read with a few ``IN`` queries up front and
+        nothing is flushed here: the caller calls :meth:`flush` once per chunk (and redoes
+        a chunk record by record, in savepoints, if that hits a database conflict)."""
+        results: list[tuple[int, object]] = []
+        ready: list[tuple[int, dict, str, object]] = []
+        self.pending: dict[int, list] = {1: [], 2: []}
+        for line, raw in items:
+            try:
+                if isinstance(raw, RecordError):
+                    raise raw
+                rec = normalize(raw)
+                try:
+                    email = normalize_email(rec["email"])
+                except ValidationFailed as exc:
+                    raise RecordError(f"email: {exc.errors['email']}") from exc
+                ready.append((line, rec, email, raw))
+            except RecordError as exc:
+                results.append((line, exc))
+        self._prefetch(ready)
+        for line, rec, email, raw in ready:
+            try:
+                results.append((line, self._apply(rec, email, raw)))
+            except RecordError as exc:
+                results.append((line, exc))
+        return sorted(results, key=lambda pair: pair[0])
+
+    def _later(self, level: int, row):
+        """Rows that reference users (1) or memberships (2) are inserted after them: the
+        models have no relationships, so the session would not order the inserts."""
+        row.tenant_id = self.tenant.id
+        self.pending[level].append(row)
+        return row
+
+    def flush(self) -> None:
+        """Write the chunk: users first, then what hangs off them."""
+        db.session.flush()
+        for level in (1, 2):
+            db.session.add_all(self.pending[level])
+            db.session.flush()
+        self.pending = {1: [], 2: []}
+
+    def _prefetch(self, ready: list) -> None:
+        emails = {email for _, _, email, _ in ready}
+        external = {rec["external_id"] for _, rec, _, _ in ready if rec.get("external_id")}
+        users = db.session.scalars(
+            self.data.select(User, or_(User.email.in_(emails), User.external_id.in_(external)))
+        ).all()
+        self.by_email = {u.email: u for u in users}
+        self.by_external = {u.external_id: u for u in users if u.external_id}
+        ids = [u.id for u in users]
+        self.user_roles: dict[str, dict[str, UserRole]] = defaultdict(dict)
+        self.members: dict[tuple[str, str], tuple[Membership, dict]] = {}
+        if ids:
+            for row in self.data.all(UserRole, UserRole.user_id.in_(ids)):
+                self.user_roles[row.user_id][row.role_id] = row
+            memberships = self.data.all(Membership, Membership.user_id.in_(ids))
+            by_id = {m.id: (m, {}) for m in memberships}
+            if by_id:
+                for row in self.data.all(
+                    MembershipRole, MembershipRole.membership_id.in_(list(by_id))
+                ):
+                    by_id[row.membership_id][1][row.role_id] = row
+            self.members = {(m.user_id, m.org_id): (m, roles) for m, roles in by_id.values()}
+        subjects = {item["subject"] for _, rec, _, _ in ready for item in rec.get("identities", [])}
+        self.owners = {}
+        if subjects:
+            for row in self.data.all(LinkedIdentity, LinkedIdentity.subject.in_(subjects)):
+                self.owners[(row.provider_id, row.subject)] = row.user_id
 
     def _find(self, email: str, external_id: str | None) -> User | None:
-        by_email = self.data.first(User, User.email == email)
+        by_email = self.by_email.get(email)
         if external_id is None:
             return by_email
-        user = self.data.first(User, User.external_id == external_id)
+        user = self.by_external.get(external_id)
         if user is None:
             if by_email is not None and by_email.external_id not in (None, external_id):
                 raise RecordError("email: belongs to a user with another external_id")
@@ -111,31 +185,19 @@ class UserImporter:
             raise RecordError("email: already used by another user")
         return user
 
-    def apply(self, raw: object) -> str:
-        """Create or update one user; returns created, updated or unchanged."""
-        rec = normalize(raw)
-        try:
-            email = normalize_email(rec["email"])
-        except ValidationFailed as exc:
-            raise RecordError(f"email: {exc.errors['email']}") from exc
+    def _apply(self, rec: dict, email: str, raw: object) -> str:
+        """One record; every check happens before the first change."""
         user = self._find(email, rec.get("external_id"))
         plan = self._resolve(rec)
-        if user is None:
-            user = self.data.add(
-                User(
-                    email=email,
-                    name=rec.get("name", ""),
-                    email_verified=rec.get("email_verified", False),
-                    status=rec.get("status", "active"),
-                    external_id=rec.get("external_id"),
-                    user_metadata=rec.get("metadata", {}),
-                    password_hash=rec.get("password_hash"),
+        for provider_id, item in plan.get("identities", []):
+            owner = self.owners.get((provider_id, item["subject"]))
+            if owner is not None and (user is None or owner != user.id):
+                raise RecordError(
+                    f"identities: {item['provider']} {item['subject']} is linked to another user"
                 )
-            )
-            if self.keep_ids:
-                self._keep_identity(user, raw)
-            db.session.flush()
-            self._set_roles(user, plan.get("roles", {self.tenant_roles["member"]}), new=True)
+        if user is None:
+            user = self._create(rec, email, raw)
+            self._set_roles(user, plan.get("roles", {self.tenant_roles["member"]}))
             self._set_orgs(user, plan.get("orgs", {}))
             self._set_identities(user, plan.get("identities", []))
             return CREATED
@@ -146,12 +208,33 @@ class UserImporter:
         changed |= self._set_identities(user, plan.get("identities", []))
         return UPDATED if changed else UNCHANGED
 
-    @staticmethod
-    def _keep_identity(user: User, raw: dict) -> None:
+    def _create(self, rec: dict, email: str, raw: object) -> User:
+        user = User(
+            id=new_id("usr"),
+            email=email,
+            name=rec.get("name", ""),
+            email_verified=rec.get("email_verified", False),
+            status=rec.get("status", "active"),
+            external_id=rec.get("external_id"),
+            user_metadata=rec.get("metadata", {}),
+            password_hash=rec.get("password_hash"),
+            failed_logins=0,
+        )
+        if self.keep_ids:
+            self._keep_identity(user, raw)
+        self.data.add(user)
+        self.by_email[email] = user
+        if user.external_id:
+            self.by_external[user.external_id] = user
+        return user
+
+    def _keep_identity(self, user: User, raw: dict) -> None:
         """A tenant import keeps the user's id (when free) and creation time."""
         kept = raw.get("id")
         if isinstance(kept, str) and kept.startswith("usr_") and len(kept) <= 40:
-            user.id = kept if db.session.get(User, kept) is None else user.id
+            taken = any(u.id == kept for u in self.by_email.values())
+            if not taken and db.session.get(User, kept) is None:
+                user.id = kept
         with contextlib.suppress(KeyError, TypeError, ValueError):
             user.created_at = datetime.fromisoformat(raw["created_at"])
 
@@ -172,78 +255,59 @@ class UserImporter:
                 setattr(user, field, value)
                 changed = True
         if changed:
-            db.session.flush()
+            self.by_email[email] = user
+            if user.external_id:
+                self.by_external[user.external_id] = user
         return changed
 
-    def _set_roles(self, user: User, role_ids: set[str], *, new: bool = False) -> bool:
-        current = set()
-        if not new:
-            current = set(
-                db.session.scalars(
-                    select(UserRole.role_id).where(
-                        UserRole.tenant_id == self.tenant.id, UserRole.user_id == user.id
-                    )
-                )
-            )
-        if current == role_ids:
+    def _set_roles(self, user: User, role_ids: set[str]) -> bool:
+        current = self.user_roles[user.id]
+        if set(current) == role_ids:
             return False
-        for row in self.data.all(UserRole, UserRole.user_id == user.id) if not new else []:
-            if row.role_id not in role_ids:
-                db.session.delete(row)
-        for role_id in role_ids - current:
-            self.data.add(UserRole(user_id=user.id, role_id=role_id))
-        db.session.flush()
+        for role_id in set(current) - role_ids:
+            db.session.delete(current.pop(role_id))
+        for role_id in role_ids - set(current):
+            current[role_id] = self._later(
+                1, UserRole(id=new_id("url"), user_id=user.id, role_id=role_id)
+            )
         return True
 
     def _set_orgs(self, user: User, orgs: dict[str, set[str]]) -> bool:
         changed = False
         for org_id, role_ids in orgs.items():
-            membership = self.data.first(
-                Membership, Membership.org_id == org_id, Membership.user_id == user.id
-            )
-            if membership is None:
-                membership = self.data.add(Membership(org_id=org_id, user_id=user.id))
-                db.session.flush()
-                rows = []
-            else:
-                rows = self.data.all(MembershipRole, MembershipRole.membership_id == membership.id)
-            current = {r.role_id for r in rows}
-            if current == role_ids:
+            entry = self.members.get((user.id, org_id))
+            if entry is None:
+                membership = Membership(id=new_id("mem"), org_id=org_id, user_id=user.id)
+                entry = self.members[(user.id, org_id)] = (self._later(1, membership), {})
+                changed = True
+            membership, current = entry
+            if set(current) == role_ids:
                 continue
-            for row in rows:
-                if row.role_id not in role_ids:
-                    db.session.delete(row)
-            for role_id in role_ids - current:
-                self.data.add(MembershipRole(membership_id=membership.id, role_id=role_id))
+            for role_id in set(current) - role_ids:
+                db.session.delete(current.pop(role_id))
+            for role_id in role_ids - set(current):
+                current[role_id] = self._later(
+                    2,
+                    MembershipRole(id=new_id("mrl"), membership_id=membership.id, role_id=role_id),
+                )
             changed = True
-        if changed:
-            db.session.flush()
         return changed
 
     def _set_identities(self, user: User, identities: list) -> bool:
         changed = False
         for provider_id, item in identities:
-            linked = self.data.first(
-                LinkedIdentity,
-                LinkedIdentity.provider_id == provider_id,
-                LinkedIdentity.subject == item["subject"],
-            )
-            if linked is not None:
-                if linked.user_id != user.id:
-                    raise RecordError(
-                        f"identities: {item['provider']} {item['subject']} is linked to "
-                        "another user"
-                    )
+            if (provider_id, item["subject"]) in self.owners:
                 continue
-            self.data.add(
+            self._later(
+                1,
                 LinkedIdentity(
+                    id=new_id("lid"),
                     provider_id=provider_id,
                     user_id=user.id,
                     subject=item["subject"],
                     email=(item.get("email") or "")[:320] or None,
-                )
+                ),
             )
+            self.owners[(provider_id, item["subject"])] = user.id
             changed = True
-        if changed:
-            db.session.flush()
         return changed
