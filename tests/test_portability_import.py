@@ -210,3 +210,24 @@ def test_a_large_upload_runs_in_the_background_on_postgresql(app, tenant, import
             break
         time.sleep(0.05)
     assert (job["status"], job["processed"], job["created"]) == ("done", 700, 700), job
+
+
+def test_metadata_through_the_admin_api(app, tenant, user):
+    from tests.support.api import Api
+    from tests.support.api import create_admin_key
+
+    api = Api(app, create_admin_key(app, tenant))
+    path = f"/tenants/acme-corp/users/{user.id}"
+    response = api.patch(path, json={"metadata": {"plan": "pro"}, "external_id": "crm-1"})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["metadata"] == {"plan": "pro"}
+    assert response.get_json()["external_id"] == "crm-1"
+    too_big = api.patch(path, json={"metadata": {"k": "x" * 17000}}).get_json()
+    assert too_big["status"] == 400 and "metadata" in too_big["errors"]
+    not_object = api.patch(path, json={"metadata": [1]}).get_json()
+    assert not_object["status"] == 400
+    created = api.post(
+        "/tenants/acme-corp/users",
+        json={"email": "m@example.com", "metadata": {"a": 1}, "external_id": "crm-1"},
+    )
+    assert created.status_code == 409  # external_id is unique in the tenant
