@@ -191,6 +191,26 @@ def test_an_import_into_a_touches_nothing_of_b(app, tenant, other_tenant, make_u
     )
     with app.app_context():
         assert scope(other_tenant).count(ImportJob) == 0
+    # B's organization and provider ids name nothing in A.
+    from app.services import orgs
+    from app.services import providers
+
+    with app.app_context():
+        b = db.session.merge(other_tenant)
+        b_org = orgs.create_org(b, "Globex Eng", "globex-eng")
+        b_idp = providers.create_provider(
+            b, {"kind": "github", "client_id": "b", "client_secret": "s"}
+        )
+        db.session.commit()
+        b_org_id, b_idp_id = b_org.id, b_idp.id
+    _, job = tenant_key_importer.upload(
+        "acme-corp",
+        [
+            {"email": "o@example.com", "organizations": [{"org": b_org_id}]},
+            {"email": "i@example.com", "identities": [{"provider": b_idp_id, "subject": "1"}]},
+        ],
+    )
+    assert [e["line"] for e in job["errors"]] == [1, 2] and job["created"] == 0
 
 
 @pytest.mark.config(IMPORT_INLINE_BYTES=0)

@@ -9,7 +9,6 @@ import json
 
 from flask import Response
 from flask import abort
-from flask import current_app
 from flask import redirect
 from flask import request
 from flask import stream_with_context
@@ -46,17 +45,11 @@ def imports_create():
             error="Choose a JSON or JSON Lines file.",
         )
     try:
-        path, size = runner.spool(upload.stream, current_app.config["IMPORT_MAX_BYTES"])
+        job = runner.start(tenant, upload.stream, upload.filename)
     except ValueError as exc:
         return respond(
             "admin/imports.html", status=413, recent=jobs.list_jobs(tenant), error=str(exc)
         )
-    job = jobs.create_job(tenant, upload.filename, path)
-    db.session.commit()
-    if size <= current_app.config["IMPORT_INLINE_BYTES"] or not runner.can_run_concurrently():
-        runner.run(job.id)
-    else:
-        runner.run_in_background(current_app._get_current_object(), job.id)
     return redirect(url_for("admin.imports_show", job_id=job.id))
 
 

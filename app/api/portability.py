@@ -4,7 +4,6 @@ tenant as JSON, streamed) and ``/users/{id}/export`` (one person's data, GDPR Ar
 from __future__ import annotations
 
 from flask import Response
-from flask import current_app
 from flask import jsonify
 from flask import request
 from flask import stream_with_context
@@ -52,20 +51,14 @@ def users_import(tenant_ref):
             "Send a JSON array (application/json) or JSON Lines (application/x-ndjson).",
         )
     try:
-        path, size = runner.spool(request.stream, current_app.config["IMPORT_MAX_BYTES"])
+        job = runner.start(
+            tenant,
+            request.stream,
+            request.args.get("filename", "")[:255],
+            check=lambda path: _check_start(path, request.mimetype),
+        )
     except ValueError as exc:
         raise ApiError(413, "Too large", str(exc)) from exc
-    try:
-        _check_start(path, request.mimetype)
-    except ApiError:
-        runner.discard(path)
-        raise
-    job = jobs.create_job(tenant, request.args.get("filename", "")[:255], path)
-    db.session.commit()
-    if size <= current_app.config["IMPORT_INLINE_BYTES"] or not runner.can_run_concurrently():
-        job = runner.run(job.id)
-    else:
-        runner.run_in_background(current_app._get_current_object(), job.id)
     response = jsonify(import_job_to_dict(job))
     response.status_code = 202
     response.headers["Location"] = url_for(
