@@ -8,6 +8,7 @@ from app.models import ImportJob
 from app.models import LinkedIdentity
 from app.models import User
 from app.tenancy import scope
+from tests.support.auth import audit_actions
 from tests.support.auth import sign_in
 from tests.support.imports import Importer
 from tests.support.imports import argon2id_hash
@@ -58,6 +59,8 @@ def test_sign_in_with_each_imported_hash_then_it_is_argon2id(
     assert upgraded.startswith("$argon2id$") and upgraded != stored
     # And the upgraded hash keeps working.
     assert sign_in(tenant_client(tenant), "moved@example.com", PASSWORD).status_code == 302
+    upgraded_events = audit_actions(app, tenant).count("password.upgraded")
+    assert upgraded_events == (0 if kind == "argon2id" else 1)
 
 
 def test_json_array_and_location_and_job_resource(app, tenant, importer):
