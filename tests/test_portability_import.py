@@ -254,3 +254,16 @@ def test_metadata_through_the_admin_api(app, tenant, user):
         json={"email": "m@example.com", "metadata": {"a": 1}, "external_id": "crm-1"},
     )
     assert created.status_code == 409  # external_id is unique in the tenant
+
+
+def test_names_follow_the_shared_rule(app, tenant, importer):
+    _, job = importer.upload(
+        "acme-corp",
+        [
+            {"email": "rtl@example.com", "name": "evil\u202etxt.exe"},
+            {"email": "n@example.com", "name": "  Cafe\u0301 "},
+        ],
+    )
+    assert job["created"] == 1 and job["errors"][0]["line"] == 1
+    assert "text-direction" in job["errors"][0]["error"]
+    assert _user(app, tenant, "n@example.com").name == "Caf\u00e9"

@@ -17,6 +17,8 @@ import json
 
 from app.security.foreign_hashes import UnsupportedHash
 from app.security.foreign_hashes import check_format
+from app.services.errors import ValidationFailed
+from app.services.names import clean_name
 
 METADATA_MAX_BYTES = 16 * 1024
 FIELDS = {
@@ -194,10 +196,15 @@ def normalize(record: object) -> dict:
     if not email:
         raise RecordError("email: is required")
     out["email"] = email
-    for key, limit in (("name", 200), ("external_id", 255)):
-        value = _string(record, key, limit)
-        if value is not None:
-            out[key] = value.strip()
+    name = _string(record, "name", 200)
+    if name is not None:
+        try:
+            out["name"] = clean_name(name)  # the shared rule for names (NFC, no controls)
+        except ValidationFailed as exc:
+            raise RecordError(f"name: {exc.errors.get('name', exc.message)}") from exc
+    external_id = _string(record, "external_id", 255)
+    if external_id is not None:
+        out["external_id"] = external_id.strip()
     if "email_verified" in record:
         if not isinstance(record["email_verified"], bool):
             raise RecordError("email_verified: must be true or false")
