@@ -43,8 +43,13 @@ def main():
 
 def init_app(app) -> None:
     """Register the commands on the app, so ``gatehouse`` and ``flask --app wsgi`` agree."""
+    from app.cli_portability import export_command
+    from app.cli_portability import import_command
+
     for command in (tenants, admin_key, users, demo, clients, keys, worker):
         app.cli.add_command(command)
+    app.cli.add_command(import_command)
+    app.cli.add_command(export_command)
 
 
 @click.command()

@@ -137,4 +137,8 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "EVENT_RETENTION_DAYS": float(env.get("EVENT_RETENTION_DAYS", 30)),
         # /_dev/mail on the base host lists the outbox; never in production.
         "DEV_MAIL_VIEWER": not production,
+        # User imports: uploads up to this size run inside the request, larger ones in a
+        # background thread; nothing larger than IMPORT_MAX_BYTES is accepted.
+        "IMPORT_INLINE_BYTES": int(env.get("IMPORT_INLINE_BYTES", 1024 * 1024)),
+        "IMPORT_MAX_BYTES": int(env.get("IMPORT_MAX_BYTES", 512 * 1024 * 1024)),
     }

@@ -70,6 +70,9 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             other_tenant, {"url": "https://b.example/hook"}
         )
         delivery = webhooks_service.send_test(other_tenant, endpoint)
+        from app.services.portability import jobs
+
+        job = jobs.create_job(other_tenant, "b-users.jsonl", None)
         db.session.commit()
         return {
             "user_id": b_user.id,
@@ -81,6 +84,7 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             "provider_id": provider.id,
             "webhook_id": endpoint.id,
             "delivery_id": delivery.id,
+            "job_id": job.id,
             "tenant_slug": other_tenant.slug,
         }
 

@@ -34,6 +34,7 @@ BODIES = {
     "WebhookCreate": {"url": "https://pwned.example/hook"},
     "WebhookUpdate": {"url": "https://pwned.example/hook"},
     "WebhookSecretRotate": {"overlap_seconds": 0},
+    "UserImportFile": [{"email": "intruder@example.com"}],
 }
 INSTANCE_ONLY = {("/v2/admin/tenants", "get"), ("/v2/admin/tenants", "post")}
 
@@ -67,6 +68,9 @@ def _fixture_b(app, other_tenant, make_user):
         )
         endpoint, _ = webhooks.create_endpoint(b, {"url": "https://globex.example/hook"})
         delivery = webhooks.send_test(b, endpoint)
+        from app.services.portability import jobs
+
+        job = jobs.create_job(b, "globex.jsonl", None)
         db.session.commit()
         return {
             "user_id": user.id,
@@ -79,6 +83,7 @@ def _fixture_b(app, other_tenant, make_user):
             "provider_id": provider.id,
             "webhook_id": endpoint.id,
             "delivery_id": delivery.id,
+            "job_id": job.id,
         }
 
 
@@ -124,6 +129,8 @@ def _fill(path: str, tenant_ref: str, ids: dict) -> str:
 def _body(schema, ids):
     if schema is None:
         return None
+    if isinstance(BODIES[schema], list):
+        return BODIES[schema]
     body = dict(BODIES[schema])
     return {k: (ids["user_id"] if v == "{user_id}" else v) for k, v in body.items()}
 

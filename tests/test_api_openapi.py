@@ -49,4 +49,6 @@ def test_document_is_openapi_31_with_bearer_security_and_closed_request_bodies(a
             body = operation.get("requestBody")
             if body:
                 name = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+                if schemas[name]["type"] == "array":  # a file of records (users/import)
+                    continue
                 assert schemas[name]["additionalProperties"] is False, (path, method)

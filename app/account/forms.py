@@ -27,3 +27,10 @@ class ChangePasswordForm(FlaskForm):
         "New password", validators=[DataRequired("Choose a new password."), new_password_length()]
     )
     submit = SubmitField("Change password")
+
+
+class DeleteAccountForm(FlaskForm):
+    """Erasing the account asks for the password again (when the account has one)."""
+
+    password = PasswordField("Your password", validators=[Length(max=1024)])
+    submit = SubmitField("Delete my account")

@@ -71,6 +71,7 @@ PATH_PARAMS = {
     "key_id": path_param("key_id", "Admin key id (`akey_...`)."),
     "webhook_id": path_param("webhook_id", "Webhook endpoint id (`wh_...`)."),
     "delivery_id": path_param("delivery_id", "Delivery id (`dlv_...`)."),
+    "job_id": path_param("job_id", "Import job id (`imp_...`)."),
 }
 
 PAGING = (
@@ -96,6 +97,7 @@ PROBLEMS = {
     404: "No such resource (or not visible to this credential)",
     405: "Method not allowed",
     409: "Conflicts with an existing resource",
+    413: "The request body is too large",
     410: "No longer usable",
     415: "The body is not application/json",
     422: "Understood but cannot be processed",
@@ -173,7 +175,21 @@ OPERATIONS: list[Operation] = [
     Op("patch", f"{T}/users/{{user_id}}",
        "Update a user; status `disabled` ends their sessions",
        out=ref("User"), body="UserUpdate"),
-    Op("delete", f"{T}/users/{{user_id}}", "Delete a user", ok=204),
+    Op("delete", f"{T}/users/{{user_id}}",
+       "Erase a user: sessions and refresh tokens end, personal data goes, the audit "
+       "trail stays pseudonymised", ok=204),
+    Op("get", f"{T}/users/{{user_id}}/export",
+       "Everything held about the user, as JSON (GDPR Art. 15/20)", out=ref("UserData")),
+    Op("post", f"{T}/users/import",
+       "Start an import job (JSON array, or JSON Lines as application/x-ndjson); answers "
+       "202 with the job and its `Location`",
+       ok=202, out=ref("ImportJob"), body="UserImportFile", errors=(*COMMON_ERRORS, 413)),
+    Op("get", f"{T}/users/import/{{job_id}}", "An import job: progress and per-line errors",
+       out=ref("ImportJob")),
+    Op("get", f"{T}/export",
+       "The tenant as one JSON document, streamed (settings, roles, organizations, "
+       "providers without secrets, clients with secret digests, users with password hashes)",
+       out=ref("TenantExport")),
     Op("put", f"{T}/users/{{user_id}}/roles", "Replace the user's tenant roles",
        out=ref("User"), body="RolesReplace"),
     Op("get", f"{T}/users/{{user_id}}/sessions", "The user's live sessions",

@@ -18,6 +18,16 @@ TIME = {"type": "string", "format": "date-time"}
 TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 ROLE_NAMES = {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 64}}
 URLS = {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 2000}}
+METADATA = {
+    "type": "object",
+    "description": "Free-form JSON object, at most 16 KB (replaced as a whole).",
+}
+EXTERNAL_ID = {
+    "type": ["string", "null"],
+    "minLength": 1,
+    "maxLength": 255,
+    "description": "The user's id in the system they came from (unique in the tenant).",
+}
 DOMAINS = {"type": "array", "maxItems": 100, "items": {"type": "string", "maxLength": 253}}
 
 
@@ -117,6 +127,8 @@ SCHEMAS: dict[str, dict] = {
             "status": {"type": "string", "enum": ["active", "disabled"]},
             "roles": {"type": "array", "items": {"type": "string"}},
             "has_password": {"type": "boolean"},
+            "external_id": {"type": ["string", "null"]},
+            "metadata": {"type": "object"},
             "last_login_at": TIME_OR_NULL,
         }
     ),
@@ -127,6 +139,8 @@ SCHEMAS: dict[str, dict] = {
             "password": {"type": "string", "maxLength": 128},
             "email_verified": {"type": "boolean"},
             "roles": ROLE_NAMES,
+            "metadata": METADATA,
+            "external_id": EXTERNAL_ID,
         },
         ("email",),
     ),
@@ -138,6 +152,8 @@ SCHEMAS: dict[str, dict] = {
             "email_verified": {"type": "boolean"},
             "status": {"type": "string", "enum": ["active", "disabled"]},
             "roles": ROLE_NAMES,
+            "metadata": METADATA,
+            "external_id": EXTERNAL_ID,
         }
     ),
     "RolesReplace": closed({"roles": ROLE_NAMES}, ("roles",)),
@@ -440,4 +456,69 @@ SCHEMAS["EventPage"] = {
         "has_more": {"type": "boolean"},
     },
     "required": ["items", "next_cursor", "has_more"],
+}
+# --- import jobs, exports (issue #22)
+SCHEMAS["UserImportFile"] = {
+    "type": "array",
+    "maxItems": 100_000,
+    "description": (
+        "Users to create or update (key: `external_id`, else `email`), as a JSON array or "
+        "as JSON Lines (`application/x-ndjson`). Each user: `email`, `name`, "
+        "`email_verified`, `external_id`, `status`, `metadata`, `password_hash` "
+        "(`$argon2id$`, `$2a$`/`$2b$`/`$2y$` bcrypt, Django `pbkdf2_sha256$`), `roles`, "
+        "`organizations` [{`org`, `roles`}], `identities` [{`provider`, `subject`}]; "
+        "Auth0 export records are mapped. Bad records are reported per line in the job."
+    ),
+    "items": {},
+}
+SCHEMAS["ImportJob"] = resource(
+    {
+        "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+        "filename": {"type": "string"},
+        "processed": {"type": "integer", "minimum": 0},
+        "created": {"type": "integer", "minimum": 0},
+        "updated": {"type": "integer", "minimum": 0},
+        "error_count": {"type": "integer", "minimum": 0},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"line": {"type": "integer"}, "error": {"type": "string"}},
+                "required": ["line", "error"],
+            },
+        },
+        "failure": {"type": ["string", "null"]},
+        "started_at": TIME_OR_NULL,
+        "finished_at": TIME_OR_NULL,
+    }
+)
+SCHEMAS["TenantExport"] = {
+    "type": "object",
+    "description": "The tenant as one document; `users` comes last. See README.",
+    "properties": {
+        "gatehouse_export": {"type": "integer"},
+        "settings": {"type": "object"},
+        "roles": {"type": "array"},
+        "organizations": {"type": "array"},
+        "providers": {"type": "array"},
+        "clients": {"type": "array"},
+        "users": {"type": "array"},
+    },
+    "required": ["gatehouse_export", "users"],
+}
+SCHEMAS["UserData"] = {
+    "type": "object",
+    "description": "Everything held about one person (GDPR Art. 15 and 20).",
+    "properties": {
+        "format": {"type": "string"},
+        "profile": {"type": "object"},
+        "roles": {"type": "array"},
+        "organizations": {"type": "array"},
+        "linked_identities": {"type": "array"},
+        "mfa_factors": {"type": "array"},
+        "sessions": {"type": "array"},
+        "consents": {"type": "array"},
+        "audit_events": {"type": "array"},
+    },
+    "required": ["format", "profile"],
 }

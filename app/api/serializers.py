@@ -8,6 +8,7 @@ from datetime import datetime
 from app.models import AdminApiKey
 from app.models import AuditEvent
 from app.models import BrowserSession
+from app.models import ImportJob
 from app.models import Invitation
 from app.models import Organization
 from app.models import Role
@@ -47,6 +48,8 @@ def user_to_dict(tenant: Tenant, user: User) -> dict:
         "status": user.status,
         "roles": roles_service.tenant_role_names(tenant, user),
         "has_password": user.password_hash is not None,
+        "external_id": user.external_id,
+        "metadata": user.user_metadata or {},
         "last_login_at": timestamp(user.last_login_at),
         "created_at": timestamp(user.created_at),
     }
@@ -141,4 +144,21 @@ def admin_key_to_dict(key: AdminApiKey) -> dict:
         "last_used_at": timestamp(key.last_used_at),
         "revoked_at": timestamp(key.revoked_at),
         "created_at": timestamp(key.created_at),
+    }
+
+
+def import_job_to_dict(job: ImportJob) -> dict:
+    return {
+        "id": job.id,
+        "status": job.status,
+        "filename": job.filename,
+        "processed": job.processed,
+        "created": job.created,
+        "updated": job.updated,
+        "error_count": job.error_count,
+        "errors": list(job.errors or []),
+        "failure": job.failure,
+        "started_at": timestamp(job.started_at),
+        "finished_at": timestamp(job.finished_at),
+        "created_at": timestamp(job.created_at),
     }

@@ -41,6 +41,8 @@ def users_create(tenant_ref):
         password=data.get("password"),
         roles=data.get("roles"),
         email_verified=data.get("email_verified", False),
+        metadata=data.get("metadata"),
+        external_id=data.get("external_id"),
     )
     return created(user_to_dict(tenant, user))
 

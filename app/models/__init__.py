@@ -4,6 +4,7 @@ from app.models.admin_key import AdminApiKey
 from app.models.audit import AuditEvent
 from app.models.client import Client
 from app.models.client import Consent
+from app.models.import_job import ImportJob
 from app.models.invitation import EmailToken
 from app.models.invitation import Invitation
 from app.models.key import SigningKey
@@ -44,6 +45,7 @@ __all__ = [
     "Event",
     "Grant",
     "Job",
+    "ImportJob",
     "Invitation",
     "LinkedIdentity",
     "Membership",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import JSON
 from sqlalchemy import Boolean
 from sqlalchemy import ForeignKey
 from sqlalchemy import Integer
@@ -21,7 +22,10 @@ from app.models.base import id_column
 
 class User(TenantOwned, db.Model):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email"),
+        UniqueConstraint("tenant_id", "external_id"),
+    )
 
     id: Mapped[str] = id_column("usr")
     # Stored normalised (trimmed, lower-cased) so the unique constraint means "one account".
@@ -34,6 +38,11 @@ class User(TenantOwned, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The key of an imported user in the system it came from (e.g. Auth0's user_id).
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    # DESIGN §3 "user (more)": a JSON object of at most 16 KB (``metadata`` is taken by
+    # SQLAlchemy, hence the attribute name).
+    user_metadata: Mapped[dict] = mapped_column("metadata", JSON, default=dict, nullable=False)
 
     # Flask-Login protocol
     @property

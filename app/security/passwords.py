@@ -9,6 +9,9 @@ from argon2.exceptions import VerificationError
 from flask import Flask
 from flask import current_app
 
+from app.security.foreign_hashes import kind_of
+from app.security.foreign_hashes import verify_foreign
+
 _EXT = "gatehouse.passwords"
 # Verifying against this keeps the time of "unknown email" equal to "wrong password".
 _DUMMY_PASSWORD = "gatehouse-timing-equaliser"
@@ -40,8 +43,13 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
-    """True when the password matches; burns the same time when there is no hash."""
+    """True when the password matches; burns the same time when there is no hash.
+
+    Imported bcrypt and Django hashes are checked too (:mod:`app.security.foreign_hashes`);
+    ``needs_rehash`` is then true, so the first sign-in upgrades them to argon2id."""
     hasher = _hasher()
+    if kind_of(stored_hash) in ("bcrypt", "django_pbkdf2_sha256"):
+        return verify_foreign(stored_hash, password)
     try:
         return hasher.hasher.verify(stored_hash or hasher.dummy_hash, password) and bool(
             stored_hash

@@ -26,3 +26,12 @@ def digests_match(token: str, stored_digest: str | None) -> bool:
     if not stored_digest:
         return False
     return hmac.compare_digest(digest(token), stored_digest)
+
+
+def pseudonym(value: str) -> str:
+    """A stable keyed pseudonym of ``value`` (HMAC-SHA256 with the instance secret): the
+    same person always maps to the same alias, which cannot be turned back into them."""
+    from flask import current_app
+
+    key = current_app.config["SECRET_KEY"].encode()
+    return "anon_" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:24]

@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import Tenant
 from app.models import User
 from app.models.base import utcnow
+from app.security.foreign_hashes import kind_of
 from app.security.passwords import verify_password
 from app.services import audit
 from app.services import email_tokens
@@ -111,7 +112,9 @@ def authenticate(tenant: Tenant, email: str, password: str) -> User:
         raise InvalidCredentials()
     user.failed_logins = 0
     user.locked_until = None
-    rehash_if_needed(user, password)
+    imported = kind_of(user.password_hash) in ("bcrypt", "django_pbkdf2_sha256")
+    if rehash_if_needed(user, password) and imported:  # first sign-in after an import
+        audit.record(tenant, "password.upgraded", target_type="user", target_id=user.id)
     db.session.flush()
     if settings["require_email_verification"] and not user.email_verified:
         raise EmailNotVerified(user)

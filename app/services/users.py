@@ -96,10 +96,14 @@ def create_user(
     password: str | None = None,
     roles: list[str] | None = None,
     email_verified: bool = False,
+    metadata: dict | None = None,
+    external_id: str | None = None,
     audit_action: str = "user.created",
 ) -> User:
     """Create a user in ``tenant``; the password must satisfy the tenant's policy."""
     email, name = new_account_fields(tenant, email, name, password)
+    _check_metadata(metadata)
+    _check_external_id(tenant, external_id)
     if scope(tenant).first(User, User.email == email):
         raise _email_taken()
     user = scope(tenant).add(
@@ -108,12 +112,30 @@ def create_user(
             name=name,
             password_hash=hash_password(password) if password else None,
             email_verified=email_verified,
+            user_metadata=metadata or {},
+            external_id=external_id,
         )
     )
     flush_unique(_email_taken())  # a concurrent request may have taken it since the check
     set_tenant_roles(tenant, user, roles if roles is not None else ["member"], audited=False)
     audit.record(tenant, audit_action, target_type="user", target_id=user.id, email=email)
     return user
+
+
+def _check_metadata(metadata) -> None:
+    from app.services.portability.records import metadata_problem
+
+    problem = None if metadata is None else metadata_problem(metadata)
+    if problem:
+        raise ValidationFailed({"metadata": problem})
+
+
+def _check_external_id(tenant: Tenant, external_id: str | None, except_id: str | None = None):
+    if external_id is None:
+        return
+    taken = scope(tenant).first(User, User.external_id == external_id, User.id != except_id)
+    if taken is not None:
+        raise Conflict("Another user has this external_id.", field="external_id")
 
 
 def set_tenant_roles(tenant: Tenant, user: User, names: list[str], *, audited: bool = True) -> None:
@@ -218,7 +240,8 @@ def end_session_by_id(tenant: Tenant, session_id: str) -> None:
 
 def update_user(tenant: Tenant, user: User, data: dict) -> User:
     """Apply a partial update: ``email`` (unique in the tenant), ``name``, ``email_verified``,
-    ``password`` (policy-checked, hashed; ends the user's sessions), ``status``, ``roles``."""
+    ``password`` (policy-checked, hashed; ends the user's sessions), ``status``, ``roles``,
+    ``metadata`` (a JSON object of at most 16 KB), ``external_id``."""
     errors: dict[str, str] = {}
     changed: list[str] = []
     email = user.email
@@ -239,8 +262,20 @@ def update_user(tenant: Tenant, user: User, data: dict) -> User:
             errors["password"] = " ".join(problems)
     if "status" in data and data["status"] not in USER_STATUSES:
         errors["status"] = "must be 'active' or 'disabled'"
+    if "metadata" in data:
+        try:
+            _check_metadata(data["metadata"])
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
+    if "external_id" in data and data["external_id"] != user.external_id:
+        _check_external_id(tenant, data["external_id"], except_id=user.id)
+        user.external_id = data["external_id"]
+        changed.append("external_id")
+    if "metadata" in data and data["metadata"] != user.user_metadata:
+        user.user_metadata = data["metadata"]
+        changed.append("metadata")
     if email != user.email:
         if scope(tenant).first(User, User.email == email, User.id != user.id):
             raise _email_taken()
@@ -270,7 +305,8 @@ def update_user(tenant: Tenant, user: User, data: dict) -> User:
 
 
 def delete_user(tenant: Tenant, user: User) -> None:
-    """Delete a user and everything that hangs off them (sessions, memberships, grants)."""
-    audit.record(tenant, "user.deleted", target_type="user", target_id=user.id, email=user.email)
-    db.session.delete(user)
-    db.session.flush()
+    """Erase a user (GDPR Art. 17): sessions and refresh tokens end, the account and all
+    that hangs off it go, the audit trail stays with the person pseudonymised."""
+    from app.services.portability.account_data import erase_user
+
+    erase_user(tenant, user)

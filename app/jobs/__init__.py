@@ -1,0 +1,1 @@
+"""Long-running work outside a request's transaction (each commits its own batches)."""
