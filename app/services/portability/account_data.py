@@ -21,6 +21,7 @@ from app.models import AuditEvent
 from app.models import BrowserSession
 from app.models import Consent
 from app.models import EmailToken
+from app.models import Event
 from app.models import Invitation
 from app.models import MfaFactor
 from app.models import OutboxMessage
@@ -30,6 +31,7 @@ from app.models.base import utcnow
 from app.security.passwords import verify_password
 from app.security.tokens import pseudonym
 from app.services import audit
+from app.services import events
 from app.services import orgs
 from app.services import roles as roles_service
 from app.services import upstream
@@ -177,6 +179,16 @@ def erase_user(tenant: Tenant, user: User) -> str:
         event.target_id = alias if event.target_id == user.id else event.target_id
         event.data = _scrub(event.data or {}, replacements)
     data = scope(tenant)
+    # The outbox keeps copies of what was sent about them (user.created, session.*, …):
+    # those copies are pseudonymised like the audit trail.
+    for event in data.all(
+        Event,
+        or_(
+            cast(Event.data, String).contains(user.id),
+            cast(Event.data, String).contains(user.email),
+        ),
+    ):
+        event.data = _scrub(event.data or {}, replacements)
     for token in data.all(EmailToken, EmailToken.user_id == user.id):
         db.session.delete(token)
     for invitation in data.all(Invitation, Invitation.email == user.email):
@@ -196,4 +208,7 @@ def erase_user(tenant: Tenant, user: User) -> str:
         target_id=alias,
         actor_id=alias if by_themselves else None,
     )
+    # Subscribers need the id they know to deprovision the person; it is an opaque id
+    # that nothing in this tenant links to anyone any more.
+    events.emit(tenant, "user.deleted", {"id": user.id})
     return alias
