@@ -45,8 +45,8 @@ def _fixture_b(app, other_tenant, make_user):
     from app.services import admin_keys
     from app.services import clients
     from app.services import connections
-    from app.services import org_domains
     from app.services import invitations
+    from app.services import org_domains
     from app.services import orgs
     from app.services import providers
     from app.services import roles

@@ -49,7 +49,10 @@ def app(make_app, dns, request):
 @pytest.fixture
 def api(app, tenant):
     client = Api(app, create_admin_key(app, tenant))
-    assert client.post("/tenants/acme-corp/orgs", json={"name": "Corp", "slug": "corp"}).status_code == 201
+    assert (
+        client.post("/tenants/acme-corp/orgs", json={"name": "Corp", "slug": "corp"}).status_code
+        == 201
+    )
     return client
 
 
