@@ -278,3 +278,15 @@ def test_a_token_never_touches_another_org_or_tenant(
     # The same token at another tenant's origin is unknown there.
     foreign = Scim(tenant_client(other_tenant), scim.token)
     assert foreign.get("/Users").status_code == 401
+
+
+def test_adopting_an_unverified_account_drops_its_password(app, tenant, corp, make_user):
+    from app.models import User
+
+    scim, _ = corp
+    squatter = make_user(tenant, "grace@corp.example", "attacker chosen 123", email_verified=False)
+    adopted = new_user(scim)
+    assert adopted["id"] == squatter.id
+    with app.app_context():
+        user = db.session.get(User, squatter.id)
+        assert user.email_verified and user.password_hash is None

@@ -237,3 +237,22 @@ def test_assertion_for_a_foreign_domain_is_refused(app, browser, setup, tenant):
     response = respond(setup, request_id, email="boss@elsewhere.example")
     assert post_acs(browser, setup, response, relay_state).status_code == 403
     assert "foreign_domain" in refusals(app) and users_of(app, tenant) == []
+
+
+def test_unverified_account_made_in_advance_loses_its_password(app, browser, setup, tenant):
+    """Account pre-hijacking: someone signed up grace@corp.example with their own password
+    before Grace first came through her IdP; the password must not survive the handover."""
+    from app.services import users
+
+    with app.app_context():
+        users.create_user(
+            db.session.merge(tenant),
+            "grace@corp.example",
+            password="attacker chosen password 1",
+            email_verified=False,
+        )
+        db.session.commit()
+    request_id, relay_state = start_sign_in(browser, setup)
+    assert post_acs(browser, setup, respond(setup, request_id), relay_state).status_code == 302
+    (user,) = users_of(app, tenant)
+    assert user.email_verified and user.password_hash is None

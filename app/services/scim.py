@@ -32,6 +32,7 @@ from app.services import audit
 from app.services import org_domains
 from app.services import orgs
 from app.services import roles as roles_service
+from app.services import sso
 from app.services import users as users_service
 from app.services.errors import ServiceError
 from app.tenancy import scope
@@ -135,7 +136,9 @@ def create_user(tenant: Tenant, org: Organization, data: dict) -> UserView:
         ScimUser, ScimUser.org_id == org.id, ScimUser.user_id == user.id
     ):
         raise ScimError(409, "A user with this userName already exists.", "uniqueness")
-    if user is None:
+    if user is not None:
+        sso.adopt(tenant, user)
+    else:
         user = users_service.create_user(
             tenant,
             email,

@@ -127,11 +127,24 @@ def _match_or_create(tenant: Tenant, connection: Connection, profile: Profile) -
         )
     existing = users.find_by_email(tenant, email)
     if existing is not None:
-        existing.email_verified = True
+        adopt(tenant, existing)
         return existing
     return users.create_user(
         tenant, email, name=profile.name[:200], email_verified=True, audit_action="signup"
     )
+
+
+def adopt(tenant: Tenant, user: User) -> None:
+    """The organization's IdP (or SCIM client) vouches for this address. An account whose
+    address was never verified may have been made by someone else in advance (account
+    pre-hijacking): its password and sessions are dropped before it is handed over."""
+    if user.email_verified:
+        return
+    if user.password_hash:
+        user.password_hash = None
+        audit.record(tenant, "user.password_cleared", target_type="user", target_id=user.id)
+    users.end_all_sessions(tenant, user)
+    user.email_verified = True
 
 
 def _join(tenant: Tenant, org: Organization, user: User, roles: list[str]) -> None:
