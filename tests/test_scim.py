@@ -290,3 +290,16 @@ def test_adopting_an_unverified_account_drops_its_password(app, tenant, corp, ma
     with app.app_context():
         user = db.session.get(User, squatter.id)
         assert user.email_verified and user.password_hash is None
+
+
+def test_a_failed_patch_changes_nothing(corp):
+    """RFC 7644 §3.5.2: a PATCH is atomic; one bad operation undoes the others."""
+    scim, _ = corp
+    grace = new_user(scim)
+    answer = scim.patch(
+        f"/Users/{grace['id']}",
+        {"op": "replace", "path": "displayName", "value": "Changed"},
+        {"op": "replace", "path": "active", "value": "maybe"},
+    )
+    assert answer.status_code == 400 and answer.get_json()["scimType"] == "invalidValue"
+    assert scim.get(f"/Users/{grace['id']}").get_json()["displayName"] == "Grace Hopper"

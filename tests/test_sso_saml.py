@@ -256,3 +256,24 @@ def test_unverified_account_made_in_advance_loses_its_password(app, browser, set
     assert post_acs(browser, setup, respond(setup, request_id), relay_state).status_code == 302
     (user,) = users_of(app, tenant)
     assert user.email_verified and user.password_hash is None
+
+
+def test_deprovisioned_person_cannot_come_back_through_the_idp(
+    app, browser, setup, tenant, tenant_client
+):
+    from app.models import Organization
+    from app.services import scim
+
+    request_id, relay_state = start_sign_in(browser, setup)
+    assert post_acs(browser, setup, respond(setup, request_id), relay_state).status_code == 302
+    (user,) = users_of(app, tenant)
+    with app.app_context():
+        t = db.session.merge(tenant)
+        org = db.session.get(Organization, setup.org_id)
+        scim.set_active(t, org, scim.get_user(t, org, user.id), False)
+        db.session.commit()
+    again = tenant_client(tenant)
+    request_id, relay_state = start_sign_in(again, setup)
+    answer = post_acs(again, setup, respond(setup, request_id), relay_state)
+    assert answer.status_code == 403 and again.get("/account").status_code == 302
+    assert "disabled" in refusals(app)

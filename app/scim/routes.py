@@ -9,6 +9,7 @@ from flask import g
 from flask import request
 
 from app.extensions import csrf
+from app.extensions import db
 from app.models import Organization
 from app.scim import bp
 from app.scim import discovery
@@ -17,6 +18,9 @@ from app.scim.representation import group_resource
 from app.scim.representation import user_resource
 from app.services import scim
 from app.services import scim_tokens
+from app.services.errors import Conflict
+from app.services.errors import ServiceError
+from app.services.errors import ValidationFailed
 from app.services.scim import ScimError
 from app.tenancy import current_tenant
 from app.tenancy import scope
@@ -39,9 +43,16 @@ def authenticate():
     return None
 
 
-@bp.errorhandler(ScimError)
-def _scim_error(exc: ScimError):
-    return protocol.error_response(exc.status, exc.message, exc.scim_type)
+@bp.errorhandler(ServiceError)
+def _scim_error(exc: ServiceError):
+    """RFC 7644 §3.12; the failed request leaves nothing half-done (PATCH is atomic)."""
+    db.session.rollback()
+    scim_type = getattr(exc, "scim_type", None)
+    if scim_type is None and isinstance(exc, Conflict):
+        scim_type = "uniqueness"
+    elif scim_type is None and isinstance(exc, ValidationFailed):
+        scim_type = "invalidValue"
+    return protocol.error_response(exc.status, exc.message, scim_type)
 
 
 @bp.errorhandler(404)

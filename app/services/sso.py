@@ -47,8 +47,8 @@ class Refused(ServiceError):
     title = "Sign-in refused"
 
 
-def refuse(tenant: Tenant, connection: Connection, reason: str, message: str, **data) -> Refused:
-    """Audit ``sso.refused`` and return the error for the caller to raise."""
+def record_refusal(tenant: Tenant, connection: Connection, reason: str, **data) -> None:
+    """Audit ``sso.refused`` (after the refused attempt's own writes are rolled back)."""
     audit.record(
         tenant,
         "sso.refused",
@@ -58,7 +58,11 @@ def refuse(tenant: Tenant, connection: Connection, reason: str, message: str, **
         **data,
     )
     db.session.flush()
-    return Refused(message, reason=reason)
+
+
+def refuse(tenant: Tenant, connection: Connection, reason: str, message: str, **data) -> Refused:
+    """The error for the caller to raise; the edge rolls back and audits it."""
+    return Refused(message, reason=reason, **data)
 
 
 def mapped_roles(connection: Connection, groups: list[str]) -> list[str]:

@@ -42,7 +42,7 @@ def begin(connection, next_url: str):
             verifier=flow["verifier"],
         )
     except client.UpstreamError as exc:
-        sso.refuse(current_tenant, connection, exc.reason, exc.message)
+        sso.record_refusal(current_tenant, connection, exc.reason)
         return refused(exc.message, 502)
     return redirect(url)
 
@@ -72,10 +72,10 @@ def oidc_callback(connection_id: str):
     provider = _AsProvider(connection)
     flow = pending.take_flow(tenant, provider, request.args.get("state"))
     if flow is None:
-        sso.refuse(tenant, connection, "state_mismatch", "This sign-in has expired.")
+        sso.record_refusal(tenant, connection, "state_mismatch")
         return refused("This sign-in was not started here or has expired. Please try again.", 400)
     if request.args.get("error") or not request.args.get("code"):
-        sso.refuse(tenant, connection, "provider_error", "The identity provider refused.")
+        sso.record_refusal(tenant, connection, "provider_error")
         return refused(f"{connection.name} did not sign you in.", 400)
     try:
         profile = client.fetch_profile(
@@ -86,7 +86,7 @@ def oidc_callback(connection_id: str):
             verifier=flow["verifier"],
         )
     except client.UpstreamError as exc:
-        sso.refuse(tenant, connection, exc.reason, exc.message)
+        sso.record_refusal(tenant, connection, exc.reason)
         return refused(exc.message, 400)
     return finish(
         connection,

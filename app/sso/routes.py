@@ -11,6 +11,7 @@ from flask import request
 from app.auth.flow import complete_sign_in
 from app.auth.flow import requested_next
 from app.extensions import csrf
+from app.extensions import db
 from app.services import connections as connections_service
 from app.services import saml
 from app.services import sso
@@ -67,7 +68,7 @@ def saml_acs(connection_id: str):
             tenant, connection, request.form.get("SAMLResponse", ""), outstanding
         )
     except saml.SamlError as exc:
-        sso.refuse(tenant, connection, exc.reason, exc.message)
+        sso.record_refusal(tenant, connection, exc.reason)
         return refused(exc.message, 400)
     profile = sso.Profile(
         subject=assertion.subject,
@@ -81,8 +82,10 @@ def saml_acs(connection_id: str):
 def finish(connection, profile, next_url: str):
     """Provision, start the session (amr ``ext``, idp = the connection), go on."""
     try:
-        user = sso.sign_in_through(current_tenant, connection, profile)
+        with db.session.begin_nested():  # a refusal leaves no half-provisioned rows
+            user = sso.sign_in_through(current_tenant, connection, profile)
     except sso.Refused as exc:
+        sso.record_refusal(current_tenant, connection, **exc.extra)
         return refused(exc.message)
     response = complete_sign_in(user, sso.AMR, next_url)
     g.browser_session.idp = connection.id
