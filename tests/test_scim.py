@@ -303,3 +303,19 @@ def test_a_failed_patch_changes_nothing(corp):
     )
     assert answer.status_code == 400 and answer.get_json()["scimType"] == "invalidValue"
     assert scim.get(f"/Users/{grace['id']}").get_json()["displayName"] == "Grace Hopper"
+
+
+def test_malformed_requests_are_scim_errors(corp):
+    scim, _ = corp
+    raw = scim.tc.open(
+        "POST",
+        "/scim/v2/Users",
+        headers={"Authorization": f"Bearer {scim.token}", "Content-Type": SCIM},
+        data="{not json",
+    )
+    assert raw.status_code == 400 and raw.get_json()["scimType"] == "invalidSyntax"
+    paging = scim.get("/Users", query_string={"count": "lots"})
+    assert paging.status_code == 400 and paging.mimetype == SCIM
+    wrong = scim.call("PUT", "/ServiceProviderConfig", {})
+    assert wrong.status_code == 405 and wrong.mimetype == SCIM
+    assert scim.get("/Nothing").status_code == 404

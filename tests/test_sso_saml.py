@@ -277,3 +277,21 @@ def test_deprovisioned_person_cannot_come_back_through_the_idp(
     answer = post_acs(again, setup, respond(setup, request_id), relay_state)
     assert answer.status_code == 403 and again.get("/account").status_code == 302
     assert "disabled" in refusals(app)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "x",
+        "%%%",
+        base64.b64encode(b"<not-saml/>").decode(),
+        "A" * 600_000,
+        base64.b64encode(b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>").decode(),
+    ],
+    ids=["empty", "junk", "not-base64", "not-saml", "huge", "dtd"],
+)
+def test_garbage_at_the_acs_is_a_clear_400(app, browser, setup, value):
+    answer = post_acs(browser, setup, value)
+    assert answer.status_code == 400
+    assert "refused" in answer.get_data(as_text=True).lower()

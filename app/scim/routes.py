@@ -55,14 +55,17 @@ def _scim_error(exc: ServiceError):
     return protocol.error_response(exc.status, exc.message, scim_type)
 
 
-@bp.errorhandler(404)
-def _not_found(_exc):
+RESOURCES = {"Users", "Groups", "ServiceProviderConfig", "ResourceTypes", "Schemas"}
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@bp.route("/", defaults={"rest": ""}, methods=ALL_METHODS)
+@bp.route("/<path:rest>", methods=ALL_METHODS)
+def _unrouted(rest: str):
+    """Anything else under /scim/v2 answers as SCIM does (the more specific rules win)."""
+    if rest.split("/", 1)[0] in RESOURCES:
+        return protocol.error_response(405, "This method is not supported here.")
     return protocol.error_response(404, "No such resource.")
-
-
-@bp.errorhandler(405)
-def _not_allowed(_exc):
-    return protocol.error_response(405, "This method is not supported here.")
 
 
 def _org() -> Organization:
