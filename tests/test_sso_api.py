@@ -17,33 +17,11 @@ from app.models import ScimToken
 from tests.support.api import Api
 from tests.support.api import create_admin_key
 from tests.support.api import problem_of
-from tests.support.dns import LocalDns
 from tests.support.saml_idp import SamlIdp
+from tests.support.sso_fixtures import dns_app  # noqa: F401
+from tests.support.sso_fixtures import local_dns  # noqa: F401
 
 ORG = "/tenants/acme-corp/orgs/corp"
-
-
-@pytest.fixture
-def dns():
-    server = LocalDns().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def app(make_app, dns, request):
-    from tests.conftest import _seed_system_tenant
-    from tests.support.database import reset_rows
-
-    marker = request.node.get_closest_marker("config")
-    overrides = {"DNS_RESOLVER": dns.address, **(marker.kwargs if marker else {})}
-    application = make_app(**overrides)
-    with application.app_context():
-        _seed_system_tenant()
-        db.session.commit()
-    yield application
-    with application.app_context():
-        reset_rows(db)
 
 
 @pytest.fixture

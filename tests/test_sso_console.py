@@ -13,31 +13,11 @@ from app.extensions import db
 from app.models import Connection
 from app.models import OrgDomain
 from tests.support.console import console_fixtures
-from tests.support.dns import LocalDns
 from tests.support.saml_idp import SamlIdp
+from tests.support.sso_fixtures import dns_app  # noqa: F401
+from tests.support.sso_fixtures import local_dns  # noqa: F401
 
 make_console = console_fixtures()
-
-
-@pytest.fixture
-def dns():
-    server = LocalDns().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def app(make_app, dns):
-    from tests.conftest import _seed_system_tenant
-    from tests.support.database import reset_rows
-
-    application = make_app(DNS_RESOLVER=dns.address)
-    with application.app_context():
-        _seed_system_tenant()
-        db.session.commit()
-    yield application
-    with application.app_context():
-        reset_rows(db)
 
 
 @pytest.fixture

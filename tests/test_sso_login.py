@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from app.extensions import db
-from tests.support.dns import LocalDns
 from tests.support.oauth import authorize
 from tests.support.oauth import claims_of
 from tests.support.oauth import exchange
@@ -19,29 +18,10 @@ from tests.support.oauth import make_client
 from tests.support.sso import saml_connection
 from tests.support.sso import start_sign_in
 from tests.support.sso import verified_org
+from tests.support.sso_fixtures import dns_app  # noqa: F401
+from tests.support.sso_fixtures import local_dns  # noqa: F401
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def dns():
-    server = LocalDns().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def app(make_app, dns):
-    from tests.conftest import _seed_system_tenant
-    from tests.support.database import reset_rows
-
-    application = make_app(DNS_RESOLVER=dns.address)
-    with application.app_context():
-        _seed_system_tenant()
-        db.session.commit()
-    yield application
-    with application.app_context():
-        reset_rows(db)
 
 
 @pytest.fixture

@@ -12,33 +12,12 @@ from app.extensions import db
 from app.models import AuditEvent
 from app.models import BrowserSession
 from app.models import User
-from tests.support.dns import LocalDns
 from tests.support.saml_idp import SamlIdp
 from tests.support.sso import saml_connection
 from tests.support.sso import start_sign_in
 from tests.support.sso import verified_org
-
-
-@pytest.fixture
-def dns():
-    server = LocalDns().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def app(make_app, dns):
-    from tests.conftest import _seed_system_tenant
-
-    application = make_app(DNS_RESOLVER=dns.address)
-    with application.app_context():
-        _seed_system_tenant()
-        db.session.commit()
-    yield application
-    from tests.support.database import reset_rows
-
-    with application.app_context():
-        reset_rows(db)
+from tests.support.sso_fixtures import dns_app  # noqa: F401
+from tests.support.sso_fixtures import local_dns  # noqa: F401
 
 
 @pytest.fixture
