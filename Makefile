@@ -9,7 +9,7 @@ PORT   ?= 5000
 EXAMPLE_PORT ?= 5001
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install run example test lint format bench clean
+.PHONY: install run shell example test lint format bench clean
 
 install: $(VENV)/.installed node_modules/.installed static/vendor/htmx.min.js
 
@@ -31,7 +31,14 @@ run: install
 	$(BIN)/gatehouse db upgrade
 	$(BIN)/gatehouse demo
 	@echo "Serving http://localhost:$(PORT) (system) and http://acme-corp.localhost:$(PORT) (demo)"
+	@echo "Console: http://acme-corp.localhost:$(PORT)/admin (tenant admins), http://localhost:$(PORT)/admin (operators)"
+	@echo "Commands: $(BIN)/gatehouse --help (or 'make shell' to have gatehouse on PATH)"
 	$(BIN)/gatehouse run --host $(HOST) --port $(PORT)
+
+# An interactive shell with $(BIN) first on PATH, so `gatehouse ...` works as written.
+shell: install
+	@echo "gatehouse is on PATH in this shell ($(BIN)); type exit to leave."
+	@PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" $${SHELL:-/bin/sh} -i
 
 # The SDK example (examples/): its own origin, next to a running `make run`.
 example: install
@@ -48,7 +55,7 @@ format: install
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# `make bench` (about 20 min, writes bench/RESULTS.md); `make bench BENCH_ARGS=--quick`.
+# `make bench` (about 12 minutes, writes bench/RESULTS.md); `make bench BENCH_ARGS=--quick`.
 bench: install bench/reference/node_modules/.installed
 	command -v wrk >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q wrk; }
 	$(BIN)/python -m bench $(BENCH_ARGS)

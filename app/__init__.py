@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -26,8 +28,8 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
-        template_folder="../templates",
-        static_folder="../static",
+        template_folder=_shipped("templates"),
+        static_folder=_shipped("static"),
     )
     app.config.update(load_config(app.instance_path))
     if config:
@@ -57,10 +59,16 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def _migrations_dir() -> str:
-    from pathlib import Path
+def _shipped(name: str) -> str:
+    """``templates``, ``static`` or ``migrations``: inside the package when installed from
+    a wheel (setup.py copies them there), else beside it in the checkout."""
+    package = Path(__file__).resolve().parent
+    inside = package / name
+    return str(inside if inside.is_dir() else package.parent / name)
 
-    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+def _migrations_dir() -> str:
+    return _shipped("migrations")
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -41,6 +41,22 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "config(**settings): override app config for a test")
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Browser tests skipped for want of Chromium are said loudly, at the end of the run."""
+    skipped = [
+        r for r in terminalreporter.stats.get("skipped", []) if NO_CHROMIUM in str(r.longrepr)
+    ]
+    if not skipped:
+        return
+    terminalreporter.section("BROWSER TESTS NOT RUN", sep="!", red=True, bold=True)
+    terminalreporter.line(
+        f"{len(skipped)} browser tests were SKIPPED: {NO_CHROMIUM} at {CHROMIUM}. "
+        "Install it (apt-get install -y chromium) to run them; with CI=true they fail instead.",
+        red=True,
+        bold=True,
+    )
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     url, drop = create_test_database(tmp_path_factory.mktemp("db"))
@@ -213,7 +229,8 @@ def live_server(app, make_app):
     server.stop()
 
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+NO_CHROMIUM = "Chromium is not installed"
 
 
 @pytest.fixture(scope="session")
@@ -221,8 +238,8 @@ def browser():
     """Headless Debian Chromium driven by Playwright; in CI a missing browser fails."""
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
-            pytest.fail("Chromium is required in CI: apt-get install -y chromium")
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+            pytest.fail(f"Chromium is required in CI: apt-get install -y chromium ({CHROMIUM})")
+        pytest.skip(f"{NO_CHROMIUM} at {CHROMIUM} (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

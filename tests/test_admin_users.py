@@ -130,22 +130,43 @@ def test_roles_disable_enable(app, admin, member, tenant):
         assert db.session.get(User, member.id).status == "active"
 
 
-def test_admin_cannot_lock_themselves_out(app, admin, tenant):
+def test_admin_cannot_lock_themselves_out(app, admin, tenant, member):
     me = admin.user.id
-    assert (
-        admin.submit(
-            f"/admin/users/{me}/status", {"status": "disabled"}, form_path="/admin/users"
-        ).status_code
-        == 400
+    listing = admin.get("/admin/users").get_data(as_text=True)
+    own_row = listing.split(f'<tr id="user-{me}"')[1].split("</tr>")[0]
+    other_row = listing.split(f'<tr id="user-{member.id}"')[1].split("</tr>")[0]
+    assert ">Disable</button>" not in own_row  # not offered on your own row
+    assert ">Disable</button>" in other_row
+
+    # Asked anyway: the console's own message, never a bare 400 page.
+    swap = admin.submit(
+        f"/admin/users/{me}/status",
+        {"status": "disabled"},
+        form_path="/admin/users",
+        headers={"HX-Request": "true"},
     )
-    assert (
-        admin.submit(
-            f"/admin/users/{me}/roles", {"roles": ["member"]}, form_path="/admin/users"
-        ).status_code
-        == 400
+    body = swap.get_data(as_text=True)
+    assert swap.status_code == 422 and body.lstrip().startswith(f'<tr id="user-{me}"')
+    assert 'class="flash flash-error" role="alert">You cannot disable your own account' in body
+    assert "Bad Request" not in body
+    plain = admin.submit(
+        f"/admin/users/{me}/status", {"status": "disabled"}, form_path="/admin/users"
     )
-    assert (
-        admin.submit(f"/admin/users/{me}/delete", {}, form_path="/admin/users").status_code == 400
+    assert plain.status_code == 302 and plain.headers["Location"].endswith("/admin/users")
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert "flash-error" in page and "You cannot disable your own account" in page
+
+    roles = admin.submit(
+        f"/admin/users/{me}/roles", {"roles": ["member"]}, form_path="/admin/users"
+    )
+    assert roles.status_code == 302
+    assert "You cannot remove your own admin role" in admin.get(roles.headers["Location"]).get_data(
+        as_text=True
+    )
+    delete = admin.submit(f"/admin/users/{me}/delete", {}, form_path="/admin/users")
+    assert delete.status_code == 302
+    assert "You cannot delete your own account" in admin.get(delete.headers["Location"]).get_data(
+        as_text=True
     )
     with app.app_context():
         user = db.session.get(User, me)

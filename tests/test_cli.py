@@ -73,3 +73,30 @@ def test_demo_is_idempotent(app, runner):
     assert "admin@acme.example.com" in second.output
     with app.app_context():
         assert tenants_service.get_tenant("acme-corp").name == "Acme Corp"
+
+
+def test_demo_run_again_changes_nothing_and_prints_the_secret_only_once(app, runner):
+    from app.models import Client
+    from app.models import User
+    from app.services import users as users_service
+
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    assert first.output.count("client_secret=") == 1  # the confidential demo client
+    assert "shown only now" in first.output
+    with app.app_context():
+        demo = tenants_service.get_tenant("acme-corp")
+        digests = {c.id: c.secret_digest for c in db.session.scalars(select(Client))}
+        admin = db.session.scalar(select(User).where(User.email == "admin@acme.example.com"))
+        users_service.update_user(demo, admin, {"password": "violet harbour compass 77"})
+        db.session.commit()
+        admin_hash = db.session.get(User, admin.id).password_hash
+
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0, second.output
+    assert "client_secret=" not in second.output
+    assert "exists, left unchanged" in second.output
+    assert "shown once when it was created" in second.output
+    with app.app_context():
+        assert {c.id: c.secret_digest for c in db.session.scalars(select(Client))} == digests
+        assert db.session.get(User, admin.id).password_hash == admin_hash

@@ -47,4 +47,4 @@ def test_sign_up_reports_the_policy_inline(make_tenant, tenant_client):
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="password-error"' in html and "Use at least 14 characters." in html
-    assert "At least 14 characters" in html  # the hint under the field
+    assert "Use 14 to 128 characters." in html  # the hint under the field

@@ -9,9 +9,12 @@ from wtforms import SubmitField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
+from app.web.validators import display_name
+from app.web.validators import new_password_length
+
 
 class ProfileForm(FlaskForm):
-    name = StringField("Display name", validators=[Length(max=200)])
+    name = StringField("Display name", validators=[display_name])
     submit = SubmitField("Save profile")
 
 
@@ -21,6 +24,6 @@ class ChangePasswordForm(FlaskForm):
         validators=[DataRequired("Enter your current password."), Length(max=1024)],
     )
     new_password = PasswordField(
-        "New password", validators=[DataRequired("Choose a new password."), Length(max=1024)]
+        "New password", validators=[DataRequired("Choose a new password."), new_password_length()]
     )
     submit = SubmitField("Change password")

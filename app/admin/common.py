@@ -56,6 +56,17 @@ def done(message: str, endpoint: str, *, partial: str | None = None, **values):
     return redirect(url_for(endpoint, **values))
 
 
+def refused(message: str, endpoint: str, *, partial: str | None = None, **values):
+    """An action the console will not take (e.g. disabling yourself): the console's usual
+    message, never a bare 400 page. HTMX gets ``partial`` with the message (422, which the
+    console swaps); a plain form gets a flashed error and is sent back."""
+    context = values.pop("context", {})
+    if partial and is_htmx():
+        return render_template(partial, notice=message, notice_kind="error", **context), 422
+    flash(message, "error")
+    return redirect(url_for(endpoint, **values))
+
+
 def errors_of(exc: ServiceError) -> dict[str, str]:
     """Roll back the failed operation and return its per-field messages (``_form`` for the
     form as a whole). The view re-renders the form instead of letting the error reach the

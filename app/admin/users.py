@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import abort
 from flask import request
 from flask_login import current_user
 
@@ -12,6 +11,7 @@ from app.admin.common import done
 from app.admin.common import errors_of
 from app.admin.common import page_args
 from app.admin.common import paged
+from app.admin.common import refused
 from app.admin.common import respond
 from app.admin.common import tenant_route
 from app.models import Tenant
@@ -142,7 +142,11 @@ def users_roles(user_id: str):
     user = _user(tenant, user_id)
     roles = request.form.getlist("roles")
     if _is_self(tenant, user) and "admin" not in roles:
-        abort(400, "You cannot remove your own admin role; ask another admin.")
+        return refused(
+            "You cannot remove your own admin role; ask another admin.",
+            "admin.users_show",
+            user_id=user.id,
+        )
     users_service.set_tenant_roles(tenant, user, roles)
     return done("Roles saved.", "admin.users_show", user_id=user.id)
 
@@ -156,11 +160,17 @@ def users_status(user_id: str):
     tenant = console_tenant()
     user = _user(tenant, user_id)
     status = request.form.get("status", "")
+    back = request.form.get("back") == "show"
     if _is_self(tenant, user) and status != "active":
-        abort(400, "You cannot disable your own account.")
+        return refused(
+            "You cannot disable your own account; ask another admin.",
+            "admin.users_show" if back else "admin.users_index",
+            user_id=user.id if back else None,
+            partial=None if back else ROW,
+            context=_row_context(tenant, user),
+        )
     users_service.set_user_status(tenant, user, status)
     verb = "enabled" if user.status == "active" else "disabled"
-    back = request.form.get("back") == "show"
     return done(
         f"{user.email} {verb}.",
         "admin.users_show" if back else "admin.users_index",
@@ -175,7 +185,11 @@ def users_reset(user_id: str):
     tenant = console_tenant()
     user = _user(tenant, user_id)
     if not user.is_active:
-        abort(400, "This user is disabled; enable them before sending a reset email.")
+        return refused(
+            "This user is disabled; enable them before sending a reset email.",
+            "admin.users_show",
+            user_id=user.id,
+        )
     email_tokens.send_reset(tenant, user)
     return done(
         f"A password reset email was sent to {user.email}.", "admin.users_show", user_id=user.id
@@ -208,7 +222,9 @@ def users_delete(user_id: str):
     tenant = console_tenant()
     user = _user(tenant, user_id)
     if _is_self(tenant, user):
-        abort(400, "You cannot delete your own account here.")
+        return refused(
+            "You cannot delete your own account here.", "admin.users_show", user_id=user.id
+        )
     email = user.email
     users_service.delete_user(tenant, user)
     return done(f"User {email} deleted.", "admin.users_index")

@@ -11,6 +11,15 @@ from wtforms import StringField
 from wtforms import SubmitField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
+from wtforms.validators import ValidationError
+
+from app.services import authn
+from app.services import users
+from app.services.errors import ValidationFailed
+from app.services.password_policy import password_problems
+from app.tenancy import current_tenant
+from app.web.validators import display_name
+from app.web.validators import new_password_length
 
 
 class LoginForm(FlaskForm):
@@ -25,16 +34,31 @@ class LoginForm(FlaskForm):
 
 
 class SignupForm(FlaskForm):
-    name = StringField("Name", validators=[Length(max=200)])
+    """Every field is checked by the services' own rules, so all errors show at once."""
+
+    name = StringField("Name", validators=[display_name])
     email = EmailField(
         "Email", validators=[DataRequired("Enter your email address."), Length(max=320)]
     )
     password = PasswordField(
-        "Password",
-        validators=[DataRequired("Choose a password."), Length(max=1024)],
+        "Password", validators=[DataRequired("Choose a password."), new_password_length()]
     )
     next = HiddenField()
     submit = SubmitField("Create account")
+
+    def validate_email(self, field):
+        try:
+            users.normalize_email(field.data)
+        except ValidationFailed as exc:
+            raise ValidationError(exc.errors["email"]) from exc
+        refusal = authn.signup_email_problem(current_tenant, field.data)
+        if refusal:
+            raise ValidationError(refusal)
+
+    def validate_password(self, field):
+        problems = password_problems(current_tenant, field.data, self.email.data or "")
+        if problems:
+            raise ValidationError(" ".join(problems))
 
 
 class ForgotPasswordForm(FlaskForm):
@@ -46,7 +70,7 @@ class ForgotPasswordForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password", validators=[DataRequired("Choose a new password."), Length(max=1024)]
+        "New password", validators=[DataRequired("Choose a new password."), new_password_length()]
     )
     submit = SubmitField("Set new password")
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.auth import bp
 from app.services.authn import signup_refusal
+from app.services.password_policy import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from app.services.roles import has_tenant_role
 from app.services.settings import get_settings
 
@@ -40,7 +41,10 @@ def password_hint() -> str:
     if tenant is None:
         return ""
     minimum = get_settings(tenant)["password_min_length"]
-    return f"At least {minimum} characters. A few unrelated words make a strong password."
+    return (
+        f"Use {minimum} to {PASSWORD_MAX_LENGTH} characters. "
+        "A few unrelated words make a strong password."
+    )
 
 
 @bp.app_context_processor

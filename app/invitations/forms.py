@@ -4,14 +4,18 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms import StringField
 from wtforms.validators import DataRequired
-from wtforms.validators import Length
+
+from app.web.validators import display_name
+from app.web.validators import new_password_length
 
 
 class AcceptInvitationForm(FlaskForm):
     """A new person accepts: their name and a password (the email is the invitation's)."""
 
-    name = StringField("Your name", validators=[Length(max=200)])
-    password = PasswordField("Choose a password", validators=[DataRequired(), Length(max=128)])
+    name = StringField("Your name", validators=[display_name])
+    password = PasswordField(
+        "Choose a password", validators=[DataRequired(), new_password_length()]
+    )
 
 
 class ConfirmForm(FlaskForm):

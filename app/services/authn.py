@@ -132,6 +132,14 @@ def signup_refusal(tenant: Tenant) -> str | None:
     return SIGNUP_CLOSED.get(get_settings(tenant)["signup_mode"])
 
 
+def signup_email_problem(tenant: Tenant, email: str) -> str | None:
+    """Why this tenant's sign-up refuses the address (its allowed domains), or None."""
+    if email_domain_allowed(tenant, email):
+        return None
+    domains = ", ".join(get_settings(tenant)["allowed_email_domains"])
+    return f"Sign-up is limited to addresses at {domains}."
+
+
 def sign_up(tenant: Tenant, email: str, password: str, name: str = "") -> User | None:
     """Create a self-registered account and email a verification link.
 
@@ -142,10 +150,9 @@ def sign_up(tenant: Tenant, email: str, password: str, name: str = "") -> User |
     refusal = signup_refusal(tenant)
     if refusal:
         raise PermissionDenied(refusal)
-    normalized = users.normalize_email(email)
-    if not email_domain_allowed(tenant, normalized):
-        domains = ", ".join(get_settings(tenant)["allowed_email_domains"])
-        raise ValidationFailed({"email": f"Sign-up is limited to addresses at {domains}."})
+    normalized, name = users.new_account_fields(
+        tenant, email, name or "", password, email_rule=lambda a: signup_email_problem(tenant, a)
+    )
     existing = users.find_by_email(tenant, normalized)
     if existing is not None:
         if get_settings(tenant)["require_email_verification"]:

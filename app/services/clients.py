@@ -29,6 +29,7 @@ from app.security.tokens import new_token
 from app.services import audit
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
+from app.services.names import clean_name
 from app.tenancy import scope
 
 GRANT_TYPES = {"authorization_code", "refresh_token", "client_credentials"}
@@ -147,11 +148,15 @@ def _validate(data: dict, current: dict, scopes: set[str] = SCOPES) -> dict:
         errors[field] = "unknown field"
     merged = {**current, **{k: v for k, v in data.items() if k in FIELDS}}
 
-    name = merged.get("client_name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        errors["client_name"] = "is required (at most 200 characters)"
-    else:
-        merged["client_name"] = name.strip()
+    try:  # the shared rule for names people read (NFC, no control/bidi characters)
+        merged["client_name"] = clean_name(
+            merged.get("client_name"),
+            "client_name",
+            required=True,
+            length_message="is required (at most 200 characters)",
+        )
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
     for field in ("redirect_uris", "post_logout_redirect_uris"):
         uris = _string_list(merged.get(field), field, errors)
         problems = [p for p in map(redirect_uri_problem, uris) if p]

@@ -1,11 +1,15 @@
-"""`gatehouse demo`: a demo tenant to sign in to on a fresh `make run` (idempotent)."""
+"""`gatehouse demo`: a demo tenant to sign in to on a fresh `make run`.
+
+Running it again changes nothing that exists (DESIGN §6): a user whose password was
+changed keeps it, and the demo client keeps its secret, so an app configured with it
+goes on working. Only what is missing is created; a secret is printed only then.
+"""
 
 from __future__ import annotations
 
 from app.extensions import db
 from app.models import Tenant
 from app.models import User
-from app.security.passwords import hash_password
 from app.services import orgs as orgs_service
 from app.services import roles as roles_service
 from app.services import tenants as tenants_service
@@ -36,16 +40,23 @@ def _ensure_tenant() -> Tenant:
         return tenants_service.create_tenant("Acme Corp", DEMO_SLUG)
 
 
-def _ensure_user(tenant: Tenant, email: str, name: str, password: str, roles: list[str]) -> User:
+def _ensure_user(
+    tenant: Tenant, email: str, name: str, password: str, roles: list[str]
+) -> tuple[User, bool]:
+    """The demo user, created when missing; ``(user, created)``. An existing one is left as is."""
     user = scope(tenant).first(User, User.email == email)
-    if user is None:
-        return users_service.create_user(
-            tenant, email, name=name, password=password, roles=roles, email_verified=True
-        )
-    user.password_hash = hash_password(password)
-    user.status = "active"
-    users_service.set_tenant_roles(tenant, user, roles, audited=False)
-    return user
+    if user is not None:
+        return user, False
+    user = users_service.create_user(
+        tenant, email, name=name, password=password, roles=roles, email_verified=True
+    )
+    return user, True
+
+
+def _user_line(user: User, password: str, created: bool, roles: list[str]) -> str:
+    if created:
+        return f"  user {user.email} / {password}  roles={','.join(roles)}  (created)"
+    return f"  user {user.email}  (exists, left unchanged; created with password {password})"
 
 
 def _ensure_org(tenant: Tenant, demo_users: list[User]):
@@ -57,23 +68,22 @@ def _ensure_org(tenant: Tenant, demo_users: list[User]):
     for user, roles in zip(demo_users, (["owner"], ["member"]), strict=True):
         if roles_service.org_role_names(tenant, user, org.id) is None:
             orgs_service.add_member(tenant, org, user, roles=roles)
-        else:
-            orgs_service.set_member_roles(tenant, org, user, roles)
     return org
 
 
 def seed_demo() -> list[str]:
-    """Create or refresh the demo data; returns the lines to print."""
+    """Create whatever demo data is missing; returns the lines to print."""
     tenant = _ensure_tenant()
     lines = [
         f"Tenant {tenant.name} ({tenant.slug}, {tenant.id})",
         f"  issuer: {issuer_for(tenant)}",
+        f"  console: {issuer_for(tenant)}/admin (sign in as the admin below)",
     ]
     demo_users = []
     for email, name, password, roles in DEMO_USERS:
-        user = _ensure_user(tenant, email, name, password, roles)
+        user, created = _ensure_user(tenant, email, name, password, roles)
         demo_users.append(user)
-        lines.append(f"  user {user.email} / {password}  roles={','.join(roles)}")
+        lines.append(_user_line(user, password, created, roles))
     org = _ensure_org(tenant, demo_users)
     lines.append(
         f"  organization {org.name} ({org.slug}, {org.id}): admin is owner, member is member"
@@ -81,9 +91,9 @@ def seed_demo() -> list[str]:
     lines.extend(_ensure_demo_clients(tenant))
     system = tenants_service.system_tenant()
     email, name, password, roles = OPERATOR
-    _ensure_user(system, email, name, password, roles)
-    lines.append(f"Instance operator (system tenant, {issuer_for(system)}/admin)")
-    lines.append(f"  user {email} / {password}")
+    operator, created = _ensure_user(system, email, name, password, roles)
+    lines.append(f"Instance operator (system tenant, console {issuer_for(system)}/admin)")
+    lines.append(_user_line(operator, password, created, roles))
     db.session.flush()
     return lines
 
@@ -109,7 +119,8 @@ DEMO_CLIENTS = [
 
 
 def _ensure_demo_clients(tenant: Tenant) -> list[str]:
-    """The demo OAuth clients, found by name; the confidential one gets a fresh secret."""
+    """The demo OAuth clients, found by name and created when missing. A confidential
+    client's secret is printed once, when it is created; it is never rotated here."""
     from app.models import Client
     from app.services import clients as clients_service
 
@@ -117,15 +128,18 @@ def _ensure_demo_clients(tenant: Tenant) -> list[str]:
     for data in DEMO_CLIENTS:
         client = scope(tenant).first(Client, Client.client_name == data["client_name"])
         secret = None
-        if client is None:
+        created = client is None
+        if created:
             client, secret = clients_service.create_client(tenant, data)
-        else:
-            clients_service.update_client(tenant, client, data)
-            if not client.is_public:
-                secret = clients_service.rotate_client_secret(tenant, client)
         kind = "public, PKCE" if client.is_public else "confidential"
-        lines.append(f"  client {client.client_name} ({kind}): client_id={client.id}")
+        state = "created" if created else "exists, left unchanged"
+        lines.append(f"  client {client.client_name} ({kind}, {state}): client_id={client.id}")
         lines.append(f"    redirect_uri={client.redirect_uris[0]}")
         if secret:
-            lines.append(f"    client_secret={secret}")
+            lines.append(f"    client_secret={secret}  (shown only now: copy it, it is not stored)")
+        elif not client.is_public:
+            lines.append(
+                "    client_secret: shown once when it was created; to replace it, "
+                "rotate it in the console (Clients) or through the admin API"
+            )
     return lines

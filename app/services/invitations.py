@@ -32,6 +32,7 @@ from app.services.errors import PermissionDenied
 from app.services.errors import ServiceError
 from app.services.errors import ValidationFailed
 from app.services.mail import send_mail
+from app.services.names import clean_name
 from app.services.password_policy import password_problems
 from app.services.settings import display_name
 from app.services.users import normalize_email
@@ -237,8 +238,10 @@ def accept_invitation(
 def _check_new_account(tenant: Tenant, email: str, name: str, password: str | None) -> None:
     """Refuse bad input before the invitation is claimed, so a retry can still use it."""
     errors = {}
-    if len(name or "") > 200:
-        errors["name"] = "at most 200 characters"
+    try:
+        clean_name(name, length_message="at most 200 characters")
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
     problems = password_problems(tenant, password, email) if password else ["Choose a password."]
     if problems:
         errors["password"] = " ".join(problems)

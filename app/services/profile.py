@@ -9,15 +9,13 @@ from app.models import User
 from app.services import audit
 from app.services import sessions
 from app.services.errors import NotFound
-from app.services.errors import ValidationFailed
+from app.services.names import clean_name
 from app.tenancy import scope
 
 
 def update_profile(tenant: Tenant, user: User, *, name: str) -> User:
     """Change the user's display name."""
-    name = (name or "").strip()
-    if len(name) > 200:
-        raise ValidationFailed({"name": "Use at most 200 characters."})
+    name = clean_name(name)
     if name != user.name:
         before, user.name = user.name, name
         audit.record(

@@ -12,6 +12,7 @@ from app.services import roles as roles_service
 from app.services.errors import Conflict
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
+from app.services.names import clean_name
 from app.tenancy import SLUG_RE
 
 # Slugs that would shadow infrastructure host names or read as official pages.
@@ -43,10 +44,10 @@ def validate_slug(slug: str, field: str = "slug") -> str:
 
 
 def validate_name(name: str, field: str = "name") -> str:
-    name = (name or "").strip()
-    if not name or len(name) > 200:
-        raise ValidationFailed({field: "a name of 1 to 200 characters is required"})
-    return name
+    """A tenant's or organization's name (NFC, no control or bidi characters)."""
+    return clean_name(
+        name, field, required=True, length_message="a name of 1 to 200 characters is required"
+    )
 
 
 def get_tenant(ref: str) -> Tenant:

@@ -204,7 +204,10 @@ def link_identity(
         return identity
     identity = _add_identity(tenant, provider, user, profile)
     # The provider vouches for the same address: it counts as verified here too.
-    if profile.email_verified and users.normalize_email(profile.email or "") == user.email:
+    if (
+        profile.email_verified
+        and users.normalize_email(profile.email or "", strict=False) == user.email
+    ):
         user.email_verified = True
     audit.record(
         tenant,

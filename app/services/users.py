@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from email_validator import EmailNotValidError
 from email_validator import validate_email
 from sqlalchemy import delete
@@ -21,16 +23,21 @@ from app.services.errors import Conflict
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
 from app.services.grants import revoke_session_grants
+from app.services.names import clean_name
 from app.services.password_policy import password_problems
 from app.services.sessions import end_session
 from app.services.sessions import end_user_sessions
 from app.tenancy import scope
 
 
-def normalize_email(raw: str) -> str:
-    """Syntax-check an address and return its normalised form; raises ValidationFailed."""
+def normalize_email(raw: str, *, strict: bool = True) -> str:
+    """Syntax-check an address and return its normalised form; raises ValidationFailed.
+
+    ``strict`` also refuses a local part over 64 characters (RFC 5321 §4.5.3.1.1), as
+    every new or changed address must; lookups pass ``strict=False`` so an older
+    account keeps working."""
     try:
-        result = validate_email((raw or "").strip(), check_deliverability=False)
+        result = validate_email((raw or "").strip(), check_deliverability=False, strict=strict)
     except EmailNotValidError as exc:
         raise ValidationFailed({"email": str(exc)}) from exc
     return result.normalized.lower()
@@ -38,10 +45,42 @@ def normalize_email(raw: str) -> str:
 
 def find_by_email(tenant: Tenant, email: str) -> User | None:
     try:
-        normalized = normalize_email(email)
+        normalized = normalize_email(email, strict=False)
     except ValidationFailed:
         return None
     return scope(tenant).first(User, User.email == normalized)
+
+
+def new_account_fields(
+    tenant: Tenant,
+    email: str,
+    name: str,
+    password: str | None,
+    *,
+    email_rule: Callable[[str], str | None] | None = None,
+) -> tuple[str, str]:
+    """The normalised ``(email, name)`` of a new account, or ValidationFailed naming every
+    field's problem at once (email syntax, ``email_rule``'s, name, password policy)."""
+    errors: dict[str, str] = {}
+    try:
+        email = normalize_email(email)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    else:
+        refusal = email_rule(email) if email_rule else None
+        if refusal:
+            errors["email"] = refusal
+    try:
+        name = clean_name(name, length_message="at most 200 characters")
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if password is not None:
+        problems = password_problems(tenant, password, email)
+        if problems:
+            errors["password"] = " ".join(problems)
+    if errors:
+        raise ValidationFailed(errors)
+    return email, name
 
 
 def create_user(
@@ -55,19 +94,13 @@ def create_user(
     audit_action: str = "user.created",
 ) -> User:
     """Create a user in ``tenant``; the password must satisfy the tenant's policy."""
-    email = normalize_email(email)
-    if len(name) > 200:
-        raise ValidationFailed({"name": "at most 200 characters"})
-    if password is not None:
-        problems = password_problems(tenant, password, email)
-        if problems:
-            raise ValidationFailed({"password": " ".join(problems)})
+    email, name = new_account_fields(tenant, email, name, password)
     if scope(tenant).first(User, User.email == email):
         raise Conflict("A user with this email already exists.", field="email")
     user = scope(tenant).add(
         User(
             email=email,
-            name=name.strip(),
+            name=name,
             password_hash=hash_password(password) if password else None,
             email_verified=email_verified,
         )
@@ -189,8 +222,12 @@ def update_user(tenant: Tenant, user: User, data: dict) -> User:
             email = normalize_email(data["email"])
         except ValidationFailed as exc:
             errors.update(exc.errors)
-    if "name" in data and len(data["name"] or "") > 200:
-        errors["name"] = "at most 200 characters"
+    name = user.name
+    if "name" in data:
+        try:
+            name = clean_name(data["name"], length_message="at most 200 characters")
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
     if data.get("password") is not None:
         problems = password_problems(tenant, data["password"], email)
         if problems:
@@ -204,8 +241,8 @@ def update_user(tenant: Tenant, user: User, data: dict) -> User:
             raise Conflict("A user with this email already exists.", field="email")
         user.email, user.email_verified = email, False
         changed.append("email")
-    if "name" in data and (data["name"] or "").strip() != user.name:
-        user.name = (data["name"] or "").strip()
+    if name != user.name:
+        user.name = name
         changed.append("name")
     if "email_verified" in data and bool(data["email_verified"]) != user.email_verified:
         user.email_verified = bool(data["email_verified"])

@@ -46,7 +46,21 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+class DevServerAccessFilter(logging.Filter):
+    """Drop the development server's own access line ('"GET / HTTP/1.1" 200 -'): every
+    request is already logged once, as JSON, by ``_log_request``. Its other messages
+    (the address it serves on, errors) still show."""
+
+    ACCESS_LINE = '"%s" %s %s'  # werkzeug.serving.WSGIRequestHandler.log_request
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.endswith(self.ACCESS_LINE))
+
+
 def configure_logging(app: Flask) -> None:
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, DevServerAccessFilter) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(DevServerAccessFilter())
     root = logging.getLogger("gatehouse")
     if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         handler = logging.StreamHandler()

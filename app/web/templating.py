@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask import current_app
 from flask import g
 
 from app.services.settings import get_settings
+from app.web.user_agents import describe as describe_user_agent
 
 
 def _branding() -> dict:
@@ -20,7 +22,15 @@ def _branding() -> dict:
     }
 
 
+def base_origin() -> str:
+    """The base host's origin (the system tenant), from configuration, never the request."""
+    return f"{current_app.config['URL_SCHEME']}://{current_app.config['BASE_DOMAIN']}"
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(describe_user_agent, "browser_name")
+    app.add_template_global(base_origin)
+
     @app.context_processor
     def _globals():
         return {"branding": _branding()}
