@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.web import errors
     from app.web import health
     from app.web import hooks
+    from app.web import origin
     from app.web import session
     from app.web import templating
 
@@ -45,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     hooks.init_app(app)  # request id and actor first: everything after may log or audit
     health.init_app(app)
     tenancy.init_app(app)
+    origin.init_app(app)  # after the tenant is known: its canonical origin is allowed
     session.init_app(app)
     templating.init_app(app)
     _register_blueprints(app)

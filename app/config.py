@@ -92,7 +92,9 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
             "PASSWORD_RESET_ACCOUNT_RATE_LIMIT", "5 per hour"
         ),
         "WTF_CSRF_TIME_LIMIT": None,
-        "WTF_CSRF_SSL_STRICT": False,  # the origin is checked by the tenant origin guard
+        # Flask-WTF's Referer check would refuse every HTTPS form (our pages send no
+        # Referer); app/web/origin.py checks Origin (or Referer) on unsafe requests.
+        "WTF_CSRF_SSL_STRICT": False,
         "SESSION_COOKIE_NAME": "__Host-gh_flask" if scheme == "https" else "gh_flask",
         "SESSION_COOKIE_SECURE": scheme == "https",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -108,6 +110,9 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # How many reverse proxies sit in front (trust that many X-Forwarded-For hops).
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", 0)),
+        # Bearer token for /metrics (base host only). Unset: open in development, and in
+        # production /metrics answers 404 (no metrics rather than public ones).
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         # Server-side fetches (upstream providers, JWKS, webhooks) to loopback, private or
         # link-local addresses: allowed in development, refused in production.
         "OUTBOUND_ALLOW_PRIVATE": _flag(env.get("OUTBOUND_ALLOW_PRIVATE"), not production),

@@ -28,8 +28,8 @@ from app.models import SYSTEM_SLUG
 from app.models import CustomDomain
 from app.models import Tenant
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_PREFIX_RE = re.compile(r"^/t/([^/]+)(/.*)?$")
+SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")  # whole string: fullmatch
+_PREFIX_RE = re.compile(r"/t/([^/]+)(/.*)?", re.DOTALL)
 ENVIRON_SLUG = "gatehouse.path_slug"
 
 M = TypeVar("M")
@@ -50,7 +50,7 @@ class PathPrefixMiddleware:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
-        match = _PREFIX_RE.match(environ.get("PATH_INFO", ""))
+        match = _PREFIX_RE.fullmatch(environ.get("PATH_INFO", ""))
         if match:
             slug = match.group(1)
             environ[ENVIRON_SLUG] = slug
@@ -80,7 +80,7 @@ def classify_host(host: str, base_domain: str) -> HostMatch:
 
 
 def tenant_by_slug(slug: str) -> Tenant | None:
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         return None
     return db.session.scalar(select(Tenant).where(Tenant.slug == slug))
 

@@ -198,8 +198,14 @@ def test_no_password_or_implicit_grant(tc, rp):
     assert query_of(implicit)["error"] == "unsupported_response_type"
 
 
-def test_pkce_verifier_without_challenge_is_refused(tc, rp):
-    response = authorize(tc, rp)
+def test_pkce_verifier_without_challenge_is_refused(app, tenant, tc, rp):
+    from app.extensions import db
+    from app.services.settings import update_settings
+
+    with app.app_context():  # a tenant that lets confidential clients skip PKCE
+        update_settings(db.session.merge(tenant), {"require_pkce_for_confidential_clients": False})
+        db.session.commit()
+    response = authorize(tc, rp, verifier_challenge=False)
     code = query_of(response)["code"]
     verifier, _ = pkce_pair()
     refused = exchange(tc, rp, code, verifier)

@@ -67,7 +67,7 @@ def test_public_client_needs_pkce(app, tenant, tc):
         app, tenant, token_endpoint_auth_method="none", redirect_uris=["http://127.0.0.1/cb"]
     )
     assert spa.secret is None
-    without = authorize(tc, spa)
+    without = authorize(tc, spa, verifier_challenge=False)
     assert query_of(without)["error"] == "invalid_request"
     # loopback: the port may vary (RFC 8252 §7.3)
     code, verifier, _ = get_code(tc, spa, redirect_uri="http://127.0.0.1:53123/cb")

@@ -237,6 +237,14 @@ def test_groups_are_org_roles(app, tenant, corp):
 
 def test_discovery_documents(corp):
     scim, _ = corp
+    # A SCIM client's write carries no cookie; an Origin header does not matter.
+    with_origin = scim.tc.open(
+        "POST",
+        "/scim/v2/Groups",
+        headers={"Authorization": f"Bearer {scim.token}", "Origin": "https://okta.example"},
+        json={"displayName": "from-okta"},
+    )
+    assert with_origin.status_code == 201, with_origin.get_data(as_text=True)[:300]
     config = scim.get("/ServiceProviderConfig")
     assert config.status_code == 200 and config.mimetype == SCIM
     assert config.get_json()["patch"]["supported"] is True

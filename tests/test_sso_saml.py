@@ -42,7 +42,9 @@ def post_acs(browser, setup, response, relay_state=None):
     data = {"SAMLResponse": response}
     if relay_state is not None:
         data["RelayState"] = relay_state
-    return browser.post(f"/sso/saml/{setup.connection_id}/acs", data=data)
+    # As a browser posts it: from the IdP's origin (the origin guard lets the ACS take it).
+    headers = {"Origin": "https://idp.corp.example"}
+    return browser.post(f"/sso/saml/{setup.connection_id}/acs", data=data, headers=headers)
 
 
 def respond(setup, request_id, **kwargs):

@@ -9,7 +9,7 @@ def test_security_headers_on_every_page(client, tenant):
     assert "frame-ancestors 'none'" in csp
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Request-Id"]
 
 
@@ -49,7 +49,7 @@ def test_readyz_reports_migration_state(app, client):
 
 def test_metrics_are_prometheus_text(client, tenant):
     client.get("/", base_url="http://acme-corp.gatehouse.test")
-    body = client.get("/metrics").get_data(as_text=True)
+    body = client.get("/metrics", base_url="http://gatehouse.test").get_data(as_text=True)
     assert "gatehouse_http_requests_total" in body
     assert 'endpoint="pages.home"' in body
 

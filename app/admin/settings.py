@@ -27,7 +27,11 @@ NUMBERS = (
     "refresh_token_ttl_days",
     "refresh_token_idle_days",
 )
-FLAGS = ("passwordless_passkeys", "require_email_verification")
+FLAGS = (
+    "passwordless_passkeys",
+    "require_email_verification",
+    "require_pkce_for_confidential_clients",
+)
 BRANDING = ("display_name", "logo_url", "primary_color")
 
 

@@ -5,7 +5,9 @@ Accepted credentials:
 * an admin API key (``gh_admin_...``): an instance key reaches every tenant, a tenant
   key only its own tenant;
 * an access token of the *system* tenant, minted with ``client_credentials`` and the
-  ``admin`` scope: it reaches every tenant, like an instance key.
+  ``admin`` scope (``sub`` equals ``client_id``) for a confidential client that may use
+  no other grant: it reaches every tenant, like an instance key. A user's token never
+  is one, whatever scope it carries.
 
 The path's ``{tenant}`` decides the scope, whatever origin the request came to, so the
 API answers on every origin. A tenant outside the caller's reach is a 404, never a
@@ -25,6 +27,7 @@ from app.api.errors import unauthorized
 from app.models import Tenant
 from app.services import admin_keys
 from app.services import audit
+from app.services import clients as clients_service
 from app.services import tenants as tenants_service
 from app.services import tokens
 from app.services.errors import NotFound
@@ -56,14 +59,21 @@ def _bearer() -> str | None:
 
 
 def _from_access_token(raw: str) -> Principal | None:
-    """A system-tenant access token carrying the ``admin`` scope, else None."""
+    """A system-tenant client_credentials token carrying the ``admin`` scope, else None."""
+    system = tenants_service.system_tenant()
     try:
-        claims = tokens.verify_access_token(tenants_service.system_tenant(), raw)
+        claims = tokens.verify_access_token(system, raw)
     except tokens.InvalidToken:
         return None
     if ADMIN_SCOPE not in str(claims.get("scope", "")).split():
         return None
-    return Principal("client", str(claims.get("client_id") or claims.get("sub")), None)
+    client_id = claims.get("client_id")
+    if not client_id or claims.get("sub") != client_id:
+        return None  # a user's token (authorization_code, refresh_token), never an admin
+    client = clients_service.authenticating_client(system, client_id)
+    if client is None or not clients_service.may_hold_admin(client):
+        return None
+    return Principal("client", client_id, None)
 
 
 def authenticate():

@@ -63,6 +63,14 @@ def check(schema: dict, value: Any, where: str, errors: dict[str, str]) -> None:
         _check_object(schema, value, where, errors)
 
 
+def _python_pattern(pattern: str) -> str:
+    """A JSON Schema (ECMA-262) pattern for Python's ``re``: ECMA's ``$`` is the end of the
+    input, Python's also matches before a trailing newline, so it becomes ``\\Z``."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + "\\Z"
+    return pattern
+
+
 def _check_string(schema: dict, value: str, where: str, errors: dict[str, str]) -> None:
     if "\x00" in value:
         errors[where] = "must not contain NUL characters"
@@ -70,7 +78,7 @@ def _check_string(schema: dict, value: str, where: str, errors: dict[str, str]) 
         errors[where] = f"at least {schema['minLength']} characters"
     elif "maxLength" in schema and len(value) > schema["maxLength"]:
         errors[where] = f"at most {schema['maxLength']} characters"
-    elif "pattern" in schema and not re.search(schema["pattern"], value):
+    elif "pattern" in schema and not re.search(_python_pattern(schema["pattern"]), value):
         errors[where] = "has an invalid format"
 
 

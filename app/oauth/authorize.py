@@ -89,6 +89,11 @@ def handle():
         grant = authorization.get_consent_grant(end_user=user)
     except OAuth2Error as error:
         return errors.authorization_error(error, request.values.get("state"))
+    except ValueError:
+        # Authlib refuses to build an error whose description would echo a malformed
+        # parameter (a backslash or quote in redirect_uri, RFC 6749 §5.2): the request
+        # cannot be trusted enough to redirect, so the error page answers.
+        return errors.error_page("The authorization request is malformed.")
 
     tenant = current_tenant._get_current_object()
     client = grant.request.client.row

@@ -21,6 +21,7 @@ from app.oauth.models import OAuthToken
 from app.services import grants as grants_service
 from app.services import issuance
 from app.services.errors import ValidationFailed
+from app.services.settings import get_settings
 from app.tenancy import current_tenant
 from app.tenancy import scope
 
@@ -30,6 +31,13 @@ CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 def _active_user(user_id: str | None) -> User | None:
     user = scope(current_tenant).get(User, user_id)
     return user if user is not None and user.is_active else None
+
+
+def _pkce_required(client) -> bool:
+    """Public clients always; confidential ones where the tenant asks (OAuth 2.1)."""
+    if client.is_public:
+        return True
+    return bool(get_settings(current_tenant)["require_pkce_for_confidential_clients"])
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -44,7 +52,7 @@ class S256CodeChallenge(CodeChallenge):
         challenge, method = data.get("code_challenge"), data.get("code_challenge_method")
         if challenge and method != "S256":
             raise InvalidRequestError("code_challenge_method must be S256.")
-        if not challenge and grant.request.client.row.is_public:
+        if not challenge and _pkce_required(grant.request.client.row):
             raise InvalidRequestError("PKCE (code_challenge, S256) is required for this client.")
         super().validate_code_challenge(grant, redirect_uri)
 

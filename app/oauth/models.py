@@ -14,13 +14,16 @@ from app.models import AuthorizationCode
 from app.models import Client
 from app.services import clients as clients_service
 
-_PORT_RE = re.compile(r":\d{1,5}$")
+_PORT_RE = re.compile(r":\d{1,5}\Z")
 
 
-def redirect_uri_matches(registered: str, presented: str) -> bool:
-    """Exact string match (RFC 9700 §4.1.3); only a loopback port may vary (RFC 8252 §7.3)."""
+def redirect_uri_matches(registered: str, presented: str, *, native: bool = False) -> bool:
+    """Exact string match (RFC 9700 §4.1.3). For a native app (a public client,
+    ``native=True``) the port of a loopback URI may vary (RFC 8252 §7.3); nothing else."""
     if presented == registered:
         return True
+    if not native:
+        return False
     try:
         reg, pre = urlsplit(registered), urlsplit(presented)
         pre.port  # noqa: B018 - raises on a bad port
@@ -60,7 +63,11 @@ class OAuthClient(ClientMixin):
         return " ".join(s for s in dict.fromkeys(requested) if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return any(redirect_uri_matches(r, redirect_uri) for r in self.row.redirect_uris or [])
+        native = self.row.is_public
+        return any(
+            redirect_uri_matches(r, redirect_uri, native=native)
+            for r in self.row.redirect_uris or []
+        )
 
     def check_client_secret(self, client_secret: str) -> bool:
         return clients_service.check_client_secret(self.row, client_secret)

@@ -23,6 +23,7 @@ from app.services import audit
 from app.services import email_tokens
 from app.services import users
 from app.services.credentials import rehash_if_needed
+from app.services.errors import Conflict
 from app.services.errors import PermissionDenied
 from app.services.errors import ServiceError
 from app.services.errors import ValidationFailed
@@ -154,18 +155,22 @@ def sign_up(tenant: Tenant, email: str, password: str, name: str = "") -> User |
         tenant, email, name or "", password, email_rule=lambda a: signup_email_problem(tenant, a)
     )
     existing = users.find_by_email(tenant, normalized)
-    if existing is not None:
-        if get_settings(tenant)["require_email_verification"]:
-            email_tokens.send_already_registered(tenant, existing)
-            return None
-        raise ValidationFailed(
-            {"email": "An account with this email already exists. Sign in instead."}
-        )
-    user = users.create_user(
-        tenant, normalized, name=name or "", password=password, audit_action="signup"
-    )
-    email_tokens.send_verification(tenant, user)
-    return user
+    if existing is None:
+        try:
+            user = users.create_user(
+                tenant, normalized, name=name or "", password=password, audit_action="signup"
+            )
+        except Conflict:
+            # A concurrent sign-up with this address won the race (the transaction was
+            # rolled back): answer exactly as for the second of two sequential sign-ups.
+            existing = users.find_by_email(tenant, normalized)
+        else:
+            email_tokens.send_verification(tenant, user)
+            return user
+    if existing is not None and get_settings(tenant)["require_email_verification"]:
+        email_tokens.send_already_registered(tenant, existing)
+        return None
+    raise ValidationFailed({"email": "An account with this email already exists. Sign in instead."})
 
 
 def verify_email(tenant: Tenant, token: str) -> User:

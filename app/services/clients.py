@@ -12,6 +12,7 @@ the entry in this worker at once; other workers see it within ``CLIENT_CACHE_SEC
 from __future__ import annotations
 
 import ipaddress
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -37,8 +38,11 @@ RESPONSE_TYPES = {"code"}
 AUTH_METHODS = {"client_secret_basic", "client_secret_post", "none"}
 SCOPES = {"openid", "profile", "email", "offline_access"}
 # Clients of the system tenant may also hold ``admin``: client_credentials tokens with it
-# are instance credentials of the admin REST API (app/api/auth.py).
-SYSTEM_SCOPES = SCOPES | {"admin"}
+# are instance credentials of the admin REST API (app/api/auth.py). Only a confidential
+# client that uses no other grant may: a user signing in through a client must never
+# obtain an instance credential (see :func:`may_hold_admin`).
+ADMIN_SCOPE = "admin"
+SYSTEM_SCOPES = SCOPES | {ADMIN_SCOPE}
 ID_TOKEN_ALGS = {"RS256", "ES256"}
 DEFAULTS = {
     "grant_types": ["authorization_code", "refresh_token"],
@@ -109,10 +113,19 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
+# RFC 3986 §2: unreserved, reserved and percent-encoded characters only (no spaces,
+# quotes, angle brackets, backslashes or controls: they are not part of any URI).
+_URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2}")
+_URI_RE = re.compile(f"(?:{_URI_CHARS.pattern})+")
+
+
 def redirect_uri_problem(uri) -> str | None:
-    """Why ``uri`` cannot be registered as a redirect URI, or None when it can."""
+    """Why ``uri`` cannot be registered as a redirect URI, or None when it can: an absolute
+    http(s) URI (RFC 3986) without fragment or user information."""
     if not isinstance(uri, str) or not uri or len(uri) > 2000:
         return "must be a URL of at most 2000 characters"
+    if not _URI_RE.fullmatch(uri):
+        return f"{uri!r} is not a valid URI (spaces, quotes, <, >, \\ and controls are refused)"
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 - raises on a bad port
@@ -190,9 +203,26 @@ def _validate(data: dict, current: dict, scopes: set[str] = SCOPES) -> dict:
         errors.setdefault("redirect_uris", "at least one is needed for authorization_code")
     if method == "none" and "client_credentials" in grants:
         errors.setdefault("grant_types", "a public client cannot use client_credentials")
+    if ADMIN_SCOPE in (requested or []) and not _may_hold_admin(grants, method):
+        errors.setdefault(
+            "scope",
+            "admin is only for confidential clients whose only grant is client_credentials",
+        )
     if errors:
         raise ValidationFailed(errors)
     return merged
+
+
+def _may_hold_admin(grant_types, auth_method) -> bool:
+    return list(grant_types or []) == ["client_credentials"] and auth_method != "none"
+
+
+def may_hold_admin(client: Client) -> bool:
+    """True when ``client`` may carry the ``admin`` scope (a confidential machine client)."""
+    scopes = (client.scope or "").split()
+    return ADMIN_SCOPE in scopes and _may_hold_admin(
+        client.grant_types, client.token_endpoint_auth_method
+    )
 
 
 def _scopes_for(tenant: Tenant) -> set[str]:

@@ -209,19 +209,25 @@ def accept_invitation(
         users_service.set_tenant_roles(tenant, user, granted)
         user.email_verified = True  # the emailed link proved the address
     else:
+        account_exists = Conflict(
+            "An account with this email exists here: sign in to accept.", "email"
+        )
         if users_service.find_by_email(tenant, invitation.email) is not None:
-            raise Conflict("An account with this email exists here: sign in to accept.", "email")
+            raise account_exists
         _check_new_account(tenant, invitation.email, name, password)
         _claim(invitation)
-        user = users_service.create_user(
-            tenant,
-            invitation.email,
-            name=name,
-            password=password,
-            roles=invitation.roles,
-            email_verified=True,
-            audit_action="user.created_by_invitation",
-        )
+        try:
+            user = users_service.create_user(
+                tenant,
+                invitation.email,
+                name=name,
+                password=password,
+                roles=invitation.roles,
+                email_verified=True,
+                audit_action="user.created_by_invitation",
+            )
+        except Conflict as exc:  # a concurrent sign-up took the address (rolled back)
+            raise account_exists from exc
     invitation.accepted_by = user.id
     _join_org(tenant, invitation, user)
     audit.record(

@@ -25,6 +25,7 @@ from app.services import roles as roles_service
 from app.services.errors import Conflict
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
+from app.services.integrity import flush_unique
 from app.services.settings import validate_changes
 from app.services.tenants import validate_name
 from app.services.tenants import validate_slug
@@ -71,15 +72,19 @@ def _slug_taken(tenant: Tenant, slug: str, except_id: str | None = None) -> bool
     return scope(tenant).count(Organization, *criteria) > 0
 
 
+def _org_slug_taken() -> Conflict:
+    return Conflict("An organization with this slug already exists.", field="slug")
+
+
 def create_org(tenant: Tenant, name: str, slug: str | None = None, domains=None) -> Organization:
     """A new organization; the slug is derived from the name when absent, unique per tenant."""
     fields = _validated(name=name, slug=slug if slug else slugify(name or ""), domains=domains)
     if _slug_taken(tenant, fields["slug"]):
-        raise Conflict("An organization with this slug already exists.", field="slug")
+        raise _org_slug_taken()
     org = scope(tenant).add(
         Organization(name=fields["name"], slug=fields["slug"], domains=fields.get("domains", []))
     )
-    db.session.flush()
+    flush_unique(_org_slug_taken())  # a concurrent request may have taken it since the check
     audit.record(
         tenant, "org.created", target_type="org", target_id=org.id, slug=org.slug, name=org.name
     )
@@ -91,14 +96,14 @@ def update_org(tenant: Tenant, org: Organization, *, name=None, slug=None, domai
     _owned(tenant, org)
     fields = _validated(name=name, slug=slug, domains=domains)
     if "slug" in fields and _slug_taken(tenant, fields["slug"], except_id=org.id):
-        raise Conflict("An organization with this slug already exists.", field="slug")
+        raise _org_slug_taken()
     changes = {}
     for field, value in fields.items():
         if getattr(org, field) != value:
             changes[field] = {"before": getattr(org, field), "after": value}
             setattr(org, field, value)
     if changes:
-        db.session.flush()
+        flush_unique(_org_slug_taken())
         audit.record(tenant, "org.updated", target_type="org", target_id=org.id, changes=changes)
     return org
 
@@ -192,10 +197,11 @@ def add_member(tenant: Tenant, org: Organization, user: User, roles=("member",))
     names = roles_service.require_roles(tenant, "org", list(roles))
     if not names:
         raise ValidationFailed({"roles": "a member needs at least one role"})
+    already = Conflict("This user is already a member of the organization.", field="user_id")
     if _membership(tenant, org, user):
-        raise Conflict("This user is already a member of the organization.", field="user_id")
+        raise already
     membership = scope(tenant).add(Membership(org_id=org.id, user_id=user.id))
-    db.session.flush()
+    flush_unique(already)
     _write_roles(tenant, membership, names)
     audit.record(
         tenant,

@@ -18,6 +18,7 @@ from app.models import Tenant
 from app.models.provider import LinkedIdentity
 from app.models.provider import UpstreamProvider
 from app.security import crypto
+from app.security import outbound
 from app.services import audit
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
@@ -54,7 +55,8 @@ def discovery_url_problem(url) -> str | None:
     """Why ``url`` cannot be an OpenID Connect discovery URL, or None when it can.
 
     https only; plain http is accepted for localhost/127.0.0.1 outside production
-    (a provider running on the developer's machine or in a test).
+    (a provider running on the developer's machine or in a test). The host must resolve
+    to public addresses unless ``OUTBOUND_ALLOW_PRIVATE`` (app.security.outbound).
     """
     if not isinstance(url, str) or not url.strip() or len(url) > 2000:
         return "is required for kind oidc (an https URL of at most 2000 characters)"
@@ -65,12 +67,14 @@ def discovery_url_problem(url) -> str | None:
         return "is not a valid URL"
     if not parts.hostname or parts.username or parts.password or parts.fragment:
         return "must be an absolute URL without user information or fragment"
-    if parts.scheme == "https":
-        return None
     local_dev = not current_app.config.get("PRODUCTION") and _is_local_host(parts.hostname)
-    if parts.scheme == "http" and local_dev:
-        return None
-    return "must use https (http only for localhost outside production)"
+    if parts.scheme != "https" and not (parts.scheme == "http" and local_dev):
+        return "must use https (http only for localhost outside production)"
+    try:  # the outbound guard: no private addresses unless OUTBOUND_ALLOW_PRIVATE
+        outbound.check_url(url.strip(), allow_private=outbound.allow_private())
+    except outbound.OutboundError as exc:
+        return exc.message
+    return None
 
 
 def _clean_scopes(value, errors: dict) -> list[str]:

@@ -18,6 +18,7 @@ from app.services import audit
 from app.services.errors import Conflict
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
+from app.services.integrity import flush_unique
 from app.tenancy import scope
 
 BUILTIN_TENANT_ROLES = {"admin": "Administers this tenant", "member": "A regular user"}
@@ -80,7 +81,7 @@ def has_tenant_role(tenant: Tenant, user: User, name: str) -> bool:
 # --- custom roles ---------------------------------------------------------------------
 
 ROLE_KINDS = ("tenant", "org")
-ROLE_NAME_RE = re.compile(r"^[a-z][a-z0-9_:-]{0,63}$")
+ROLE_NAME_RE = re.compile(r"[a-z][a-z0-9_:-]{0,63}")  # whole string: fullmatch
 
 
 def _check_kind(kind: str) -> str:
@@ -100,16 +101,17 @@ def create_role(tenant: Tenant, kind: str, name: str, description: str = "") -> 
     """A custom tenant or organization role; Conflict when the name is taken for that kind."""
     _check_kind(kind)
     name = (name or "").strip()
-    if not ROLE_NAME_RE.match(name):
+    if not ROLE_NAME_RE.fullmatch(name):
         raise ValidationFailed(
             {"name": "start with a-z; then up to 63 of a-z, 0-9, '_', ':' or '-'"}
         )
     description = _check_description(description)
     ensure_builtin_roles(tenant)
+    taken = Conflict(f"A {kind} role named {name!r} already exists.", field="name")
     if scope(tenant).first(Role, Role.kind == kind, Role.name == name):
-        raise Conflict(f"A {kind} role named {name!r} already exists.", field="name")
+        raise taken
     role = scope(tenant).add(Role(kind=kind, name=name, description=description, builtin=False))
-    db.session.flush()
+    flush_unique(taken)  # a concurrent request may have taken the name since the check
     audit.record(
         tenant, "role.created", target_type="role", target_id=role.id, kind=kind, name=name
     )

@@ -32,8 +32,16 @@ DEFAULTS: dict[str, Any] = {
     "refresh_token_ttl_days": 30,
     "refresh_token_idle_days": 14,
     "require_email_verification": False,
+    # PKCE for confidential clients too (OAuth 2.1, RFC 9700 §2.1.1). The default here is
+    # what a tenant created before the setting existed reads (off: its clients keep
+    # working); new tenants store it on (NEW_TENANT_SETTINGS).
+    "require_pkce_for_confidential_clients": False,
     "branding": {"display_name": "", "logo_url": "", "primary_color": "#4f46e5"},
 }
+
+# Written into every new tenant's settings: the defaults a new tenant starts with where
+# they differ from what an older tenant without the key reads.
+NEW_TENANT_SETTINGS: dict[str, Any] = {"require_pkce_for_confidential_clients": True}
 
 _ENUMS = {
     "signup_mode": {"open", "invite_only", "closed"},
@@ -50,8 +58,10 @@ _RANGES = {
     "refresh_token_ttl_days": (1, 365),
     "refresh_token_idle_days": (1, 365),
 }
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+# \Z, not $: "$" also matches before a trailing newline ("#ffffff\n" would pass).
+_DOMAIN_RE = re.compile(r"(?=.{1,253}\Z)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
+_LOGO_URL_RE = re.compile(r"https://[^\s\"'<>\\]{1,1990}")
 _FACTORS = {"totp", "webauthn"}
 _LOGIN_METHODS = {"password", "passkey", "upstream"}
 
@@ -83,7 +93,7 @@ def _validate(key: str, value: Any, errors: dict[str, str]) -> Any:
             errors[key] = "must be a list of domain names"
             return value
         cleaned = sorted({d.strip().lower().lstrip("@") for d in value if d.strip()})
-        bad = [d for d in cleaned if not _DOMAIN_RE.match(d)]
+        bad = [d for d in cleaned if not _DOMAIN_RE.fullmatch(d)]
         if bad:
             errors[key] = f"not a domain name: {', '.join(bad)}"
         return cleaned
@@ -94,7 +104,11 @@ def _validate(key: str, value: Any, errors: dict[str, str]) -> Any:
         elif key == "login_methods" and not value:
             errors[key] = "at least one login method is needed"
         return sorted(set(value)) if isinstance(value, list) else value
-    if key in {"passwordless_passkeys", "require_email_verification"}:
+    if key in {
+        "passwordless_passkeys",
+        "require_email_verification",
+        "require_pkce_for_confidential_clients",
+    }:
         if not isinstance(value, bool):
             errors[key] = "must be true or false"
         return value
@@ -117,9 +131,9 @@ def _validate_branding(value: Any, errors: dict[str, str]) -> dict:
             errors[name] = "must be a string"
         elif field == "display_name" and len(item) > 100:
             errors[name] = "at most 100 characters"
-        elif field == "logo_url" and item and not re.match(r"^https://[^\s\"'<>]{1,1990}$", item):
+        elif field == "logo_url" and item and not _LOGO_URL_RE.fullmatch(item):
             errors[name] = "must be an https:// URL"
-        elif field == "primary_color" and not _COLOR_RE.match(item):
+        elif field == "primary_color" and not _COLOR_RE.fullmatch(item):
             errors[name] = "must be a colour like #4f46e5"
         else:
             out[field] = item

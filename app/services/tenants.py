@@ -9,9 +9,11 @@ from app.models import SYSTEM_SLUG
 from app.models import Tenant
 from app.services import audit
 from app.services import roles as roles_service
+from app.services import settings as settings_service
 from app.services.errors import Conflict
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
+from app.services.integrity import flush_unique
 from app.services.names import clean_name
 from app.tenancy import SLUG_RE
 
@@ -36,7 +38,7 @@ RESERVED_SLUGS = frozenset(
 
 def validate_slug(slug: str, field: str = "slug") -> str:
     slug = (slug or "").strip().lower()
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         raise ValidationFailed(
             {field: "use 1 to 63 lower-case letters, digits and hyphens, not at either end"}
         )
@@ -77,11 +79,13 @@ def create_tenant(name: str, slug: str) -> Tenant:
         errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
+    taken = Conflict("A tenant with this slug already exists.", field="slug")
     if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
-        raise Conflict("A tenant with this slug already exists.", field="slug")
-    tenant = Tenant(name=name, slug=slug, status="active", settings={}, domains=[])
+        raise taken
+    settings = dict(settings_service.NEW_TENANT_SETTINGS)
+    tenant = Tenant(name=name, slug=slug, status="active", settings=settings, domains=[])
     db.session.add(tenant)
-    db.session.flush()
+    flush_unique(taken)  # a concurrent request may have taken the slug since the check
     roles_service.ensure_builtin_roles(tenant)
     audit.record(tenant, "tenant.created", target_type="tenant", target_id=tenant.id, slug=slug)
     return tenant

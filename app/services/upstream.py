@@ -25,9 +25,11 @@ from app.services import email_tokens
 from app.services import orgs
 from app.services import users
 from app.services.authn import signup_refusal
+from app.services.errors import Conflict
 from app.services.errors import NotFound
 from app.services.errors import PermissionDenied
 from app.services.errors import ServiceError
+from app.services.integrity import flush_unique
 from app.services.settings import email_domain_allowed
 from app.services.settings import get_settings
 from app.tenancy import scope
@@ -86,7 +88,9 @@ def find_identity(tenant: Tenant, provider: UpstreamProvider, subject: str):
     )
 
 
-def sign_in_with(tenant: Tenant, provider: UpstreamProvider, profile: Profile) -> User:
+def sign_in_with(
+    tenant: Tenant, provider: UpstreamProvider, profile: Profile, *, _retried: bool = False
+) -> User:
     """The user this upstream identity signs in (created just in time if allowed).
 
     Raises :class:`LinkRequired` or :class:`Refused`.
@@ -113,7 +117,14 @@ def sign_in_with(tenant: Tenant, provider: UpstreamProvider, profile: Profile) -
                 user_id=existing.id,
             )
         raise LinkRequired(existing)
-    return _create_user(tenant, provider, profile)
+    try:
+        return _create_user(tenant, provider, profile)
+    except Conflict:
+        if _retried:
+            raise
+        # A concurrent sign-in created this account first (the transaction was rolled
+        # back): answer as the second of two sequential sign-ins would.
+        return sign_in_with(tenant, provider, profile, _retried=True)
 
 
 def _create_user(tenant: Tenant, provider: UpstreamProvider, profile: Profile) -> User:
@@ -170,7 +181,7 @@ def _add_identity(tenant, provider, user, profile) -> LinkedIdentity:
             email=(profile.email or "")[:320] or None,
         )
     )
-    db.session.flush()
+    flush_unique(Conflict("This identity is already linked to an account.", field="subject"))
     return identity
 
 

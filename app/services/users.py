@@ -23,6 +23,7 @@ from app.services.errors import Conflict
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
 from app.services.grants import revoke_session_grants
+from app.services.integrity import flush_unique
 from app.services.names import clean_name
 from app.services.password_policy import password_problems
 from app.services.sessions import end_session
@@ -49,6 +50,10 @@ def find_by_email(tenant: Tenant, email: str) -> User | None:
     except ValidationFailed:
         return None
     return scope(tenant).first(User, User.email == normalized)
+
+
+def _email_taken() -> Conflict:
+    return Conflict("A user with this email already exists.", field="email")
 
 
 def new_account_fields(
@@ -96,7 +101,7 @@ def create_user(
     """Create a user in ``tenant``; the password must satisfy the tenant's policy."""
     email, name = new_account_fields(tenant, email, name, password)
     if scope(tenant).first(User, User.email == email):
-        raise Conflict("A user with this email already exists.", field="email")
+        raise _email_taken()
     user = scope(tenant).add(
         User(
             email=email,
@@ -105,7 +110,7 @@ def create_user(
             email_verified=email_verified,
         )
     )
-    db.session.flush()
+    flush_unique(_email_taken())  # a concurrent request may have taken it since the check
     set_tenant_roles(tenant, user, roles if roles is not None else ["member"], audited=False)
     audit.record(tenant, audit_action, target_type="user", target_id=user.id, email=email)
     return user
@@ -238,8 +243,9 @@ def update_user(tenant: Tenant, user: User, data: dict) -> User:
         raise ValidationFailed(errors)
     if email != user.email:
         if scope(tenant).first(User, User.email == email, User.id != user.id):
-            raise Conflict("A user with this email already exists.", field="email")
+            raise _email_taken()
         user.email, user.email_verified = email, False
+        flush_unique(_email_taken())
         changed.append("email")
     if name != user.name:
         user.name = name

@@ -9,24 +9,35 @@ PKCE S256), the token request (Authlib's OAuth2Session) and ID token validation.
   to the one we sent.
 - GitHub is OAuth 2 without ID tokens: the profile comes from its user API, with the
   verified primary email from ``/user/emails``.
+- Every request to the provider (discovery, JWKS, token, userinfo) goes through the
+  outbound guard (app.security.outbound): no private addresses unless
+  ``OUTBOUND_ALLOW_PRIVATE``, every redirect re-checked, bounded time and size. The
+  endpoints named by a discovery document are checked before they are used, and every
+  network failure answers the same message, so a provider URL cannot be used to map
+  which internal ports are open.
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
 import time
+from urllib.parse import quote
 
 import jwt
-import requests
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.integrations.requests_client import OAuthError
 from flask import current_app
 
 from app.models.provider import UpstreamProvider
+from app.security import outbound
 from app.services import providers as providers_service
 from app.services.upstream import Profile
 
 TIMEOUT = 10
+UNREACHABLE = "The identity provider could not be reached."
+# Endpoints of a discovery document that the server itself calls (the authorization
+# endpoint is only a browser redirect).
+SERVER_ENDPOINTS = ("token_endpoint", "jwks_uri", "userinfo_endpoint")
 CACHE_SECONDS = 300
 DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
@@ -52,15 +63,25 @@ def _cache() -> dict:
     return current_app.extensions.setdefault("gatehouse.upstream_cache", {})
 
 
-def _get_json(url: str, **kwargs) -> dict:
+def _request_json(method: str, url: str, **kwargs):
+    """One guarded request answering JSON; any failure is the one UNREACHABLE error."""
     try:
-        response = requests.get(url, timeout=TIMEOUT, **kwargs)
-        response.raise_for_status()
+        response = outbound.fetch(
+            method, url, allow_private=outbound.allow_private(), timeout=TIMEOUT, **kwargs
+        )
+    except outbound.OutboundError as exc:
+        raise UpstreamError(f"unreachable:{exc.reason}", UNREACHABLE) from exc
+    try:
         data = response.json()
-    except (requests.RequestException, ValueError) as exc:
-        raise UpstreamError("unreachable", "The identity provider could not be reached.") from exc
-    if not isinstance(data, dict | list):
-        raise UpstreamError("bad_response", "The identity provider answered nonsense.")
+    except ValueError:
+        data = None
+    return response, data
+
+
+def _get_json(url: str, **kwargs) -> dict | list:
+    response, data = _request_json("GET", url, **kwargs)
+    if not response.ok or not isinstance(data, dict | list):
+        raise UpstreamError(f"bad_response:{response.status_code}", UNREACHABLE)
     return data
 
 
@@ -83,13 +104,20 @@ def metadata(provider: UpstreamProvider) -> dict:
 
 def _discover(provider: UpstreamProvider, url: str) -> dict:
     doc = _get_json(url)
-    missing = [
-        k
-        for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
-        if not doc.get(k)
-    ]
-    if not isinstance(doc, dict) or missing:
-        raise UpstreamError("bad_discovery", "The identity provider's metadata is incomplete.")
+    required = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
+    if not isinstance(doc, dict) or not all(isinstance(doc.get(k), str) for k in required):
+        raise UpstreamError("bad_discovery", UNREACHABLE)
+    try:  # the browser is sent there: an absolute http(s) URL, wherever it points
+        outbound.check_url(doc["authorization_endpoint"], allow_private=True, resolve=False)
+    except outbound.OutboundError as exc:
+        raise UpstreamError("bad_discovery:authorization_endpoint", UNREACHABLE) from exc
+    for key in SERVER_ENDPOINTS:
+        if key not in doc:
+            continue
+        try:
+            outbound.check_url(doc[key], allow_private=outbound.allow_private())
+        except (outbound.OutboundError, TypeError) as exc:
+            raise UpstreamError(f"bad_discovery:{key}", UNREACHABLE) from exc
     # OIDC Discovery §4.3: the issuer is the URL the document was fetched from.
     if provider.kind != "microsoft" and doc["issuer"] + DISCOVERY_SUFFIX != url:
         raise UpstreamError(
@@ -131,19 +159,39 @@ def fetch_profile(
 ) -> Profile:
     """Exchange the code and return the validated profile; raises UpstreamError."""
     meta = metadata(provider)
-    with _session(provider, redirect_uri) as session:
-        try:
-            token = session.fetch_token(
-                meta["token_endpoint"], code=code, code_verifier=verifier, timeout=TIMEOUT
-            )
-        except (OAuthError, requests.RequestException, ValueError) as exc:
-            raise UpstreamError(
-                "token_error", "The identity provider did not accept the sign-in."
-            ) from exc
+    token = _token_request(
+        provider,
+        meta["token_endpoint"],
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+        },
+    )
     if provider.kind == "github":
         return _github_profile(token.get("access_token", ""))
     claims = validate_id_token(provider, meta, token.get("id_token"), nonce)
     return _oidc_profile(meta, claims, token.get("access_token"))
+
+
+def _token_request(provider: UpstreamProvider, endpoint: str, form: dict) -> dict:
+    """The token request (RFC 6749 §4.1.3) through the outbound guard, with the client
+    authenticated by HTTP Basic (§2.3.1: id and secret form-encoded first), or in the body
+    for GitHub."""
+    secret = providers_service.client_secret(provider)
+    headers = {"Accept": "application/json"}
+    if provider.kind == "github":
+        form = {**form, "client_id": provider.client_id, "client_secret": secret}
+    else:
+        pair = f"{quote(provider.client_id, safe='')}:{quote(secret, safe='')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    response, token = _request_json("POST", endpoint, data=form, headers=headers)
+    if not response.ok or not isinstance(token, dict) or "error" in token:
+        raise UpstreamError("token_error", "The identity provider did not accept the sign-in.")
+    if not isinstance(token.get("access_token"), str):
+        raise UpstreamError("token_error", "The identity provider did not accept the sign-in.")
+    return token
 
 
 def _jwk_for(meta: dict, kid: str | None):

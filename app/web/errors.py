@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask import current_app
 from flask import jsonify
 from flask import render_template
 from flask import request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
@@ -51,7 +53,21 @@ def problem(status: int, title: str, detail: str = "", errors: dict | None = Non
     return response
 
 
+def _ensure_url_adapter() -> None:
+    """Werkzeug leaves a request without a URL adapter when its Host is not a valid name
+    (an empty label, a label over 63 characters): bind one on the base domain, so the
+    error page can still link its stylesheet instead of failing into a bare 500."""
+    if request_ctx.url_adapter is None:
+        config = current_app.config
+        request_ctx.url_adapter = current_app.url_map.bind(
+            config["BASE_DOMAIN"],
+            script_name=request.script_root or None,
+            url_scheme=config["URL_SCHEME"],
+        )
+
+
 def _render(status: int, title: str, description: str):
+    _ensure_url_adapter()
     if wants_problem_json():
         return problem(status, title, description)
     if wants_oauth_json():

@@ -1,7 +1,8 @@
-"""Liveness, readiness and Prometheus metrics (answer on any host)."""
+"""Liveness and readiness (answer on any host) and Prometheus metrics (base host only)."""
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections import Counter
@@ -11,6 +12,7 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint
 from flask import Flask
 from flask import Response
+from flask import abort
 from flask import current_app
 from flask import jsonify
 from flask import request
@@ -80,9 +82,40 @@ def readyz():
     return jsonify(status="ready", revision=current)
 
 
+def _metrics_refusal() -> Response | None:
+    """Why this request may not read the metrics, as a response; None when it may.
+
+    Only on the bare base host (a tenant origin answers 404); with ``METRICS_TOKEN`` set,
+    only with ``Authorization: Bearer <token>``; in production without a token, never.
+    """
+    config = current_app.config
+    host = request.host.lower().rstrip(".")
+    if host != config["BASE_DOMAIN"] or request.script_root:
+        abort(404)
+    expected = config.get("METRICS_TOKEN")
+    if not expected:
+        if config.get("PRODUCTION"):
+            abort(404)
+        return None
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(
+        presented.strip().encode(), expected.encode()
+    ):
+        return None
+    response = jsonify(error="invalid_token", error_description="A metrics token is required.")
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    return response
+
+
 @bp.get("/metrics")
 def metrics():
-    return Response(current_app.extensions[_EXT].render(), mimetype="text/plain; version=0.0.4")
+    refusal = _metrics_refusal()
+    if refusal is not None:
+        return refusal
+    response = Response(current_app.extensions[_EXT].render(), mimetype="text/plain; version=0.0.4")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def init_app(app: Flask) -> None:

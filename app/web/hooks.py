@@ -97,7 +97,9 @@ def _security_headers(response):
         "object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
     )
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin: no Referer ever leaves for another site, and our own form posts carry
+    # their Origin (under no-referrer browsers send "Origin: null"; app/web/origin.py).
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")

@@ -13,6 +13,7 @@ from flask import Flask
 from flask import current_app
 from flask import g
 from flask import request
+from flask import session as flask_session
 from flask_login import AnonymousUserMixin
 
 from app.extensions import login_manager
@@ -68,8 +69,18 @@ def sign_in(user: User, amr: list[str]) -> BrowserSession:
     g.browser_session = session
     g.session_user = user
     g.set_session_cookie = token
+    rotate_csrf_token()
     audit.act_as("user", user.id)
     return session
+
+
+def rotate_csrf_token() -> None:
+    """A new CSRF secret in Flask's cookie session, so a token learned before a change of
+    identity (sign-in, sign-out) is worthless after it; forms rendered from now on carry
+    the new one."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    flask_session.pop(field, None)
+    g.pop(field, None)
 
 
 def sign_out() -> BrowserSession | None:
@@ -80,6 +91,7 @@ def sign_out() -> BrowserSession | None:
     g.browser_session = None
     g.session_user = None
     g.clear_session_cookie = True
+    rotate_csrf_token()
     return session
 
 

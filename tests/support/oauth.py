@@ -79,7 +79,13 @@ def query_of(response) -> dict:
 
 
 def authorize(tc, client: RegisteredClient, *, verifier_challenge=None, **params):
-    """GET /oauth2/authorize with sensible defaults; returns the response."""
+    """GET /oauth2/authorize with sensible defaults; returns the response.
+
+    A PKCE challenge is always sent (new tenants require it from every client); pass the
+    challenge whose verifier you keep, or ``verifier_challenge=False`` to send none (or
+    your own ``code_challenge``/``code_challenge_method`` parameters)."""
+    if verifier_challenge is None and "code_challenge" not in params:
+        verifier_challenge = pkce_pair()[1]
     query = {
         "response_type": "code",
         "client_id": client.client_id,
