@@ -188,7 +188,7 @@ def test_metadata_url_on_a_private_address_is_refused(api):
         json={"kind": "saml", "name": "Corp", "metadata_url": "http://127.0.0.1:9/metadata"},
     )
     assert answer.status_code == 400
-    assert "could not be fetched" in problem_of(answer)["errors"]["metadata_url"]
+    assert "public address" in problem_of(answer)["errors"]["metadata_url"]
 
 
 def test_oidc_connection_secret_is_write_only(api):
