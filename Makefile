@@ -55,7 +55,7 @@ format: install
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# `make bench` (about 12 minutes, writes bench/RESULTS.md); `make bench BENCH_ARGS=--quick`.
+# `make bench` (about 15 minutes, writes bench/RESULTS.md); `make bench BENCH_ARGS=--quick`.
 bench: install bench/reference/node_modules/.installed
 	command -v wrk >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q wrk; }
 	$(BIN)/python -m bench $(BENCH_ARGS)

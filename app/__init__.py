@@ -13,12 +13,14 @@ def create_app(config: dict | None = None) -> Flask:
     from app import cli
     from app import security
     from app import tenancy
+    from app import worker
     from app.config import load_config
     from app.extensions import csrf
     from app.extensions import db
     from app.extensions import init_sqlite_pragmas
     from app.extensions import limiter
     from app.extensions import migrate
+    from app.oauth import lean
     from app.web import errors
     from app.web import health
     from app.web import hooks
@@ -42,9 +44,11 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
+    worker.init_app(app)
 
     hooks.init_app(app)  # request id and actor first: everything after may log or audit
     health.init_app(app)
+    lean.init_app(app)  # protocol endpoints answered before Flask routes (inside /t/<slug>)
     tenancy.init_app(app)
     origin.init_app(app)  # after the tenant is known: its canonical origin is allowed
     session.init_app(app)
@@ -85,11 +89,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.scim import bp as scim_bp
     from app.sso import bp as sso_bp
     from app.upstream import bp as upstream_bp
+    from app.web.dev_mail import bp as dev_mail_bp
     from app.web.pages import bp as pages_bp
 
     csrf.exempt(api_bp)  # bearer-authenticated JSON, no cookies
     blueprints = (pages_bp, auth_bp, account_bp, invitations_bp, mfa_bp, oauth_bp, admin_bp, api_bp)
-    blueprints += (upstream_bp, sso_bp, scim_bp)
+    blueprints += (upstream_bp, sso_bp, scim_bp, dev_mail_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
@@ -100,5 +105,10 @@ def _commit_at_the_edge(app: Flask) -> None:
 
     @app.after_request
     def _commit(response):
-        db.session.commit()
+        # No session, or one that never began a transaction (a warm token request): no
+        # COMMIT round trip.
+        if db.session.registry.has():
+            session = db.session.registry()
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                session.commit()
         return response

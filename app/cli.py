@@ -43,8 +43,66 @@ def main():
 
 def init_app(app) -> None:
     """Register the commands on the app, so ``gatehouse`` and ``flask --app wsgi`` agree."""
-    for command in (tenants, admin_key, users, demo, clients, keys):
+    for command in (tenants, admin_key, users, demo, clients, keys, worker):
         app.cli.add_command(command)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Do one pass over the queues and exit.")
+@click.option("--idle", default=1.0, show_default=True, help="Seconds to sleep when idle.")
+@with_appcontext
+def worker(once, idle):
+    """Deliver the outbox (webhooks and mail). Run as many as you like on PostgreSQL."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from app import worker as outbox_worker
+
+    if once:
+        click.echo(f"handled {outbox_worker.run_once()}")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo("worker running; SIGTERM or Ctrl-C stops it after the current item")
+    outbox_worker.run_forever(current_app._get_current_object(), stop, idle=idle)
+
+
+def _run_with_worker(**options):
+    """``flask run``, plus the embedded worker thread in the process that serves."""
+    from flask.cli import ScriptInfo
+    from flask.cli import run_command
+    from flask.helpers import get_debug_flag
+    from werkzeug.serving import is_running_from_reloader
+
+    from app import worker as outbox_worker
+
+    ctx = click.get_current_context()
+    reload = options.get("reload")
+    reload = get_debug_flag() if reload is None else reload
+    if not reload or is_running_from_reloader():
+        app = ctx.ensure_object(ScriptInfo).load_app()
+        if app.config.get("EMBEDDED_WORKER", True):
+            outbox_worker.start_thread(app)
+    return ctx.invoke(run_command, **options)
+
+
+def _embedded_run_command() -> click.Command:
+    from flask.cli import run_command
+
+    return click.Command(
+        "run",
+        params=run_command.params,
+        callback=_run_with_worker,
+        help="Run the development server with an embedded outbox worker "
+        "(EMBEDDED_WORKER=false turns it off).",
+        short_help="Run the development server (and a worker).",
+    )
+
+
+main.add_command(_embedded_run_command())
 
 
 @click.group()

@@ -69,7 +69,9 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "PRODUCTION": production,
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pool_pre_ping: a dead pooled connection is retried on the first statement
+        # (app/db_session.py) instead of paying a round trip on every checkout.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
         "BASE_DOMAIN": base_domain,
         "TENANT_ROUTING": routing,
         "URL_SCHEME": scheme,
@@ -104,9 +106,16 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", 19456)),
         "ARGON2_PARALLELISM": int(env.get("ARGON2_PARALLELISM", 1)),
         "KEY_CACHE_SIZE": int(env.get("KEY_CACHE_SIZE", 2048)),
-        # Seconds a worker trusts a resolved tenant (0 = off); changes made in the same
-        # worker clear it at once, other workers see them within this time.
-        "TENANT_CACHE_TTL": float(env.get("TENANT_CACHE_TTL", 5)),
+        # Tenant snapshots (app/tenant_cache.py): every configuration change reaches every
+        # worker within about a second (Redis stream with REDIS_URL, else a polled version);
+        # the TTL only bounds how long an untouched snapshot lives (0 = no cache).
+        "TENANT_CACHE_TTL": float(env.get("TENANT_CACHE_TTL", 3600)),
+        "TENANT_CACHE_SIZE": int(env.get("TENANT_CACHE_SIZE", 20_000)),
+        "TENANT_SYNC": env.get("TENANT_SYNC", "auto"),
+        "TENANT_SYNC_INTERVAL": float(env.get("TENANT_SYNC_INTERVAL", 0.5)),
+        # Failed client authentications (token, introspection, revocation) per tenant and
+        # client address before 429; successes are not counted.
+        "CLIENT_AUTH_FAILURE_LIMIT": env.get("CLIENT_AUTH_FAILURE_LIMIT", "30 per minute"),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # How many reverse proxies sit in front (trust that many X-Forwarded-For hops).
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", 0)),
@@ -118,4 +127,16 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "OUTBOUND_ALLOW_PRIVATE": _flag(env.get("OUTBOUND_ALLOW_PRIVATE"), not production),
         # host:port of the DNS resolver that verifies domains (None: the system resolver).
         "DNS_RESOLVER": env.get("DNS_RESOLVER") or None,
+        # `gatehouse run` starts an outbox worker thread (production runs `gatehouse worker`).
+        "EMBEDDED_WORKER": _flag(env.get("EMBEDDED_WORKER"), True),
+        # A worker's lease on a delivery it is sending (longer than the 10 s timeout); a
+        # worker that dies leaves it to expire, then another one sends again.
+        "WORKER_LEASE_SECONDS": float(env.get("WORKER_LEASE_SECONDS", 60)),
+        "WEBHOOK_RETRY_BASE_SECONDS": float(env.get("WEBHOOK_RETRY_BASE_SECONDS", 30)),
+        "WEBHOOK_RETRY_WINDOW_SECONDS": float(env.get("WEBHOOK_RETRY_WINDOW_SECONDS", 259200)),
+        "WEBHOOK_DISABLE_AFTER_SECONDS": float(env.get("WEBHOOK_DISABLE_AFTER_SECONDS", 259200)),
+        "MAIL_RETRY_BASE_SECONDS": float(env.get("MAIL_RETRY_BASE_SECONDS", 30)),
+        "EVENT_RETENTION_DAYS": float(env.get("EVENT_RETENTION_DAYS", 30)),
+        # /_dev/mail on the base host lists the outbox; never in production.
+        "DEV_MAIL_VIEWER": not production,
     }

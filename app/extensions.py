@@ -7,6 +7,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 
+from app.db_session import RetryingSession
+
 # A naming convention so that Alembic can name (and later drop) every constraint.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -17,10 +19,11 @@ NAMING_CONVENTION = {
 }
 
 # expire_on_commit=False: the one commit happens at the end of a request, after which
-# rows are only read (rendering, logging), never re-fetched.
+# rows are only read (rendering, logging), never re-fetched. RetryingSession: a dropped
+# connection is recovered on the first statement (app/db_session.py), no pre-ping.
 db = SQLAlchemy(
     metadata=MetaData(naming_convention=NAMING_CONVENTION),
-    session_options={"expire_on_commit": False},
+    session_options={"expire_on_commit": False, "class_": RetryingSession},
 )
 migrate = Migrate()
 login_manager = LoginManager()

@@ -15,6 +15,7 @@ from flask import Flask
 from flask import current_app
 from flask import g
 from flask import request
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.sql import Select
@@ -94,9 +95,26 @@ def tenant_by_domain(host: str) -> Tenant | None:
 
 def resolve_tenant(host: str, path_slug: str | None, base_domain: str) -> Tenant:
     """The tenant a request is for; raises 404 for an unknown one, 400 for a foreign host."""
+    return _resolve(host, path_slug, base_domain, tenant_by_slug, tenant_by_domain)
+
+
+def resolve_snapshot(host: str, path_slug: str | None, base_domain: str):
+    """Like :func:`resolve_tenant`, as an immutable snapshot (app/tenant_snapshot.py)."""
+    from app import tenant_snapshot
+
+    def by_slug(slug):
+        return tenant_snapshot.load_by_slug(slug) if SLUG_RE.match(slug) else None
+
+    def by_domain(host):
+        return tenant_snapshot.load_by_domain({host, host.split(":", 1)[0]})
+
+    return _resolve(host, path_slug, base_domain, by_slug, by_domain)
+
+
+def _resolve(host, path_slug, base_domain, by_slug, by_domain):
     match = classify_host(host, base_domain)
     if match.kind == "custom":
-        tenant = tenant_by_domain(match.host)
+        tenant = by_domain(match.host)
         if tenant is None:
             raise ForeignHost()
         if path_slug:
@@ -105,9 +123,9 @@ def resolve_tenant(host: str, path_slug: str | None, base_domain: str) -> Tenant
     if match.kind == "subdomain":
         if path_slug:  # /t/<slug> only makes sense on the base host
             raise UnknownTenant()
-        tenant = tenant_by_slug(match.slug)
+        tenant = by_slug(match.slug)
     else:
-        tenant = tenant_by_slug(path_slug or SYSTEM_SLUG)
+        tenant = by_slug(path_slug or SYSTEM_SLUG)
     if tenant is None:
         raise UnknownTenant()
     return tenant
@@ -121,22 +139,60 @@ class SuspendedTenant(Forbidden):
 TENANTLESS_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "health.metrics", "static"})
 
 
+# Protocol endpoints (token, introspection, revocation, userinfo, discovery, JWKS): they
+# read the tenant snapshot itself and skip the browser machinery (session, CSRF, limiter).
+PROTOCOL_ENDPOINTS = frozenset(
+    {
+        "oauth.token",
+        "oauth.introspect",
+        "oauth.revoke",
+        "oauth.userinfo",
+        "oauth.openid_configuration",
+        "oauth.jwks",
+    }
+)
+
+
+def is_protocol_request() -> bool:
+    return request.endpoint in PROTOCOL_ENDPOINTS
+
+
+def snapshot_for(host: str, path_slug: str | None):
+    """The tenant snapshot for a request's host and path slug: from this worker's cache,
+    else read (one query). Raises like :func:`resolve_tenant`."""
+    from app.tenant_cache import tenant_cache
+
+    cache = tenant_cache()
+    cache.sync.maybe_check(cache)
+    key = (host.lower(), path_slug)
+    snapshot = cache.get(key)
+    if snapshot is None:
+        snapshot = resolve_snapshot(host, path_slug, current_app.config["BASE_DOMAIN"])
+        cache.put(key, snapshot)
+    return snapshot
+
+
+def request_snapshot():
+    """The request's tenant snapshot."""
+    return snapshot_for(request.host, request.environ.get(ENVIRON_SLUG))
+
+
 def load_request_tenant() -> None:
-    """before_request: put the request's tenant on ``g`` (or abort)."""
+    """before_request: put the request's tenant on ``g`` (or abort).
+
+    ``g.tenant_config`` is always the immutable snapshot. ``g.tenant`` (``current_tenant``)
+    is the snapshot too on protocol endpoints; elsewhere it is a row materialised from the
+    snapshot without SQL, bound to the request's session, so views can change it.
+    """
+    from app.tenant_snapshot import materialize
+
     g.tenant = None
     if request.endpoint in TENANTLESS_ENDPOINTS:
         return
-    from app.tenant_cache import tenant_cache
-
-    path_slug = request.environ.get(ENVIRON_SLUG)
-    key = (request.host.lower(), path_slug)
-    cache = tenant_cache()
-    tenant = cache.get(key)
-    if tenant is None:
-        tenant = resolve_tenant(request.host, path_slug, current_app.config["BASE_DOMAIN"])
-        cache.put(key, tenant)
-    g.tenant = tenant
-    if not tenant.is_active:
+    snapshot = request_snapshot()
+    g.tenant_config = snapshot
+    g.tenant = snapshot if request.endpoint in PROTOCOL_ENDPOINTS else materialize(snapshot)
+    if not snapshot.is_active:
         raise SuspendedTenant()
     g.tenant_form = "path" if request.environ.get(ENVIRON_SLUG) else "host"
 
@@ -148,7 +204,27 @@ def _get_current_tenant() -> Tenant:
     return tenant
 
 
+def _get_current_config():
+    snapshot = g.get("tenant_config")
+    if snapshot is None:
+        raise RuntimeError("no tenant is bound to this request")
+    return snapshot
+
+
 current_tenant: Tenant = LocalProxy(_get_current_tenant)  # type: ignore[assignment]
+# The request's TenantSnapshot (read only; app/tenant_snapshot.py).
+current_config = LocalProxy(_get_current_config)
+
+
+def config_of(tenant):
+    """The snapshot for ``tenant`` when one is at hand (it is one, or it is the request's
+    tenant), else None: callers then read the rows."""
+    if getattr(tenant, "merged_settings", None) is not None:
+        return tenant
+    snapshot = g.get("tenant_config") if g else None
+    if snapshot is not None and snapshot.id == getattr(tenant, "id", tenant):
+        return snapshot
+    return None
 
 
 # --- canonical origins ----------------------------------------------------------------
@@ -172,7 +248,8 @@ def tenant_origin(tenant: Tenant, config=None) -> str:
 
 
 def issuer_for(tenant: Tenant) -> str:
-    return tenant_origin(tenant)
+    issuer = getattr(tenant, "issuer", None)  # a snapshot computed it once
+    return issuer or tenant_origin(tenant)
 
 
 def external_url(tenant: Tenant, path: str) -> str:
@@ -233,6 +310,19 @@ class TenantScope:
         obj.tenant_id = self.tenant_id
         db.session.add(obj)
         return obj
+
+    def execute_prepared(self, key: str, build, **params):
+        """Execute a statement built ONCE per process by ``build(tenant)``, where ``tenant``
+        is a bound parameter that this scope fills with its tenant id; ``build`` must filter
+        every tenant-owned table by it. For the hot paths, where building a statement costs
+        more than running it; the rows are still this tenant's only."""
+        stmt = _PREPARED.get(key)
+        if stmt is None:
+            stmt = _PREPARED.setdefault(key, build(bindparam("scope_tenant_id")))
+        return db.session.execute(stmt, {"scope_tenant_id": self.tenant_id, **params})
+
+
+_PREPARED: dict = {}
 
 
 def scope(tenant: Tenant | str) -> TenantScope:

@@ -147,9 +147,10 @@ def cc_rows(server, targets):
 
 
 def choose_worker(results, database, manifest, plan) -> str:
-    """Measure client_credentials and sign-in under sync and gthread; keep the faster."""
+    """Measure client_credentials under gunicorn sync, gunicorn gthread and granian (and
+    discovery, the lightest request, for the record); keep the fastest on client_credentials."""
     scores = {}
-    for worker in ("sync", "gthread"):
+    for worker in harness.WORKERS:
         with harness.Gatehouse(database, worker=worker) as server:
             targets = signin.targets(manifest, server.base_domain, 1)
             warm(server, targets, manifest)
@@ -166,6 +167,19 @@ def choose_worker(results, database, manifest, plan) -> str:
                 worker=worker,
             )
             scores[worker] = row["rate"]
+            wrk_figure(
+                results,
+                database.kind,
+                "worker",
+                f"discovery ({worker})",
+                "get.lua",
+                server,
+                [(t.host,) for t in targets],
+                plan,
+                extra=("/.well-known/openid-configuration",),
+                seconds=max(5, plan.seconds // 2),
+                worker=worker,
+            )
     best = max(scores, key=scores.get)
     log(f"worker class: {best} ({scores})")
     return best
@@ -192,6 +206,22 @@ def measure_all(results, database, server, manifest, cc_targets, targets, plan, 
             [("127.0.0.1",)],
             plan,
             seconds=max(5, plan.seconds // 2),
+        )
+    for name, path in (
+        ("discovery", "/.well-known/openid-configuration"),
+        ("JWKS", "/.well-known/jwks.json"),
+    ):
+        wrk_figure(
+            results,
+            db,
+            phase,
+            name,
+            "get.lua",
+            server,
+            [(t.host,) for t in cc_targets],
+            plan,
+            extra=(path,),
+            tenants=len(cc_targets),
         )
     wrk_figure(
         results,
@@ -343,6 +373,18 @@ def touch_every_tenant(server, targets, budget: float, threads=4):
     return done[0], time.monotonic() - started, len(errors)
 
 
+def warm_jwks(server, targets) -> None:
+    """Fetch each tenant's JWKS once (the first one creates its ID-token keys), so the
+    "many" JWKS figure measures warm tenants like the other figures."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    for t in targets:
+        conn.request("GET", "/.well-known/jwks.json", headers={"Host": t.host})
+        conn.getresponse().read()
+    conn.close()
+
+
 def run_database(results, kind: str, plan: Plan, worker: str | None) -> str:
     log(f"== {kind}: fresh database, one tenant with {plan.users_one_tenant} users")
     database = harness.Database.create(kind)
@@ -382,6 +424,7 @@ def run_database(results, kind: str, plan: Plan, worker: str | None) -> str:
                 unit="/s",
                 note="includes creating each tenant's signing keys",
             )
+            warm_jwks(server, many)  # each tenant's first JWKS makes its RSA keys
             flows = many[: plan.flow_tenants]
             warm(server, flows, scale, flows=len(flows))  # each tenant's first ID token
             measure_all(results, database, server, scale, many, flows, plan, "many")
@@ -425,7 +468,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="5 s runs, 100 tenants")
     parser.add_argument("--seconds", type=int, help="seconds per figure (full mode)")
     parser.add_argument("--db", default="postgresql,sqlite", help="databases, comma-separated")
-    parser.add_argument("--worker", choices=("sync", "gthread"), help="skip the worker choice")
+    parser.add_argument("--worker", choices=harness.WORKERS, help="skip the server choice")
     parser.add_argument("--no-reference", action="store_true")
     parser.add_argument("--no-profile", action="store_true", help="skip the pyinstrument pass")
     parser.add_argument("--out", help="where to write the results (markdown)")

@@ -150,32 +150,62 @@ class Server:
         self.stop()
 
 
+WORKERS = ("sync", "gthread", "granian")
+
+
+def granian_args(port: int) -> list[str]:
+    """granian serving the WSGI app with ONE worker (the production command in
+    deploy/granian.env uses the same options, with more workers)."""
+    return [
+        "--interface",
+        "wsgi",
+        "--workers",
+        "1",
+        "--blocking-threads",
+        "1",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+
+
 class Gatehouse(Server):
-    """Gatehouse under gunicorn: ONE worker (``sync``, or ``gthread`` with N threads)."""
+    """Gatehouse with ONE worker: gunicorn ``sync``, gunicorn ``gthread`` (N threads) or
+    granian (WSGI, one blocking thread)."""
 
     name = "gatehouse"
 
     def __init__(self, database: Database, worker: str = "sync", threads: int = 4, **env):
         port = free_port()
         self.base_domain = f"localhost:{port}"
-        argv = [
-            str(VENV_BIN / "gunicorn"),
-            "--workers",
-            "1",
-            "--worker-class",
-            worker,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--backlog",
-            "2048",
-            "--log-level",
-            "warning",
-            "--timeout",
-            "120",
-        ]
-        if worker == "gthread":
-            argv += ["--threads", str(threads)]
-        argv.append("wsgi:app")
+        self.worker = worker
+        if worker == "granian":
+            argv = [str(VENV_BIN / "granian"), *granian_args(port), "wsgi:app"]
+        else:
+            argv = [
+                str(VENV_BIN / "gunicorn"),
+                "--workers",
+                "1",
+                "--worker-class",
+                worker,
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--backlog",
+                "2048",
+                "--log-level",
+                "warning",
+                "--timeout",
+                "120",
+            ]
+            if worker == "gthread":
+                argv += ["--threads", str(threads)]
+            argv.append("wsgi:app")
         # Every request comes from 127.0.0.1: the per-IP sign-in limit is raised (as many
         # client addresses would spread it); the per-account limit stays as configured.
         env = {"BASE_DOMAIN": self.base_domain, "LOGIN_RATE_LIMIT": "1000000 per minute", **env}
@@ -217,7 +247,8 @@ class Gatehouse(Server):
 
     def worker_pid(self) -> int:
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
-        # taskset execs gunicorn in place: proc.pid is the gunicorn master.
+        # taskset execs the server in place: proc.pid is the gunicorn master / granian's
+        # supervisor, its first child the one worker.
         return int(children.split()[0])
 
     def worker_rss_mb(self) -> float:

@@ -18,12 +18,15 @@ from app.models import OrgDomain
 from app.models import ScimToken
 from app.models import Tenant
 from app.models import User
+from app.models import WebhookDelivery
+from app.models import WebhookEndpoint
 from app.models.provider import UpstreamProvider
 from app.services import admin_keys
 from app.services import clients as clients_service
 from app.services import invitations as invitations_service
 from app.services import orgs as orgs_service
 from app.services import providers as providers_service
+from app.services import webhooks as webhooks_service
 from app.services.roles import tenant_role_names
 from tests.support.console import console_fixtures
 from tests.support.console import sign_in
@@ -85,6 +88,10 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             },
         )
         scim_token, _ = scim_tokens.create_token(other_tenant, org, "b scim")
+        endpoint, _ = webhooks_service.create_endpoint(
+            other_tenant, {"url": "https://b.example/hook"}
+        )
+        delivery = webhooks_service.send_test(other_tenant, endpoint)
         db.session.commit()
         return {
             "domain_id": domain.id,
@@ -97,6 +104,8 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             "invitation_id": invitation.id,
             "key_id": key.id,
             "provider_id": provider.id,
+            "webhook_id": endpoint.id,
+            "delivery_id": delivery.id,
             "tenant_slug": other_tenant.slug,
         }
 
@@ -127,6 +136,8 @@ def snapshot(app, tenant_id):
             "domains": rows(OrgDomain, "id", "domain", "verified_at"),
             "connections": rows(Connection, "id", "name", "domains", "enforced"),
             "scim_tokens": rows(ScimToken, "id", "name", "token_digest"),
+            "webhooks": rows(WebhookEndpoint, "id", "url", "enabled", "secret_encrypted"),
+            "deliveries": rows(WebhookDelivery, "id", "status", "next_attempt_at"),
         }
 
 

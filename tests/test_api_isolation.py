@@ -36,6 +36,9 @@ BODIES = {
     "ConnectionCreate": {"kind": "saml", "name": "Pwned", "metadata_xml": "<x/>"},
     "ConnectionUpdate": {"name": "Pwned", "enforced": True},
     "ScimTokenCreate": {"name": "pwned"},
+    "WebhookCreate": {"url": "https://pwned.example/hook"},
+    "WebhookUpdate": {"url": "https://pwned.example/hook"},
+    "WebhookSecretRotate": {"overlap_seconds": 0},
 }
 INSTANCE_ONLY = {("/v2/admin/tenants", "get"), ("/v2/admin/tenants", "post")}
 
@@ -52,6 +55,7 @@ def _fixture_b(app, other_tenant, make_user):
     from app.services import roles
     from app.services import scim_tokens
     from app.services import sessions
+    from app.services import webhooks
 
     bob = make_user(other_tenant, "bob@globex.com")
     with app.app_context():
@@ -84,6 +88,8 @@ def _fixture_b(app, other_tenant, make_user):
             },
         )
         token, _ = scim_tokens.create_token(b, org, "globex scim")
+        endpoint, _ = webhooks.create_endpoint(b, {"url": "https://globex.example/hook"})
+        delivery = webhooks.send_test(b, endpoint)
         db.session.commit()
         return {
             "domain_id": domain.id,
@@ -97,6 +103,8 @@ def _fixture_b(app, other_tenant, make_user):
             "session_id": session.id,
             "key_id": key.id,
             "provider_id": provider.id,
+            "webhook_id": endpoint.id,
+            "delivery_id": delivery.id,
         }
 
 

@@ -74,27 +74,29 @@ def test_client_credentials_creates_only_the_access_token_keys(app, tenant, tena
     assert {k["alg"] for k in jwks.values()} == {"ES256", "RS256"} and len(jwks) == 4
 
 
-@pytest.mark.config(KEY_CACHE_SIZE=8)
-def test_published_key_sets_are_evicted_least_recently_used(app, make_tenant, tenant_client):
+@pytest.mark.config(TENANT_CACHE_SIZE=8)
+def test_tenant_snapshots_are_evicted_least_recently_used(app, make_tenant, tenant_client):
     tenants = [make_tenant(f"lru-{n}") for n in range(10)]
     services = [_service(app, t) for t in tenants]
     for t, service in zip(tenants, services, strict=True):
-        assert _client_credentials(tenant_client(t), service).status_code == 200
+        for _ in range(2):  # the first grant makes keys (a change): the second one is cached
+            assert _client_credentials(tenant_client(t), service).status_code == 200
 
-    cache = app.extensions["gatehouse.keys"]
-    assert list(cache.published) == [t.id for t in tenants[2:]]  # the 2 coldest went out
-    assert len(cache.keys) <= 8
+    cache = app.extensions["gatehouse.tenant_cache"]
+    assert cache.tenant_ids() == [t.id for t in tenants[2:]]  # the 2 coldest went out
     # an evicted tenant is simply read again
     assert _client_credentials(tenant_client(tenants[0]), services[0]).status_code == 200
-    assert list(cache.published)[-1] == tenants[0].id and len(cache.published) == 8
+    assert cache.tenant_ids()[-1] == tenants[0].id and len(cache) == 8
 
 
+@pytest.mark.config(TENANT_SYNC_INTERVAL=3600)
 def test_token_endpoint_reads_a_client_once_and_sees_changes_at_once(app, tenant, tenant_client):
     from app.extensions import db
     from app.services import clients
 
     tc = tenant_client(tenant)
     service = _service(app, tenant)
+    assert _client_credentials(tc, service).status_code == 200  # makes the keys
     with statements(app) as seen:
         assert _client_credentials(tc, service).status_code == 200
         assert _client_credentials(tc, service).status_code == 200

@@ -56,3 +56,68 @@ def test_readyz_is_ready_at_head(tmp_path):
             db.engine.dispose()
     finally:
         drop()
+
+
+def _down_revision_of(script_name: str) -> str:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "migrations" / "versions" / script_name).read_text()
+    return re.search(r'^down_revision = "([^"]+)"', text, re.M).group(1)
+
+
+def test_events_migration_keeps_the_dev_outbox_and_adds_the_queues(tmp_path):
+    """0004: outbox rows written before it survive (as logged mail); the new tables work."""
+    from datetime import UTC
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    app, drop = _fresh_app(tmp_path)
+    try:
+        with app.app_context():
+            upgrade(revision=_down_revision_of("0004_events_webhooks.py"))
+            now = datetime.now(UTC)
+            with db.engine.begin() as conn:
+                system_id = conn.execute(
+                    text("SELECT id FROM tenants WHERE slug='system'")
+                ).scalar()
+                conn.execute(
+                    text(
+                        'INSERT INTO outbox_messages (id, tenant_id, "to", subject, body_text,'
+                        " created_at) VALUES ('msg_old', :t, 'ada@example.com', 'Hello',"
+                        " 'Open http://x.test/verify/abc', :now)"
+                    ),
+                    {"t": system_id, "now": now},
+                )
+            upgrade(revision="0004")
+            from app.models import Event
+            from app.models import OutboxMessage
+            from app.models import WebhookDelivery
+            from app.models import WebhookEndpoint
+
+            old = db.session.get(OutboxMessage, "msg_old")
+            assert (old.status, old.attempts, old.to) == ("logged", 0, "ada@example.com")
+            assert old.body_text == "Open http://x.test/verify/abc"
+            event = Event(tenant_id=system_id, type="tenant.created", data={"slug": "x"})
+            endpoint = WebhookEndpoint(
+                tenant_id=system_id, url="https://hooks.example/in", secret_encrypted="x"
+            )
+            db.session.add_all([event, endpoint])
+            db.session.flush()
+            db.session.add(
+                WebhookDelivery(
+                    tenant_id=system_id,
+                    endpoint_id=endpoint.id,
+                    event_id=event.id,
+                    event_type=event.type,
+                )
+            )
+            db.session.commit()
+            delivery = db.session.scalar(select(WebhookDelivery))
+            assert delivery.status == "pending" and delivery.attempts == 0
+            assert endpoint.events == ["*"] and endpoint.enabled is True
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        drop()

@@ -176,6 +176,12 @@ def test_deactivation_ends_sessions_and_refresh_tokens(app, tenant, corp, tenant
     assert browser.get("/account").status_code == 302  # the session is over
     with app.app_context():
         assert db.session.get(User, grace["id"]).status == "disabled"
+    with app.app_context():
+        from app.models import Event
+
+        types = [e.type for e in db.session.scalars(db.select(Event).order_by(Event.id))]
+        assert types.count("user.created") == 1  # provisioned by SCIM
+        assert "org.member.removed" in types and "user.updated" in types  # deprovisioned
     # Still visible to the organization's SCIM client, as inactive; then back.
     assert scim.get(f"/Users/{grace['id']}").get_json()["active"] is False
     back = scim.patch(f"/Users/{grace['id']}", {"op": "replace", "value": {"active": True}})

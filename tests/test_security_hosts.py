@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 import pytest
+from flask.testing import EnvironBuilder
 from hypothesis import HealthCheck
+from hypothesis import assume
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -78,6 +80,10 @@ def test_no_host_or_path_is_a_server_error(app, tenant):
     @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
     @given(host=HOSTS, path=PATHS, method=st.sampled_from(["GET", "POST", "HEAD"]))
     def check(host, path, method):
+        try:  # some generated Host values cannot even be put into a test request
+            EnvironBuilder(app, path, method=method, headers={"Host": host}).close()
+        except ValueError:
+            assume(False)
         response = client.open(path, method=method, headers={"Host": host})
         if response.request.path == "/readyz" and response.status_code == 503:
             return  # the test database is built by create_all, not migrated: "not ready"

@@ -120,6 +120,7 @@ NAV = [
     ("admin.sessions_index", "Sessions"),
     ("admin.audit_index", "Audit log"),
     ("admin.api_keys_index", "API keys"),
+    ("admin.webhooks_index", "Webhooks"),
 ]
 
 

@@ -14,3 +14,4 @@ from app.admin import settings  # noqa: F401
 from app.admin import sso  # noqa: F401
 from app.admin import tenants  # noqa: F401
 from app.admin import users  # noqa: F401
+from app.admin import webhooks  # noqa: F401

@@ -44,3 +44,4 @@ from app.api import sessions  # noqa: E402,F401
 from app.api import settings  # noqa: E402,F401
 from app.api import tenants  # noqa: E402,F401
 from app.api import users  # noqa: E402,F401
+from app.api import webhooks  # noqa: E402,F401

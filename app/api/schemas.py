@@ -462,3 +462,88 @@ SCHEMAS["ScimTokenCreated"] = {
 SCHEMAS["ScimTokenCreate"] = closed(
     {"name": {"type": "string", "minLength": 1, "maxLength": 200}}, ("name",)
 )
+# --- webhooks and events (secrets appear once, in the create and rotate answers)
+_WEBHOOK_FIELDS = {
+    "url": {"type": "string", "minLength": 1, "maxLength": 2000},
+    "events": {
+        "type": "array",
+        "maxItems": 50,
+        "items": {"type": "string", "maxLength": 64},
+        "description": "Event types, `*`, or a family such as `user.*`.",
+    },
+    "description": {"type": "string", "maxLength": 200},
+    "enabled": {"type": "boolean"},
+}
+SCHEMAS["Webhook"] = resource(
+    {
+        "url": {"type": "string"},
+        "events": {"type": "array", "items": {"type": "string"}},
+        "description": {"type": "string"},
+        "enabled": {"type": "boolean"},
+        "disabled_reason": {"type": ["string", "null"]},
+        "failing_since": TIME_OR_NULL,
+        "secret_overlap_until": TIME_OR_NULL,
+        "updated_at": TIME,
+        "secret": {
+            "type": "string",
+            "description": "`whsec_…`, only in the create and rotate answers.",
+        },
+    },
+    ("id", "url", "events", "enabled", "created_at"),
+)
+SCHEMAS["WebhookCreate"] = closed(_WEBHOOK_FIELDS, ("url",))
+SCHEMAS["WebhookUpdate"] = closed(_WEBHOOK_FIELDS)
+SCHEMAS["WebhookSecretRotate"] = closed(
+    {
+        "overlap_seconds": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 7 * 24 * 3600,
+            "description": "How long the old secret keeps signing too (default 86400).",
+        }
+    }
+)
+SCHEMAS["WebhookSecret"] = {
+    "type": "object",
+    "properties": {"id": ID, "secret": {"type": "string"}, "secret_overlap_until": TIME_OR_NULL},
+    "required": ["id", "secret"],
+}
+SCHEMAS["WebhookDelivery"] = resource(
+    {
+        "endpoint_id": ID,
+        "event_id": ID,
+        "event_type": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "succeeded", "failed"]},
+        "attempts": {"type": "integer"},
+        "response_status": {"type": ["integer", "null"]},
+        "response_body": {"type": ["string", "null"], "description": "First 1 KB."},
+        "latency_ms": {"type": ["number", "null"]},
+        "error": {"type": ["string", "null"]},
+        "last_attempt_at": TIME_OR_NULL,
+        "next_attempt_at": TIME_OR_NULL,
+    },
+    ("id", "endpoint_id", "event_id", "event_type", "status", "attempts", "created_at"),
+)
+SCHEMAS["Event"] = {
+    "type": "object",
+    "properties": {
+        "id": ID,
+        "type": {"type": "string"},
+        "timestamp": TIME,
+        "tenant_id": ID,
+        "data": {"type": "object", "description": "The resource as this API shows it."},
+    },
+    "required": ["id", "type", "timestamp", "tenant_id", "data"],
+}
+SCHEMAS["EventPage"] = {
+    "type": "object",
+    "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+        "next_cursor": {
+            "type": ["string", "null"],
+            "description": "Where to resume (also at the end: poll again with it later).",
+        },
+        "has_more": {"type": "boolean"},
+    },
+    "required": ["items", "next_cursor", "has_more"],
+}

@@ -7,6 +7,7 @@ from app.models.client import Consent
 from app.models.invitation import EmailToken
 from app.models.invitation import Invitation
 from app.models.key import SigningKey
+from app.models.mail import Job
 from app.models.mail import OutboxMessage
 from app.models.mfa import MfaFactor
 from app.models.mfa import RecoveryCode
@@ -32,6 +33,9 @@ from app.models.tenant import Tenant
 from app.models.user import Role
 from app.models.user import User
 from app.models.user import UserRole
+from app.models.webhook import Event
+from app.models.webhook import WebhookDelivery
+from app.models.webhook import WebhookEndpoint
 
 __all__ = [
     "SYSTEM_SLUG",
@@ -45,7 +49,9 @@ __all__ = [
     "Consent",
     "CustomDomain",
     "EmailToken",
+    "Event",
     "Grant",
+    "Job",
     "Invitation",
     "LinkedIdentity",
     "Membership",
@@ -66,4 +72,6 @@ __all__ = [
     "UpstreamProvider",
     "User",
     "UserRole",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import JSON
 from sqlalchemy import ForeignKey
+from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -11,6 +14,7 @@ from sqlalchemy.orm import relationship
 
 from app.extensions import db
 from app.models.base import TimestampMixin
+from app.models.base import UTCDateTime
 from app.models.base import id_column
 
 SYSTEM_SLUG = "system"
@@ -25,6 +29,15 @@ class Tenant(TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)
     # The auth config (DESIGN §3 "settings"); read it through services.settings.
     settings: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)
+    # Bumped (in the same transaction) by every change to what a worker keeps in its
+    # tenant snapshot: the tenant, its domains, clients and keys (app/tenant_cache.py).
+    # Written with SQL only: not mapped, so a stale row (merged, detached) never writes
+    # an old version back.
+    config_version: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", nullable=False
+    )
+    config_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    __mapper_args__ = {"exclude_properties": ["config_version", "config_changed_at"]}
 
     domains: Mapped[list[CustomDomain]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", lazy="selectin"

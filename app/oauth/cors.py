@@ -22,6 +22,7 @@ from flask import g
 from flask import request
 
 from app.models import Client
+from app.tenancy import config_of
 from app.tenancy import scope
 
 PUBLIC_PATHS = ("/.well-known/openid-configuration", "/.well-known/jwks.json", "/static/sdk/")
@@ -46,8 +47,16 @@ def origin_of(uri: str) -> str | None:
     return f"{parts.scheme}://{parts.hostname}{suffix}"
 
 
-def allowed_origins(tenant) -> set[str]:
-    """Origins of the redirect URIs of the tenant's enabled public clients."""
+def allowed_origins(tenant) -> frozenset[str]:
+    """Origins of the redirect URIs of the tenant's enabled public clients (kept on the
+    tenant snapshot when there is one)."""
+    snapshot = config_of(tenant)
+    if snapshot is not None:
+        return snapshot.derived("cors_origins", lambda: _read_origins(snapshot))
+    return _read_origins(tenant)
+
+
+def _read_origins(tenant) -> frozenset[str]:
     public = scope(tenant).all(
         Client, Client.token_endpoint_auth_method == "none", Client.disabled.is_(False)
     )
@@ -57,10 +66,15 @@ def allowed_origins(tenant) -> set[str]:
             origin = origin_of(uri)
             if origin:
                 origins.add(origin)
-    return origins
+    return frozenset(origins)
 
 
 def _add_cors_headers(response):
+    return add_headers(response, request, g.get("tenant"))
+
+
+def add_headers(response, request, tenant):
+    """The CORS headers for ``request`` (a Flask or Werkzeug request) of ``tenant``."""
     origin = request.headers.get("Origin")
     path = request.path
     if path.startswith(PUBLIC_PATHS):
@@ -72,7 +86,6 @@ def _add_cors_headers(response):
     if path not in CLIENT_PATHS:
         return response
     response.vary.add("Origin")
-    tenant = g.get("tenant")
     if not origin or tenant is None or origin not in allowed_origins(tenant):
         return response
     response.headers["Access-Control-Allow-Origin"] = origin

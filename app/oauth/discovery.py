@@ -1,23 +1,24 @@
 """OIDC Discovery 1.0 / RFC 8414 metadata and the JWKS, per tenant.
 
-The issuer is the tenant's canonical origin (app.tenancy.issuer_for); fetched under any
-other form (e.g. ``/t/<slug>`` when routing is by subdomain) the document redirects to the
-canonical URL, so "the issuer equals the URL it was fetched from" always holds.
+Served by app/oauth/protocol.py from bytes prepared once per tenant snapshot, with an
+ETag. The issuer is the tenant's canonical origin (app.tenancy.issuer_for); fetched under
+any other form (e.g. ``/t/<slug>`` when routing is by subdomain) the document redirects to
+the canonical URL, so "the issuer equals the URL it was fetched from" always holds.
 """
 
 from __future__ import annotations
 
-from flask import jsonify
-from flask import redirect
-from flask import request
+import hashlib
+import json
 
-from app.oauth import bp
-from app.services import keys
 from app.services.clients import AUTH_METHODS
 from app.services.clients import ID_TOKEN_ALGS
 from app.services.clients import SCOPES
-from app.tenancy import current_tenant
-from app.tenancy import issuer_for
+
+# Browsers and relying parties may keep discovery a while; JWKS only a minute, so a
+# ``next`` key (published one whole rotation before it signs) is seen well before it signs.
+DISCOVERY_MAX_AGE = 300
+JWKS_MAX_AGE = 60
 
 CLAIMS = [
     "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid", "azp",
@@ -62,24 +63,7 @@ def metadata(issuer: str) -> dict:
     }
 
 
-def _fetched_from() -> str:
-    return f"{request.scheme}://{request.host.lower()}{request.script_root}"
-
-
-@bp.route("/.well-known/openid-configuration")
-def openid_configuration():
-    issuer = issuer_for(current_tenant)
-    if _fetched_from() != issuer:
-        return redirect(f"{issuer}{request.path}", code=308)
-    response = jsonify(metadata(issuer))
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
-@bp.route("/.well-known/jwks.json")
-def jwks():
-    response = jsonify(keys.jwks(current_tenant))
-    response.headers["Cache-Control"] = "public, max-age=60"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+def prepared(body: dict) -> tuple[bytes, str]:
+    """A JSON document as bytes, and its strong ETag (unquoted)."""
+    data = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+    return data, hashlib.sha256(data).hexdigest()[:32]

@@ -14,7 +14,6 @@ from authlib.oauth2.rfc6749.hooks import hooked
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
 
-from app.models import Grant
 from app.models import User
 from app.oauth.models import OAuthCode
 from app.oauth.models import OAuthToken
@@ -140,28 +139,31 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token):
-        # Only a lookup here: the token is consumed in create_token_response, once the
-        # rest of the request (scope, organization) has been validated.
-        row = grants_service.find_refresh_token(current_tenant, refresh_token)
-        if row is None:
+        # Only a lookup here (token, grant, user and roles in one query): the token is
+        # consumed in create_token_response, once the rest of the request (scope,
+        # organization) has been validated.
+        presented = grants_service.find_presented_refresh(current_tenant, refresh_token)
+        if presented is None:
             return None
-        grant = scope(current_tenant).get(Grant, row.grant_id)
-        if grant is None:
-            return None
-        return OAuthToken("refresh_token", grant.client_id, refresh=row, grant=grant)
+        token = OAuthToken(
+            "refresh_token", presented.grant.client_id, refresh=presented.row, grant=presented.grant
+        )
+        token.presented = presented
+        return token
 
     def authenticate_user(self, refresh_token):
-        return _active_user(refresh_token.grant.user_id)
+        user = refresh_token.presented.user
+        return user if user is not None and user.is_active else None
 
     def revoke_old_credential(self, refresh_token):
-        """Done by grants.use_refresh_token (atomic)."""
+        """Done by grants.claim_refresh_token (atomic)."""
 
     @hooked
     def create_token_response(self):
         tenant = current_tenant._get_current_object()
         client = self.request.client
-        presented = self.request.refresh_token
-        user = self.authenticate_user(presented)
+        presented = self.request.refresh_token.presented
+        user = self.authenticate_user(self.request.refresh_token)
         if user is None:
             raise InvalidGrantError("The user of this token is no longer active.")
         org_id = self.request.payload.data.get("organization")
@@ -170,14 +172,16 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
                 issuance.check_organization(tenant, user, org_id)
             except ValidationFailed as exc:
                 raise InvalidRequestError(exc.errors["organization"]) from exc
-        grant = grants_service.use_refresh_token(
-            tenant, self.request.form["refresh_token"], client.row
-        )
+        grant = grants_service.claim_refresh_token(tenant, presented, client.row)
         if grant is None:
             raise InvalidGrantError("The refresh token is invalid, expired or revoked.")
-        if org_id:
+        roles = presented.roles
+        if org_id and org_id != grant.org_id:
             grant.org_id = org_id
-        body = issuance.user_token_response(tenant, client.row, user, grant, include_refresh=True)
+            roles = None  # the new organization's roles: read by issuance
+        body = issuance.user_token_response(
+            tenant, client.row, user, grant, include_refresh=True, roles=roles
+        )
         issuance.add_id_token(tenant, client.row, user, grant, body)
         self.request.user = user
         return 200, body, self.TOKEN_RESPONSE_HEADER

@@ -13,6 +13,7 @@ from flask import Flask
 from flask import g
 from flask import request as flask_request
 
+from app.oauth import client_auth
 from app.oauth import endpoints
 from app.oauth import grants
 from app.oauth.models import OAuthClient
@@ -39,7 +40,11 @@ class _SchemeView:
     def __init__(self, request):
         self.method = request.method
         self.headers = request.headers
-        self.url = "https://" + request.url.split("://", 1)[1]
+        environ = request.environ
+        # request.url re-quotes every part (costly, and only read by a few grants).
+        query = environ.get("QUERY_STRING")
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        self.url = f"https://{request.host}{path}{'?' + query if query else ''}"
         self.values = request.values
 
 
@@ -47,7 +52,7 @@ class TenantAuthorizationServer(AuthorizationServer):
     """Authlib's Flask server; clients come from the request's tenant only."""
 
     def create_oauth2_request(self, request):
-        return GatehouseOAuth2Request(flask_request)
+        return GatehouseOAuth2Request(request if request is not None else flask_request)
 
     def query_client(self, client_id):
         # One lookup per request and client id (Authlib asks several times).
@@ -59,6 +64,15 @@ class TenantAuthorizationServer(AuthorizationServer):
 
     def save_token(self, token, request):
         """Nothing to do: grants persist their grant rows and refresh tokens themselves."""
+
+    def handle_error_response(self, request, error):
+        # Brute force on client authentication: counted on failures only (no cost on
+        # success); past the limit a failing client gets 429 instead of 401.
+        if error.error == "invalid_client":
+            retry_after = client_auth.note_failure(current_tenant.id, request)
+            if retry_after:
+                return client_auth.too_many(retry_after)
+        return super().handle_error_response(request, error)
 
 
 class TenantIssuerParameter(IssuerParameter):
@@ -91,19 +105,6 @@ def _build_server() -> TenantAuthorizationServer:
     server.register_endpoint(endpoints.Revocation)
     server.register_extension(TenantIssuerParameter())
     return server
-
-
-def acquire_userinfo_token(request, scopes: list[str]):
-    """The bearer token of a request: the Authorization header (RFC 6750 §2.1) or, on a
-    form POST without that header, the ``access_token`` body parameter (§2.2).
-    Raises Authlib's OAuth2Error like ResourceProtector does."""
-    body_token = request.form.get("access_token") if request.method == "POST" else None
-    if body_token and "Authorization" not in request.headers:
-        validator = AccessTokenValidator()
-        token = validator.authenticate_token(body_token)
-        validator.validate_token(token, scopes, request)
-        return token
-    return require_oauth.acquire_token(scopes)
 
 
 # Built once at import (like an unbound extension); nothing per-tenant is stored on it.

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from app.models import AuditEvent
 from app.models import Tenant
+from app.services import events
 from app.tenancy import scope
 
 
@@ -54,7 +55,8 @@ def record(
     actor_id: str | None = None,
     **data,
 ) -> AuditEvent:
-    """Add an audit event for ``tenant`` (flushed with the request's transaction)."""
+    """Add an audit event for ``tenant`` (flushed with the request's transaction), and the
+    outbox event it yields (:mod:`app.services.events`), in the same transaction."""
     actor = _actor.get()
     event = AuditEvent(
         action=action,
@@ -67,4 +69,6 @@ def record(
         request_id=actor.request_id,
         data={k: v for k, v in data.items() if v is not None},
     )
-    return scope(tenant).add(event)
+    scope(tenant).add(event)
+    events.from_audit(tenant, event)
+    return event

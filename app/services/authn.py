@@ -187,10 +187,21 @@ def verify_email(tenant: Tenant, token: str) -> User:
 
 
 def request_password_reset(tenant: Tenant, email: str) -> None:
-    """Email a reset link if an active account has this address; silent otherwise."""
+    """Queue a reset for this address: the same work whether or not an account has it
+    (no timing difference); the worker mails a link only to an active account
+    (:func:`send_reset_if_known`)."""
+    from app.services import mail
+
+    email = (email or "")[:320]
+    audit.record(tenant, "password.reset_requested", email=email)
+    mail.queue_job(tenant, "password_reset", email=email)
+
+
+def send_reset_if_known(tenant: Tenant, email: str) -> bool:
+    """The worker's half of a reset request: mail a link if an active account has it."""
     user = users.find_by_email(tenant, email or "")
     if user is None or not user.is_active:
-        audit.record(tenant, "password.reset_requested", email=(email or "")[:320], known=False)
-        return
+        return False
     email_tokens.send_reset(tenant, user)
-    audit.record(tenant, "password.reset_requested", target_type="user", target_id=user.id)
+    audit.record(tenant, "password.reset_mailed", target_type="user", target_id=user.id)
+    return True

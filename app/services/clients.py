@@ -3,22 +3,18 @@
 Secrets are 256-bit random tokens, shown once and stored only as SHA-256 digests
 (app.security.tokens): never argon2, they are not guessable and are checked per request.
 
-The OAuth endpoints look clients up through :func:`authenticating_client`, which keeps
-them for ``CLIENT_CACHE_SECONDS`` in a bounded per-worker cache (one query less on every
-token, introspection and revocation request). A change made through this module drops
-the entry in this worker at once; other workers see it within ``CLIENT_CACHE_SECONDS``.
+The OAuth endpoints look clients up through :func:`authenticating_client`: an immutable
+:class:`~app.tenant_snapshot.ClientConfig` kept on the worker's tenant snapshot, so a
+token request reads no client row once warm. Creating, changing, rotating or deleting a
+client bumps the tenant's configuration version, and every worker rebuilds its snapshot
+(app/tenant_cache.py).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-import threading
-import time
-from collections import OrderedDict
 from urllib.parse import urlsplit
-
-from flask import current_app
 
 from app.extensions import db
 from app.models import Client
@@ -31,7 +27,9 @@ from app.services import audit
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
 from app.services.names import clean_name
+from app.tenancy import config_of
 from app.tenancy import scope
+from app.tenant_snapshot import ClientConfig
 
 GRANT_TYPES = {"authorization_code", "refresh_token", "client_credentials"}
 RESPONSE_TYPES = {"code"}
@@ -56,49 +54,8 @@ DEFAULTS = {
     "redirect_uris": [],
 }
 FIELDS = ("client_name", *DEFAULTS)
-CLIENT_CACHE_SECONDS = 5.0
-_EXT = "gatehouse.clients"
-
-
-class ClientCache:
-    """(tenant id, client id) → detached Client row, with a TTL, least recently used out."""
-
-    def __init__(self, size: int):
-        self.size = max(int(size), 8)
-        self.lock = threading.Lock()
-        self.entries: OrderedDict[tuple[str, str], tuple[float, Client | None]] = OrderedDict()
-
-    def get(self, key: tuple[str, str]):
-        """``(True, row)`` when cached (row may be None: "no such client"), else ``(False,
-        None)``."""
-        with self.lock:
-            entry = self.entries.get(key)
-            if entry is None or entry[0] <= time.monotonic():
-                return False, None
-            self.entries.move_to_end(key)
-            return True, entry[1]
-
-    def put(self, key: tuple[str, str], row: Client | None) -> None:
-        with self.lock:
-            self.entries[key] = (time.monotonic() + CLIENT_CACHE_SECONDS, row)
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-
-    def forget(self, key: tuple[str, str]) -> None:
-        with self.lock:
-            self.entries.pop(key, None)
-
-
-def _cache() -> ClientCache:
-    cache = current_app.extensions.get(_EXT)
-    if cache is None:
-        cache = current_app.extensions[_EXT] = ClientCache(current_app.config["KEY_CACHE_SIZE"])
-    return cache
-
-
-def _forget(tenant: Tenant, client: Client) -> None:
-    _cache().forget((tenant.id, client.id))
+# Unknown client ids remembered per snapshot, at most (a guessing client cannot grow it).
+MAX_UNKNOWN_REMEMBERED = 256
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -256,7 +213,6 @@ def update_client(tenant: Tenant, client: Client, data: dict) -> Client:
     if client.is_public:
         client.secret_digest = None
     db.session.flush()
-    _forget(tenant, client)
     audit.record(
         tenant, "client.updated", target_type="client", target_id=client.id, fields=sorted(data)
     )
@@ -271,7 +227,6 @@ def rotate_client_secret(tenant: Tenant, client: Client) -> str:
     client.secret_digest = digest(secret)
     client.secret_rotated_at = utcnow()
     db.session.flush()
-    _forget(tenant, client)
     audit.record(tenant, "client.secret_rotated", target_type="client", target_id=client.id)
     return secret
 
@@ -279,7 +234,6 @@ def rotate_client_secret(tenant: Tenant, client: Client) -> str:
 def delete_client(tenant: Tenant, client: Client) -> None:
     """Delete a client; its codes, grants and consents go with it (ON DELETE CASCADE)."""
     audit.record(tenant, "client.deleted", target_type="client", target_id=client.id)
-    _forget(tenant, client)
     db.session.delete(client)
     db.session.flush()
 
@@ -299,24 +253,32 @@ def find_client(tenant: Tenant, client_id: str | None) -> Client | None:
     return scope(tenant).get(Client, client_id)
 
 
-def authenticating_client(tenant: Tenant, client_id: str | None) -> Client | None:
-    """The tenant's enabled client for the OAuth endpoints (read-only, possibly cached for
-    ``CLIENT_CACHE_SECONDS``); None for an unknown or disabled one. Not for editing: use
-    :func:`get_client`."""
+def authenticating_client(tenant: Tenant, client_id: str | None) -> ClientConfig | None:
+    """The tenant's enabled client for the OAuth endpoints (read only, kept on the tenant
+    snapshot); None for an unknown or disabled one. Not for editing: use :func:`get_client`."""
     if not client_id or not isinstance(client_id, str) or len(client_id) > 40:
         return None
-    key = (tenant.id, client_id)
-    hit, row = _cache().get(key)
-    if hit:
-        return row
+    snapshot = config_of(tenant)
+    if snapshot is None:
+        return _read_client(tenant, client_id)
+    clients = snapshot.derived("clients", dict)
+    unknown = snapshot.derived("unknown_clients", set)
+    found = clients.get(client_id)
+    if found is not None or client_id in unknown:
+        return found
+    found = _read_client(tenant, client_id)
+    if found is not None:
+        clients[client_id] = found
+    elif len(unknown) < MAX_UNKNOWN_REMEMBERED:
+        unknown.add(client_id)
+    return found
+
+
+def _read_client(tenant: Tenant, client_id: str) -> ClientConfig | None:
     row = scope(tenant).get(Client, client_id)
-    if row is not None:
-        if row.disabled:
-            row = None
-        else:
-            db.session.expunge(row)  # detached: shared read-only across requests
-    _cache().put(key, row)
-    return row
+    if row is None or row.disabled:
+        return None
+    return ClientConfig.of(row)
 
 
 def list_clients(tenant: Tenant) -> list[Client]:

@@ -21,7 +21,6 @@ from app.models.base import utcnow
 from app.security.tokens import digest
 from app.security.tokens import new_token
 from app.services.errors import ServiceError
-from app.services.mail import MailError
 from app.services.mail import send_mail
 from app.services.settings import display_name
 from app.tenancy import external_url
@@ -104,12 +103,9 @@ def consume_token(tenant: Tenant, token: str, purpose: str) -> User:
 
 
 def _deliver(tenant: Tenant, to: str, subject: str, text: str) -> None:
-    """Send, but never let a mail failure change the answer (that would reveal which
-    addresses have accounts); the failure is logged and the link can be asked again."""
-    try:
-        send_mail(tenant, to, subject, text)
-    except MailError:
-        log.exception("could not send %r to %s", subject, to)
+    """Queue the mail: the worker sends it, so an SMTP failure or delay never changes the
+    answer (which would reveal which addresses have accounts) and only delays delivery."""
+    send_mail(tenant, to, subject, text)
 
 
 def send_verification(tenant: Tenant, user: User) -> None:

@@ -11,16 +11,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import bindparam
+from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import AuthorizationCode
 from app.models import Client
 from app.models import Grant
+from app.models import Membership
+from app.models import MembershipRole
 from app.models import RefreshToken
+from app.models import Role
 from app.models import Tenant
+from app.models import User
+from app.models import UserRole
 from app.models.base import utcnow
 from app.security.tokens import digest
 from app.security.tokens import new_token
@@ -99,6 +108,77 @@ def find_refresh_token(tenant: Tenant, token: str | None) -> RefreshToken | None
     return scope(tenant).first(RefreshToken, RefreshToken.token_digest == digest(token))
 
 
+@dataclass
+class PresentedRefresh:
+    """A presented refresh token with everything a refresh grant needs, read at once."""
+
+    row: RefreshToken
+    grant: Grant
+    user: User | None
+    roles: list[str]  # the user's tenant roles and roles in the grant's organization
+
+
+def _presented_refresh(tenant):
+    """The read behind :func:`find_presented_refresh`; every table filtered by ``tenant``."""
+    org_role = aliased(Role)
+    return (
+        select(RefreshToken, Grant, User, Role.name, org_role.name)
+        .join(Grant, (Grant.id == RefreshToken.grant_id) & (Grant.tenant_id == tenant))
+        .outerjoin(User, (User.id == Grant.user_id) & (User.tenant_id == tenant))
+        .outerjoin(UserRole, (UserRole.user_id == User.id) & (UserRole.tenant_id == tenant))
+        .outerjoin(Role, (Role.id == UserRole.role_id) & (Role.tenant_id == tenant))
+        .outerjoin(
+            Membership,
+            (Membership.org_id == Grant.org_id)
+            & (Membership.user_id == User.id)
+            & (Membership.tenant_id == tenant),
+        )
+        .outerjoin(
+            MembershipRole,
+            (MembershipRole.membership_id == Membership.id) & (MembershipRole.tenant_id == tenant),
+        )
+        .outerjoin(
+            org_role, (org_role.id == MembershipRole.role_id) & (org_role.tenant_id == tenant)
+        )
+        .where(RefreshToken.tenant_id == tenant, RefreshToken.token_digest == bindparam("digest"))
+    )
+
+
+def find_presented_refresh(tenant: Tenant, token: str | None) -> PresentedRefresh | None:
+    """One query: the refresh token, its grant, the grant's user and the user's roles
+    (tenant roles, plus roles in the grant's active organization, DESIGN §4)."""
+    if not token or len(token) > 200:
+        return None
+    rows = (
+        scope(tenant)
+        .execute_prepared("refresh.presented", _presented_refresh, digest=digest(token))
+        .all()
+    )
+    if not rows:
+        return None
+    row, grant, user = rows[0][0], rows[0][1], rows[0][2]
+    roles = {name for r in rows for name in (r[3], r[4]) if name}
+    return PresentedRefresh(row=row, grant=grant, user=user, roles=sorted(roles))
+
+
+def claim_refresh_token(
+    tenant: Tenant, presented: PresentedRefresh, client: Client
+) -> Grant | None:
+    """Consume the presented refresh token (found by :func:`find_presented_refresh`): its
+    grant, or None. The claim is the atomic ``UPDATE ... WHERE used_at IS NULL``; a token
+    already used revokes its family (RFC 9700 §4.14.2)."""
+    row, grant = presented.row, presented.grant
+    if grant.client_id != client.id:
+        return None
+    if row.used_at is not None or not _claim_once(RefreshToken, row.id):
+        revoke_grant(tenant, grant.id, reason="refresh_token_reused")
+        return None
+    now = utcnow()
+    if grant.revoked_at is not None or row.expires_at <= now or grant.expires_at <= now:
+        return None
+    return grant
+
+
 def is_refresh_usable(tenant: Tenant, row: RefreshToken, grant: Grant | None) -> bool:
     now = utcnow()
     return (
@@ -112,19 +192,8 @@ def is_refresh_usable(tenant: Tenant, row: RefreshToken, grant: Grant | None) ->
 
 def use_refresh_token(tenant: Tenant, token: str, client: Client) -> Grant | None:
     """Consume a refresh token of this client: its grant, or None. Reuse revokes the family."""
-    row = find_refresh_token(tenant, token)
-    if row is None:
-        return None
-    grant = scope(tenant).get(Grant, row.grant_id)
-    if grant is None or grant.client_id != client.id:
-        return None
-    if row.used_at is not None or not _claim_once(RefreshToken, row.id):
-        revoke_grant(tenant, grant.id, reason="refresh_token_reused")
-        return None
-    now = utcnow()
-    if grant.revoked_at is not None or row.expires_at <= now or grant.expires_at <= now:
-        return None
-    return grant
+    presented = find_presented_refresh(tenant, token)
+    return claim_refresh_token(tenant, presented, client) if presented is not None else None
 
 
 def revoke_grant(tenant: Tenant, grant_id: str, *, reason: str) -> bool:

@@ -49,14 +49,16 @@ def user_token_response(
     grant: Grant,
     *,
     include_refresh: bool,
+    roles: list[str] | None = None,
 ) -> dict:
-    """Access token (+ rotated refresh token) for the user's grant; no ID token yet."""
+    """Access token (+ rotated refresh token) for the user's grant; no ID token yet.
+    ``roles``: the user's roles when the caller already read them (else read here)."""
     access_token, _claims = tokens.mint_access_token(
         tenant,
         client,
         subject=user.id,
         scope=grant.scope,
-        roles=roles_for(tenant, user, grant.org_id),
+        roles=roles if roles is not None else roles_for(tenant, user, grant.org_id),
         grant_id=grant.id,
         sid=grant.session_id,
         org_id=grant.org_id,

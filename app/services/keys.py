@@ -17,15 +17,16 @@ stays published until every token it signed has expired"):
   always spends one whole rotation period in JWKS before it signs, and one rotation is
   the whole safe dance.
 
-Loaded key objects are kept in a bounded per-worker LRU keyed by key id (parsing an RSA
-key costs milliseconds), and the set of published keys per tenant for a few seconds, in an
-LRU of the same bound (KEY_CACHE_SIZE).
+The published set and the parsed key objects of a tenant live on the worker's tenant
+snapshot (app/tenant_snapshot.py): built on first use, dropped by every worker when a key
+is created or rotated (the change bumps the tenant's configuration version). Parsed keys
+are also kept in a bounded per-worker LRU by key id (KEY_CACHE_SIZE; parsing an RSA key
+costs milliseconds, and a key id always names the same key).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,12 +47,12 @@ from app.models.base import utcnow
 from app.security import crypto
 from app.services import audit
 from app.services.settings import get_settings
+from app.tenancy import config_of
 from app.tenancy import scope
+from app.tenant_cache import changed_tenants
 
 ALGORITHMS = ("RS256", "ES256")
 PUBLISHED = ("next", "active", "retiring")
-# How long a worker trusts its view of which keys a tenant publishes / signs with.
-PUBLISHED_CACHE_SECONDS = 30
 # Clock skew allowance added to the retirement delay.
 RETIRE_SKEW = timedelta(minutes=5)
 _EXT = "gatehouse.keys"
@@ -68,13 +69,12 @@ class LoadedKey:
 
 
 class KeyCache:
-    """Per-worker caches: key objects by kid (LRU), published keys per tenant (TTL)."""
+    """Per-worker LRU of parsed keys by kid (a kid always names the same key)."""
 
     def __init__(self, size: int):
         self.size = max(int(size), 8)
         self.lock = threading.Lock()
         self.keys: OrderedDict[str, LoadedKey] = OrderedDict()
-        self.published: OrderedDict[str, tuple[float, dict]] = OrderedDict()
 
     def get_key(self, kid: str) -> LoadedKey | None:
         with self.lock:
@@ -89,30 +89,6 @@ class KeyCache:
             self.keys.move_to_end(key.kid)
             while len(self.keys) > self.size:
                 self.keys.popitem(last=False)
-
-    def get_published(self, tenant_id: str) -> dict | None:
-        with self.lock:
-            entry = self.published.get(tenant_id)
-            if entry is None:
-                return None
-            if entry[0] <= time.monotonic():
-                del self.published[tenant_id]
-                return None
-            self.published.move_to_end(tenant_id)
-            return entry[1]
-
-    def put_published(self, tenant_id: str, value: dict) -> None:
-        # Least recently used first out: with more tenants than the bound, only the coldest
-        # are re-read (clearing everything would re-read every tenant at once).
-        with self.lock:
-            self.published[tenant_id] = (time.monotonic() + PUBLISHED_CACHE_SECONDS, value)
-            self.published.move_to_end(tenant_id)
-            while len(self.published) > self.size:
-                self.published.popitem(last=False)
-
-    def forget(self, tenant_id: str) -> None:
-        with self.lock:
-            self.published.pop(tenant_id, None)
 
 
 def _cache() -> KeyCache:
@@ -169,7 +145,6 @@ def ensure_keys(tenant: Tenant, algorithms: tuple[str, ...] = ALGORITHMS) -> boo
                 created = True
     if created:
         db.session.flush()
-        _cache().forget(tenant.id)
     return created
 
 
@@ -188,27 +163,40 @@ def _load(row: SigningKey) -> LoadedKey:
     return key
 
 
-def _published(tenant: Tenant, algorithms: tuple[str, ...] = ALGORITHMS) -> dict:
-    """``{"keys": {kid: row-summary}, "active": {alg: kid}}`` for this tenant (cached),
-    after making sure it has keys for ``algorithms`` (none: only read what exists)."""
-    cache = _cache()
-    found = cache.get_published(tenant.id)
-    if found is not None and all(alg in found["active"] for alg in algorithms):
-        return found
-    created = ensure_keys(tenant, algorithms) if algorithms else False
+def _read_published(tenant: Tenant) -> dict:
     now = utcnow()
     rows = scope(tenant).all(SigningKey, SigningKey.status.in_(PUBLISHED), order_by=SigningKey.id)
-    keys, active = {}, {}
+    keys, active, staged, until = {}, {}, set(), None
     for row in rows:
-        if row.status == "retiring" and row.retire_after and row.retire_after <= now:
-            continue
+        if row.status == "retiring" and row.retire_after:
+            if row.retire_after <= now:
+                continue
+            until = min(until or row.retire_after, row.retire_after)
         keys[row.id] = {"alg": row.alg, "status": row.status, "jwk": row.public_jwk}
         if row.status == "active":
             active[row.alg] = row.id  # ordered by id (time): the newest active wins
-    value = {"keys": keys, "active": active}
-    if not created:  # keys made in an uncommitted transaction are not cached
-        cache.put_published(tenant.id, value)
-    return value
+        elif row.status == "next":
+            staged.add(row.alg)
+    # until: when a retiring key leaves the set (the kept copy must be re-read then).
+    return {"keys": keys, "active": active, "staged": staged, "loaded": {}, "until": until}
+
+
+def _published(tenant: Tenant, algorithms: tuple[str, ...] = ALGORITHMS) -> dict:
+    """``{"keys": {kid: row-summary}, "active": {alg: kid}, ...}`` for this tenant, kept on
+    its snapshot, after making sure it has an active and a next key for ``algorithms``
+    (none: only read what exists)."""
+    snapshot = config_of(tenant)
+    if snapshot is not None and snapshot.id in changed_tenants(db.session):
+        snapshot = None  # keys made or changed in this transaction: read, don't keep
+    found = snapshot.memo.get("keys") if snapshot is not None else None
+    if found is None or (found["until"] and found["until"] <= utcnow()):
+        found = _read_published(tenant)
+    complete = all(alg in found["active"] and alg in found["staged"] for alg in algorithms)
+    if not complete and ensure_keys(tenant, algorithms):
+        found = _read_published(tenant)
+    if snapshot is not None and snapshot.id not in changed_tenants(db.session):
+        snapshot.memo["keys"] = found
+    return found
 
 
 def signing_key(tenant: Tenant, alg: str) -> LoadedKey:
@@ -223,13 +211,18 @@ def verification_key(tenant: Tenant, kid: str | None) -> LoadedKey | None:
     """The key ``kid`` if this tenant publishes it (next, active or retiring), else None."""
     if not kid or not isinstance(kid, str):
         return None
-    if kid not in _published(tenant, ())["keys"]:  # verifying never creates keys
+    published = _published(tenant, ())  # verifying never creates keys
+    if kid not in published["keys"]:
         return None
-    cached = _cache().get_key(kid)
-    if cached is not None:
-        return cached
-    row = scope(tenant).get(SigningKey, kid)
-    return _load(row) if row is not None else None
+    loaded = published["loaded"]
+    key = loaded.get(kid) or _cache().get_key(kid)
+    if key is None:
+        row = scope(tenant).get(SigningKey, kid)
+        if row is None:
+            return None
+        key = _load(row)
+    loaded[kid] = key
+    return key
 
 
 def jwks(tenant: Tenant) -> dict:
@@ -269,7 +262,6 @@ def rotate_keys(tenant: Tenant) -> list[SigningKey]:
                 touched.append(row)
         touched.append(_create_key(tenant, alg, "next"))
     db.session.flush()
-    _cache().forget(tenant.id)
     audit.record(
         tenant,
         "keys.rotated",

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from app.extensions import db
+from app.models import Job
 from app.models import OutboxMessage
 from app.models import Tenant
 
@@ -44,27 +45,59 @@ def _smtp_send(url: str, message: EmailMessage) -> None:
         raise MailError(str(exc)) from exc
 
 
-def send_mail(tenant: Tenant | None, to: str, subject: str, text: str) -> None:
-    """Send a plain-text message; the sender name is the tenant's display name."""
+QUEUED_FLAG = "gatehouse.mail_queued"
+
+
+def send_mail(tenant: Tenant | None, to: str, subject: str, text: str) -> OutboxMessage:
+    """Queue a plain-text message in the caller's transaction; the worker sends it
+    (nothing is sent for a rolled-back change, and an SMTP outage only delays it). The
+    sender name is the tenant's display name."""
     from app.services.settings import display_name
 
-    config = current_app.config
-    message = EmailMessage()
-    sender = config["MAIL_FROM"]
+    sender = current_app.config["MAIL_FROM"]
     if tenant is not None and "<" in sender:
         sender = f'"{display_name(tenant)}" <{sender.split("<", 1)[1]}'
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content(text)
-    if config.get("SMTP_URL"):
-        _smtp_send(config["SMTP_URL"], message)
-        log.info("mail sent", extra={"to": to, "subject": subject})
-        return
-    log.info("mail (no SMTP_URL, kept in the outbox) to=%s subject=%s\n%s", to, subject, text)
-    db.session.add(
-        OutboxMessage(
-            tenant_id=tenant.id if tenant else None, to=to, subject=subject, body_text=text
-        )
+    message = OutboxMessage(
+        tenant_id=tenant.id if tenant else None,
+        sender=sender[:400],
+        to=to,
+        subject=subject[:300],
+        body_text=text,
+        status="pending",
     )
+    db.session.add(message)
     db.session.flush()
+    db.session.info[QUEUED_FLAG] = True
+    return message
+
+
+def queue_job(tenant: Tenant, kind: str, **args) -> Job:
+    """Queue work that may end in a mail (e.g. ``password_reset``), done by the worker."""
+    job = Job(tenant_id=tenant.id, kind=kind, args=args, status="pending")
+    db.session.add(job)
+    db.session.flush()
+    db.session.info[QUEUED_FLAG] = True
+    return job
+
+
+def deliver(message: OutboxMessage) -> str:
+    """Send one queued message now (the worker's step): ``sent`` over SMTP, or ``logged``
+    without SMTP_URL. Raises MailError when the SMTP server fails."""
+    config = current_app.config
+    if not config.get("SMTP_URL"):
+        log.info(
+            "mail (no SMTP_URL, kept in the outbox) to=%s subject=%s\n%s",
+            message.to,
+            message.subject,
+            message.body_text,
+        )
+        return "logged"
+    email = EmailMessage()
+    email["From"] = message.sender or config["MAIL_FROM"]
+    email["To"] = message.to
+    email["Subject"] = message.subject
+    email["Message-ID"] = f"<{message.id}@gatehouse>"
+    email.set_content(message.body_text)
+    _smtp_send(config["SMTP_URL"], email)
+    log.info("mail sent", extra={"to": message.to, "subject": message.subject})
+    return "sent"

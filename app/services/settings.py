@@ -6,7 +6,6 @@ so that adding a setting never needs a data migration.
 
 from __future__ import annotations
 
-import copy
 import re
 from typing import Any
 
@@ -66,16 +65,36 @@ _FACTORS = {"totp", "webauthn"}
 _LOGIN_METHODS = {"password", "passkey", "upstream"}
 
 
-def get_settings(tenant: Tenant) -> dict[str, Any]:
-    """The tenant's settings with every default filled in (a copy: edit via update)."""
-    merged = copy.deepcopy(DEFAULTS)
-    stored = tenant.settings or {}
-    for key, value in stored.items():
+def merge_settings(stored: dict | None) -> dict[str, Any]:
+    """Stored settings over the defaults (a fresh dict; lists and dicts copied)."""
+    merged = {key: _copy(value) for key, value in DEFAULTS.items()}
+    for key, value in (stored or {}).items():
         if key == "branding" and isinstance(value, dict):
             merged["branding"].update(value)
         elif key in DEFAULTS:
-            merged[key] = value
+            merged[key] = _copy(value)
     return merged
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list | tuple):
+        return list(value)
+    return value
+
+
+def get_settings(tenant: Tenant) -> dict[str, Any]:
+    """The tenant's settings with every default filled in.
+
+    For a tenant snapshot (the request's, app/tenant_snapshot.py) these were merged once
+    when it was built, and are read only. For a row they are merged now (a copy: change
+    them through :func:`update_settings`).
+    """
+    merged = getattr(tenant, "merged_settings", None)
+    if merged is not None:
+        return merged
+    return merge_settings(tenant.settings)
 
 
 def _validate(key: str, value: Any, errors: dict[str, str]) -> Any:

@@ -16,7 +16,9 @@ from datetime import UTC
 from datetime import datetime
 
 import jwt
+from sqlalchemy import bindparam
 from sqlalchemy import select
+from sqlalchemy import true
 
 from app.extensions import db
 from app.models import Client
@@ -191,37 +193,98 @@ def grant_id_of(claims: dict) -> str | None:
     return jti.split(".", 1)[0] if jti.startswith("gnt_") and "." in jti else None
 
 
-def verify_access_token(tenant: Tenant, token: str) -> dict:
-    """The claims of a live access token of this tenant; raises InvalidToken.
-
-    Checks the signature with this tenant's keys, ``typ`` at+jwt (an ID token is not an
-    access token), ``iss``, ``tenant_id``, ``exp``, and that neither the token (RFC 7009)
-    nor its grant was revoked.
-    """
+def decode_access_token(tenant: Tenant, token: str) -> dict:
+    """The claims of an access token of this tenant, WITHOUT the revocation checks (no
+    database): signature with this tenant's keys, ``typ`` at+jwt (an ID token is not an
+    access token), ``iss``, ``tenant_id``, ``exp``. Raises InvalidToken."""
     header, claims = _decode(tenant, token)
     typ = str(header.get("typ", "")).lower()
     if typ not in {ACCESS_TOKEN_TYP, "application/at+jwt"}:
         raise InvalidToken("not an access token")
-    jti = claims.get("jti")
-    if not jti or not claims.get("client_id"):
+    if not claims.get("jti") or not claims.get("client_id"):
         raise InvalidToken("missing claims")
-    revoked = scope(tenant).select(RevokedAccessToken, RevokedAccessToken.jti == jti).exists()
-    grant_id = grant_id_of(claims)
-    if grant_id is None:
-        if db.session.scalar(select(revoked)):
-            raise InvalidToken("revoked")
-        return claims
-    # One round trip for both checks: the token itself (RFC 7009) and its grant.
-    row = db.session.execute(
-        scope(tenant)
-        .select(Grant, Grant.id == grant_id)
-        .with_only_columns(Grant.revoked_at, revoked)
-    ).first()
-    if row is None or row[0] is not None:
-        raise InvalidToken("grant revoked")
-    if row[1]:
-        raise InvalidToken("revoked")
     return claims
+
+
+def _liveness(tenant, with_grant: bool) -> tuple:
+    """Two SQL booleans: the token (``:jti``) was not revoked (RFC 7009), and its grant
+    (``:grant_id``) exists and was not revoked (true for a token without a grant)."""
+    token_live = ~(
+        select(RevokedAccessToken.jti)
+        .where(RevokedAccessToken.tenant_id == tenant, RevokedAccessToken.jti == bindparam("jti"))
+        .exists()
+    )
+    if not with_grant:
+        return token_live, true()
+    grant_live = (
+        select(Grant.id)
+        .where(
+            Grant.tenant_id == tenant,
+            Grant.id == bindparam("grant_id"),
+            Grant.revoked_at.is_(None),
+        )
+        .exists()
+    )
+    return token_live, grant_live
+
+
+def _liveness_params(claims: dict) -> tuple[str, dict]:
+    grant_id = grant_id_of(claims)
+    suffix = "grant" if grant_id else "plain"
+    return suffix, {"jti": claims["jti"], "grant_id": grant_id}
+
+
+def check_liveness(token_live, grant_live) -> None:
+    if not grant_live:
+        raise InvalidToken("grant revoked")
+    if not token_live:
+        raise InvalidToken("revoked")
+
+
+def verify_access_token(tenant: Tenant, token: str) -> dict:
+    """The claims of a live access token of this tenant; raises InvalidToken.
+
+    :func:`decode_access_token`, then one round trip for both revocation checks: the token
+    itself (RFC 7009) and its grant.
+    """
+    claims = decode_access_token(tenant, token)
+    suffix, params = _liveness_params(claims)
+    row = (
+        scope(tenant)
+        .execute_prepared(
+            f"access.live.{suffix}",
+            lambda t: select(*_liveness(t, suffix == "grant")),
+            **params,
+        )
+        .one()
+    )
+    check_liveness(*row)
+    return claims
+
+
+def userinfo_user(tenant: Tenant, token: str) -> tuple[dict, User | None]:
+    """A live access token's claims and its active user (None for a token without one,
+    e.g. client_credentials), in one round trip; raises InvalidToken."""
+    claims = decode_access_token(tenant, token)
+    suffix, params = _liveness_params(claims)
+    row = (
+        scope(tenant)
+        .execute_prepared(
+            f"userinfo.{suffix}",
+            lambda t: select(User, *_liveness(t, suffix == "grant")).where(
+                User.tenant_id == t, User.id == bindparam("sub")
+            ),
+            sub=str(claims.get("sub")),
+            **params,
+        )
+        .first()
+    )
+    if row is None:  # no such user: still say "revoked" when it is
+        verify_access_token(tenant, token)
+        return claims, None
+    user, token_live, grant_live = row
+    check_liveness(token_live, grant_live)
+    return claims, (user if user.is_active else None)
 
 
 def verify_id_token_hint(tenant: Tenant, token: str) -> dict:

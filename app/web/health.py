@@ -113,7 +113,10 @@ def metrics():
     refusal = _metrics_refusal()
     if refusal is not None:
         return refusal
-    response = Response(current_app.extensions[_EXT].render(), mimetype="text/plain; version=0.0.4")
+    from app.worker import metrics as queue_metrics
+
+    text = current_app.extensions[_EXT].render() + queue_metrics.render()
+    response = Response(text, mimetype="text/plain; version=0.0.4")
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -11,7 +11,9 @@ from flask import Flask
 from flask import g
 from flask import request
 
+from app.extensions import limiter
 from app.services import audit
+from app.tenancy import is_protocol_request
 
 log = logging.getLogger("gatehouse.request")
 
@@ -71,25 +73,61 @@ def configure_logging(app: Flask) -> None:
     root.propagate = False
 
 
-def _begin_request() -> None:
-    g.request_started = time.perf_counter()
-    incoming = request.headers.get("X-Request-Id", "")
+def request_id_of(req) -> str:
+    """The caller's X-Request-Id when it is sane, else a new one."""
+    incoming = req.headers.get("X-Request-Id", "")
     ok = incoming and len(incoming) <= 64 and incoming.replace("-", "").isalnum()
-    g.request_id = incoming if ok else secrets.token_hex(8)
-    g.csp_nonce = secrets.token_urlsafe(16)
-    g.actor_token = audit.set_actor(
+    return incoming if ok else secrets.token_hex(8)
+
+
+def set_anonymous_actor(req, request_id: str):
+    """The audit actor until someone signs in or authenticates; returns its reset token."""
+    return audit.set_actor(
         audit.Actor(
             type="anonymous",
-            ip=request.remote_addr,
-            user_agent=request.headers.get("User-Agent", "")[:300],
-            request_id=g.request_id,
+            ip=req.remote_addr,
+            user_agent=req.headers.get("User-Agent", "")[:300],
+            request_id=request_id,
         )
     )
 
 
+def log_request(req, status: int, started: float) -> None:
+    """One JSON log line per request (method, path with query, status, ms)."""
+    log.info(
+        "%s %s %s",
+        req.method,
+        req.path,
+        status,
+        extra={
+            "method": req.method,
+            "path": req.full_path.rstrip("?") if req.query_string else req.path,
+            "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+
+
+def _begin_request() -> None:
+    g.request_started = time.perf_counter()
+    g.request_id = request_id_of(request)
+    if not is_protocol_request():  # JSON endpoints render no page: no nonce
+        g.csp_nonce = secrets.token_urlsafe(16)
+    g.actor_token = set_anonymous_actor(request, g.request_id)
+
+
+# Protocol endpoints answer JSON to programs: no page to frame or script, just these.
+_PROTOCOL_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
+
+
 def _security_headers(response):
-    nonce = g.get("csp_nonce", "")
     headers = response.headers
+    if is_protocol_request():
+        for name, value in _PROTOCOL_HEADERS:
+            headers[name] = value
+        headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+    nonce = g.get("csp_nonce", "")
     headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; script-src 'self'; "
@@ -112,18 +150,7 @@ def _security_headers(response):
 def _log_request(response):
     started = g.get("request_started")
     if started is not None and request.endpoint not in {"health.healthz", "static"}:
-        log.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
-            extra={
-                "method": request.method,
-                "path": request.full_path.rstrip("?") if request.query_string else request.path,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
+        log_request(request, response.status_code, started)
     return response
 
 
@@ -135,6 +162,9 @@ def _end_request(exc=None) -> None:
 
 def init_app(app: Flask) -> None:
     configure_logging(app)
+    # Protocol endpoints skip Flask-Limiter's per-request evaluation; brute force on client
+    # authentication is limited on failures only (app/oauth/client_auth.py).
+    limiter.request_filter(is_protocol_request)
     # Runs before tenant resolution: registered first.
     app.before_request(_begin_request)
     app.after_request(_security_headers)

@@ -3,7 +3,7 @@ connection identities, consumed SAML assertion IDs, SCIM tokens and SCIM users; 
 browser session remembers the connection that signed it in (``idp``).
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0004
 """
 
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0006"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,130 @@
+"""The protocol endpoints' responses: token, introspection, revocation, userinfo,
+discovery and JWKS. Each takes the request explicitly (a Flask or plain Werkzeug request),
+so the same code serves the lean WSGI path (app/oauth/lean.py) and the Flask views.
+
+Nothing here touches the browser machinery: no session cookie, CSRF, login manager,
+template or rate-limiter evaluation.
+"""
+
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6750 import InsufficientScopeError
+from authlib.oauth2.rfc6750 import InvalidTokenError
+from flask import Response
+from flask import jsonify
+from flask import redirect
+
+from app.extensions import db
+from app.oauth.discovery import DISCOVERY_MAX_AGE
+from app.oauth.discovery import JWKS_MAX_AGE
+from app.oauth.discovery import metadata
+from app.oauth.discovery import prepared
+from app.oauth.errors import json_error
+from app.oauth.server import authorization
+from app.oauth.server import require_oauth
+from app.services import keys
+from app.services import tokens
+from app.tenancy import current_config
+from app.tenant_cache import changed_tenants
+
+
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def server_error() -> Response:
+    """RFC 6749 §5.2-style body for an unexpected failure."""
+    response = jsonify(
+        error="server_error", error_description="The server could not answer this request."
+    )
+    response.status_code = 500
+    return no_store(response)
+
+
+def http_error(exc) -> Response:
+    """A Werkzeug HTTP error (e.g. 413, 400 on a malformed body) as OAuth JSON."""
+    response = jsonify(error="invalid_request", error_description=exc.description)
+    response.status_code = exc.code or 400
+    return no_store(response)
+
+
+def token(req) -> Response:
+    return no_store(authorization.create_token_response(req))
+
+
+def introspection(req) -> Response:
+    return no_store(authorization.create_endpoint_response("introspection", req))
+
+
+def revocation(req) -> Response:
+    return no_store(authorization.create_endpoint_response("revocation", req))
+
+
+def _bearer(req) -> str:
+    """RFC 6750: the Authorization header (§2.1) or, on a form POST without one, the
+    ``access_token`` body parameter (§2.2). Raises Authlib's OAuth2Error."""
+    if req.method == "POST" and "Authorization" not in req.headers:
+        body_token = req.form.get("access_token")
+        if body_token:
+            return body_token
+    _validator, token_string = require_oauth.parse_request_authorization(req)
+    return token_string
+
+
+def userinfo(req) -> Response:
+    """OIDC Core §5.3: claims about the token's user, by the token's scopes; one query."""
+    snapshot = current_config._get_current_object()
+    try:
+        try:
+            claims, user = tokens.userinfo_user(snapshot, _bearer(req))
+        except tokens.InvalidToken as exc:
+            raise InvalidTokenError() from exc
+        if "openid" not in tokens.scopes_of(claims.get("scope")):
+            raise InsufficientScopeError()
+    except OAuth2Error as error:
+        return json_error(error)
+    if user is None:  # e.g. a client_credentials token
+        response = jsonify(error="invalid_token", error_description="The token has no user.")
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return no_store(response)
+    return no_store(jsonify(tokens.user_claims(user, claims.get("scope", ""))))
+
+
+def _send(req, document: tuple[bytes, str], max_age: int) -> Response:
+    data, etag = document
+    if req.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = Response(data, mimetype="application/json")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def fetched_from(req) -> str:
+    return f"{req.scheme}://{req.host.lower()}{req.script_root}"
+
+
+def discovery(req) -> Response:
+    """The metadata, as bytes prepared once per snapshot; under a non-canonical form of
+    the tenant's address, a redirect to its issuer (the URL it must be fetched from)."""
+    snapshot = current_config._get_current_object()
+    if fetched_from(req) != snapshot.issuer:
+        return redirect(f"{snapshot.issuer}{req.path}", code=308)
+    document = snapshot.derived("discovery", lambda: prepared(metadata(snapshot.issuer)))
+    return _send(req, document, DISCOVERY_MAX_AGE)
+
+
+def jwks(req) -> Response:
+    snapshot = current_config._get_current_object()
+    document = snapshot.memo.get("jwks")
+    if document is None:
+        document = prepared(keys.jwks(snapshot))
+        if snapshot.id not in changed_tenants(db.session):  # keys made now: not kept
+            snapshot.memo["jwks"] = document
+    return _send(req, document, JWKS_MAX_AGE)

@@ -1,0 +1,191 @@
+"""Database round trips per protocol request, counted (issue #15): a warm client_credentials
+grant 0, a refresh with rotation at most 3 plus COMMIT (the atomic claim kept), userinfo
+and introspection 1, discovery and JWKS 0. And a dropped connection is recovered."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import pytest
+from sqlalchemy import event
+
+from tests.support.oauth import basic_auth
+from tests.support.oauth import bearer
+from tests.support.oauth import login_tokens
+from tests.support.oauth import make_client
+from tests.support.oauth import sign_in
+
+# No poll of the configuration version inside a counted request (it runs at most once per
+# interval per worker; app/tenant_cache.py).
+pytestmark = pytest.mark.config(TENANT_SYNC_INTERVAL=3600)
+
+
+@contextlib.contextmanager
+def round_trips(app):
+    """Statements and COMMITs the app sends to the database inside the block."""
+    from app.extensions import db
+
+    seen: list[str] = []
+
+    def statement(conn, cursor, text, params, context, executemany):
+        seen.append(" ".join(text.split()))
+
+    def commit(conn):
+        # An autocommit connection (read-only requests, app/db_session.py) sends nothing.
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            seen.append("COMMIT")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+
+
+def _service(app, tenant):
+    return make_client(
+        app, tenant, client_name="Backend", grant_types=["client_credentials"], redirect_uris=[]
+    )
+
+
+def _grant(tc, service):
+    return tc.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        headers=basic_auth(service.client_id, service.secret),
+    )
+
+
+def test_client_credentials_touches_no_database_when_warm(app, tenant, tenant_client):
+    tc = tenant_client(tenant)
+    service = _service(app, tenant)
+    assert _grant(tc, service).status_code == 200  # first grant: the tenant's keys
+    assert _grant(tc, service).status_code == 200  # snapshot rebuilt after that change
+    with round_trips(app) as seen:
+        for _ in range(3):
+            assert _grant(tc, service).status_code == 200
+    assert seen == []
+
+
+def test_refresh_is_three_statements_and_a_commit(app, tenant, user, tenant_client):
+    tc = tenant_client(tenant)
+    sign_in(app, tc, tenant, user)
+    rp = make_client(app, tenant)
+    tokens = login_tokens(tc, rp)
+
+    def refresh(token):
+        return tc.post(
+            "/oauth2/token",
+            data={"grant_type": "refresh_token", "refresh_token": token},
+            headers=basic_auth(rp.client_id, rp.secret),
+        )
+
+    first = refresh(tokens["refresh_token"])
+    assert first.status_code == 200
+    with round_trips(app) as seen:
+        second = refresh(first.get_json()["refresh_token"])
+    assert second.status_code == 200, second.get_json()
+    assert seen[-1] == "COMMIT" and seen.count("COMMIT") == 1
+    statements = seen[:-1]
+    assert len(statements) <= 3, statements
+    # the atomic claim of the presented token is still there
+    assert any(s.startswith("UPDATE refresh_tokens") and "used_at IS NULL" in s for s in statements)
+    # and the rotation still holds: the token just used is dead, and reusing it revokes
+    assert refresh(first.get_json()["refresh_token"]).status_code == 400
+    assert refresh(second.get_json()["refresh_token"]).status_code == 400
+
+
+def test_userinfo_and_introspection_are_one_query(app, tenant, user, tenant_client):
+    tc = tenant_client(tenant)
+    sign_in(app, tc, tenant, user)
+    rp = make_client(app, tenant)
+    access = login_tokens(tc, rp)["access_token"]
+    assert tc.get("/oauth2/userinfo", headers=bearer(access)).status_code == 200  # warm
+
+    with round_trips(app) as seen:
+        response = tc.get("/oauth2/userinfo", headers=bearer(access))
+    assert response.status_code == 200 and response.get_json()["sub"] == user.id
+    assert len(seen) == 1, seen
+
+    def introspect():
+        return tc.post(
+            "/oauth2/introspect",
+            data={"token": access},
+            headers=basic_auth(rp.client_id, rp.secret),
+        )
+
+    introspect()  # the client is read once per snapshot
+    with round_trips(app) as seen:
+        response = introspect()
+    assert response.get_json()["active"] is True
+    assert len(seen) == 1, seen
+
+
+def test_discovery_and_jwks_are_prepared_bytes_with_etags(app, tenant, tenant_client):
+    tc = tenant_client(tenant)
+    for path in ("/.well-known/openid-configuration", "/.well-known/jwks.json"):
+        tc.get(path)  # the first JWKS makes the tenant's keys (a configuration change)
+        tc.get(path)
+        with round_trips(app) as seen:
+            response = tc.get(path)
+            etag = response.headers["ETag"]
+            again = tc.get(path, headers={"If-None-Match": etag})
+        assert seen == []
+        assert response.status_code == 200 and response.get_json()
+        assert "max-age=" in response.headers["Cache-Control"]
+        assert again.status_code == 304 and again.data == b""
+        assert tc.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_jwks_changes_its_etag_when_keys_rotate(app, tenant, tenant_client):
+    from app.extensions import db
+    from app.services import keys
+
+    tc = tenant_client(tenant)
+    before = tc.get("/.well-known/jwks.json")
+    with app.app_context():
+        keys.rotate_keys(tenant)
+        db.session.commit()
+    after = tc.get("/.well-known/jwks.json", headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+    assert len(after.get_json()["keys"]) > len(before.get_json()["keys"])
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+    reason="needs PostgreSQL (pg_terminate_backend)",
+)
+def test_a_dropped_connection_is_retried_once(app, tenant, user, tenant_client):
+    """No pool_pre_ping: the first statement on a dead pooled connection is retried."""
+    from sqlalchemy import create_engine
+    from sqlalchemy import text
+    from sqlalchemy.pool import NullPool
+
+    tc = tenant_client(tenant)
+    sign_in(app, tc, tenant, user)
+    rp = make_client(app, tenant)
+    access = login_tokens(tc, rp)["access_token"]
+    assert tc.get("/oauth2/userinfo", headers=bearer(access)).status_code == 200
+    assert "pool_pre_ping" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+
+    # From outside the app's pool: end every other session on this database, so the
+    # connections waiting in the app's pool are dead on the server side.
+    outsider = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    with outsider.connect() as connection:
+        ended = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    outsider.dispose()
+    assert ended >= 1
+
+    for _ in range(3):  # recovered on the first request, not a 500
+        response = tc.get("/oauth2/userinfo", headers=bearer(access))
+        assert response.status_code == 200, response.data
