@@ -86,13 +86,15 @@ def _register_blueprints(app: Flask) -> None:
     from app.invitations import bp as invitations_bp
     from app.mfa import bp as mfa_bp
     from app.oauth import bp as oauth_bp
+    from app.scim import bp as scim_bp
+    from app.sso import bp as sso_bp
     from app.upstream import bp as upstream_bp
     from app.web.dev_mail import bp as dev_mail_bp
     from app.web.pages import bp as pages_bp
 
     csrf.exempt(api_bp)  # bearer-authenticated JSON, no cookies
     blueprints = (pages_bp, auth_bp, account_bp, invitations_bp, mfa_bp, oauth_bp, admin_bp, api_bp)
-    blueprints += (upstream_bp, dev_mail_bp)
+    blueprints += (upstream_bp, sso_bp, scim_bp, dev_mail_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

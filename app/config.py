@@ -125,6 +125,8 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # Server-side fetches (upstream providers, JWKS, webhooks) to loopback, private or
         # link-local addresses: allowed in development, refused in production.
         "OUTBOUND_ALLOW_PRIVATE": _flag(env.get("OUTBOUND_ALLOW_PRIVATE"), not production),
+        # host:port of the DNS resolver that verifies domains (None: the system resolver).
+        "DNS_RESOLVER": env.get("DNS_RESOLVER") or None,
         # `gatehouse run` starts an outbox worker thread (production runs `gatehouse worker`).
         "EMBEDDED_WORKER": _flag(env.get("EMBEDDED_WORKER"), True),
         # A worker's lease on a delivery it is sending (longer than the 10 s timeout); a

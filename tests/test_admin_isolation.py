@@ -10,9 +10,12 @@ from app.extensions import db
 from app.models import AdminApiKey
 from app.models import BrowserSession
 from app.models import Client
+from app.models import Connection
 from app.models import Invitation
 from app.models import Membership
 from app.models import Organization
+from app.models import OrgDomain
+from app.models import ScimToken
 from app.models import Tenant
 from app.models import User
 from app.models import WebhookDelivery
@@ -66,6 +69,25 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             other_tenant,
             {"kind": "github", "name": "B Hub", "client_id": "b", "client_secret": "s"},
         )
+        from app.services import connections as connections_service
+        from app.services import org_domains
+        from app.services import scim_tokens
+
+        domain = org_domains.add_domain(other_tenant, org, "globex.example")
+        org_domains.verify_domain(other_tenant, domain, operator=True)
+        connection = connections_service.create_connection(
+            other_tenant,
+            org,
+            {
+                "kind": "oidc",
+                "name": "B IdP",
+                "discovery_url": "https://idp.globex.example/.well-known/openid-configuration",
+                "client_id": "b",
+                "client_secret": "s",
+                "domains": ["globex.example"],
+            },
+        )
+        scim_token, _ = scim_tokens.create_token(other_tenant, org, "b scim")
         endpoint, _ = webhooks_service.create_endpoint(
             other_tenant, {"url": "https://b.example/hook"}
         )
@@ -75,6 +97,9 @@ def b_objects(app, other_tenant, make_user, tenant_client):
         job = jobs.create_job(other_tenant, "b-users.jsonl", None)
         db.session.commit()
         return {
+            "domain_id": domain.id,
+            "connection_id": connection.id,
+            "token_id": scim_token.id,
             "user_id": b_user.id,
             "org_id": org.id,
             "client_id": client.id,
@@ -112,6 +137,9 @@ def snapshot(app, tenant_id):
             "providers": rows(
                 UpstreamProvider, "id", "name", "client_id", "client_secret_encrypted"
             ),
+            "domains": rows(OrgDomain, "id", "domain", "verified_at"),
+            "connections": rows(Connection, "id", "name", "domains", "enforced"),
+            "scim_tokens": rows(ScimToken, "id", "name", "token_digest"),
             "webhooks": rows(WebhookEndpoint, "id", "url", "enabled", "secret_encrypted"),
             "deliveries": rows(WebhookDelivery, "id", "status", "next_attempt_at"),
         }

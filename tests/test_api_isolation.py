@@ -31,6 +31,11 @@ BODIES = {
     "AdminKeyCreate": {"name": "pwned"},
     "ProviderCreate": {"kind": "github", "client_id": "pwned", "client_secret": "pwned"},
     "ProviderUpdate": {"name": "Pwned"},
+    "OrgDomainCreate": {"domain": "pwned.example"},
+    "OrgDomainVerify": {"operator": True},
+    "ConnectionCreate": {"kind": "saml", "name": "Pwned", "metadata_xml": "<x/>"},
+    "ConnectionUpdate": {"name": "Pwned", "enforced": True},
+    "ScimTokenCreate": {"name": "pwned"},
     "WebhookCreate": {"url": "https://pwned.example/hook"},
     "WebhookUpdate": {"url": "https://pwned.example/hook"},
     "WebhookSecretRotate": {"overlap_seconds": 0},
@@ -43,10 +48,13 @@ def _fixture_b(app, other_tenant, make_user):
     """Rows of every kind in tenant B; returns the ids the paths need."""
     from app.services import admin_keys
     from app.services import clients
+    from app.services import connections
     from app.services import invitations
+    from app.services import org_domains
     from app.services import orgs
     from app.services import providers
     from app.services import roles
+    from app.services import scim_tokens
     from app.services import sessions
     from app.services import webhooks
 
@@ -66,6 +74,21 @@ def _fixture_b(app, other_tenant, make_user):
         provider = providers.create_provider(
             b, {"kind": "github", "client_id": "globex-gh", "client_secret": "s3cret"}
         )
+        domain = org_domains.add_domain(b, org, "globex.example")
+        org_domains.verify_domain(b, domain, operator=True)
+        connection = connections.create_connection(
+            b,
+            org,
+            {
+                "kind": "oidc",
+                "name": "Globex IdP",
+                "discovery_url": "https://idp.globex.example/.well-known/openid-configuration",
+                "client_id": "globex",
+                "client_secret": "s3cret",
+                "domains": ["globex.example"],
+            },
+        )
+        token, _ = scim_tokens.create_token(b, org, "globex scim")
         endpoint, _ = webhooks.create_endpoint(b, {"url": "https://globex.example/hook"})
         delivery = webhooks.send_test(b, endpoint)
         from app.services.portability import jobs
@@ -73,6 +96,9 @@ def _fixture_b(app, other_tenant, make_user):
         job = jobs.create_job(b, "globex.jsonl", None)
         db.session.commit()
         return {
+            "domain_id": domain.id,
+            "connection_id": connection.id,
+            "token_id": token.id,
             "user_id": user.id,
             "org": org.id,
             "client_id": client.id,

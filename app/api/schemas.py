@@ -372,6 +372,112 @@ SCHEMAS["Provider"] = resource(
 SCHEMAS["ProviderCreate"] = closed(_PROVIDER_FIELDS, ("kind", "client_id", "client_secret"))
 SCHEMAS["ProviderUpdate"] = closed({k: v for k, v in _PROVIDER_FIELDS.items() if k != "kind"})
 
+# --- enterprise SSO of organizations (connections, verified domains, SCIM tokens)
+_ROLE_MAPPING = {
+    "type": "object",
+    "description": 'A group (or attribute value) to org roles: {"engineering": ["admin"]}.',
+    "additionalProperties": ROLE_NAMES,
+}
+_CONNECTION_FIELDS = {
+    "kind": {"type": "string", "enum": ["saml", "oidc"]},
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "domains": {
+        **DOMAINS,
+        "description": "Verified email domains of the organization routed to this connection.",
+    },
+    "enforced": {
+        "type": "boolean",
+        "description": "People at these domains must sign in through this connection.",
+    },
+    "role_mapping": _ROLE_MAPPING,
+    "metadata_xml": {"type": "string", "maxLength": 262144, "description": "saml: IdP metadata."},
+    "metadata_url": {
+        "type": "string",
+        "maxLength": 2000,
+        "description": "saml: where to fetch the IdP metadata (instead of metadata_xml).",
+    },
+    "idp_initiated": {
+        "type": "boolean",
+        "description": "saml: accept unsolicited (IdP-initiated) responses. Off by default.",
+    },
+    "discovery_url": {"type": "string", "maxLength": 2000, "description": "oidc"},
+    "client_id": {"type": "string", "minLength": 1, "maxLength": 500, "description": "oidc"},
+    "client_secret": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 2000,
+        "writeOnly": True,
+        "description": "oidc",
+    },
+    "scopes": {"type": "array", "maxItems": 30, "items": {"type": "string", "maxLength": 200}},
+}
+SCHEMAS["Connection"] = resource(
+    {
+        "org_id": ID,
+        "kind": _CONNECTION_FIELDS["kind"],
+        "name": {"type": "string"},
+        "domains": {"type": "array", "items": {"type": "string"}},
+        "enforced": {"type": "boolean"},
+        "role_mapping": {"type": "object"},
+        "metadata_url": {"type": ["string", "null"]},
+        "metadata_xml": {"type": ["string", "null"]},
+        "idp_initiated": {"type": "boolean"},
+        "sp_entity_id": {"type": "string", "description": "saml: our entity ID (metadata URL)."},
+        "sp_metadata_url": {"type": "string"},
+        "acs_url": {"type": "string", "description": "saml: our ACS (HTTP-POST)."},
+        "discovery_url": {"type": ["string", "null"]},
+        "client_id": {"type": ["string", "null"]},
+        "scopes": {"type": "array", "items": {"type": "string"}},
+        "redirect_uri": {"type": "string", "description": "oidc: the callback to register."},
+    },
+    required=("id", "org_id", "kind", "name", "domains", "enforced", "role_mapping", "created_at"),
+)
+SCHEMAS["ConnectionCreate"] = closed(_CONNECTION_FIELDS, ("kind", "name"))
+SCHEMAS["ConnectionUpdate"] = closed({k: v for k, v in _CONNECTION_FIELDS.items() if k != "kind"})
+SCHEMAS["OrgDomain"] = resource(
+    {
+        "org_id": ID,
+        "domain": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "verified"]},
+        "verification": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string"},
+                "name": {"type": "string"},
+                "value": {"type": "string"},
+            },
+        },
+        "verified_at": TIME_OR_NULL,
+        "verified_by": {"type": ["string", "null"], "enum": ["dns", "operator", None]},
+    }
+)
+SCHEMAS["OrgDomainCreate"] = closed(
+    {"domain": {"type": "string", "minLength": 1, "maxLength": 253}}, ("domain",)
+)
+SCHEMAS["OrgDomainVerify"] = closed(
+    {
+        "operator": {
+            "type": "boolean",
+            "description": "Mark verified without DNS (instance credentials only).",
+        }
+    }
+)
+SCHEMAS["ScimToken"] = resource(
+    {"org_id": ID, "name": {"type": "string"}, "last_used_at": TIME_OR_NULL}
+)
+SCHEMAS["ScimTokenCreated"] = {
+    "allOf": [
+        {"$ref": "#/components/schemas/ScimToken"},
+        {
+            "type": "object",
+            "properties": {"token": {"type": "string", "description": "Shown only once."}},
+            "required": ["token"],
+        },
+    ]
+}
+SCHEMAS["ScimTokenCreate"] = closed(
+    {"name": {"type": "string", "minLength": 1, "maxLength": 200}}, ("name",)
+)
 # --- webhooks and events (secrets appear once, in the create and rotate answers)
 _WEBHOOK_FIELDS = {
     "url": {"type": "string", "minLength": 1, "maxLength": 2000},

@@ -11,6 +11,7 @@ from flask import url_for
 from flask_login import current_user
 
 from app.auth import bp
+from app.auth import realm
 from app.auth.flow import complete_sign_in
 from app.auth.flow import next_or_default
 from app.auth.flow import requested_next
@@ -42,11 +43,19 @@ PENDING_VERIFY = "pending_verify"
 @throttled("LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_RATE_LIMIT")
 def login():
     form = LoginForm()
+    identifier_first = realm.is_identifier_first(current_tenant)
     if not form.is_submitted():
         form.next.data = requested_next()
         # Signed in already: go on, unless a fresh sign-in is asked for (OIDC prompt=login).
         if current_user.is_authenticated and request.args.get("prompt") != "login":
             return redirect(next_or_default(form.next.data))
+        if identifier_first:
+            return _identifier_page(form)
+    elif identifier_first and "password" not in request.form:
+        return _identifier_step(form)
+    if identifier_first and realm.enforced_for(current_tenant, form.email.data):
+        connection = realm.enforced_for(current_tenant, form.email.data)
+        return realm.go(connection, form.next.data)  # passwords are off for this address
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template("auth/login.html", form=form), status
@@ -61,6 +70,28 @@ def login():
     if second_step is not None:
         return second_step
     return complete_sign_in(user, ["pwd"], form.next.data)
+
+
+def _identifier_page(form):
+    """GET /login in a tenant with connections: the email first (or straight to the
+    connection named by ``organization`` / ``login_hint``)."""
+    hint = request.args.get("login_hint", "")[:320]
+    connection = realm.for_request(current_tenant, hint, form.next.data)
+    if connection is not None:
+        return realm.go(connection, form.next.data)
+    form.email.data = form.email.data or hint or None
+    return render_template("auth/login_identifier.html", form=form)
+
+
+def _identifier_step(form):
+    """POST of the email alone: to the organization's IdP, or on to the password."""
+    form.password.validators = []
+    if not form.validate_on_submit():
+        return render_template("auth/login_identifier.html", form=form), 422
+    connection = realm.for_email(current_tenant, form.email.data)
+    if connection is not None:
+        return realm.go(connection, form.next.data)
+    return render_template("auth/login.html", form=form)
 
 
 @bp.route("/signup", methods=["GET", "POST"])

@@ -22,6 +22,12 @@ from app.models.session import BrowserSession
 from app.models.session import Grant
 from app.models.session import RefreshToken
 from app.models.session import RevokedAccessToken
+from app.models.sso import Connection
+from app.models.sso import ConnectionIdentity
+from app.models.sso import OrgDomain
+from app.models.sso import ScimToken
+from app.models.sso import ScimUser
+from app.models.sso import SeenAssertion
 from app.models.tenant import SYSTEM_SLUG
 from app.models.tenant import CustomDomain
 from app.models.tenant import Tenant
@@ -39,6 +45,8 @@ __all__ = [
     "AuthorizationCode",
     "BrowserSession",
     "Client",
+    "Connection",
+    "ConnectionIdentity",
     "Consent",
     "CustomDomain",
     "EmailToken",
@@ -51,12 +59,16 @@ __all__ = [
     "Membership",
     "MembershipRole",
     "MfaFactor",
+    "OrgDomain",
     "Organization",
     "OutboxMessage",
     "RecoveryCode",
     "RefreshToken",
     "RevokedAccessToken",
     "Role",
+    "ScimToken",
+    "ScimUser",
+    "SeenAssertion",
     "SigningKey",
     "Tenant",
     "UpstreamProvider",

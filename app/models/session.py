@@ -31,6 +31,8 @@ class BrowserSession(TenantOwned, db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     amr: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
     active_org_id: Mapped[str | None] = mapped_column(String(40))
+    # The enterprise connection (``con_...``) that signed this session in, if any.
+    idp: Mapped[str | None] = mapped_column(String(40))
     ip: Mapped[str] = mapped_column(String(64), default="", nullable=False)
     user_agent: Mapped[str] = mapped_column(String(300), default="", nullable=False)
 

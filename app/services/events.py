@@ -58,6 +58,7 @@ AUDIT_EVENTS = {
     "user.created": "user.created",
     "signup": "user.created",
     "user.created_by_invitation": "user.created",
+    "scim.user_created": "user.created",
     "user.updated": "user.updated",
     "user.profile_updated": "user.updated",
     "user.roles_changed": "user.updated",
@@ -80,6 +81,7 @@ AUDIT_EVENTS = {
     "org.member_added": "org.member.added",
     "org.member_removed": "org.member.removed",
     "org.left": "org.member.removed",
+    "org.member_deprovisioned": "org.member.removed",  # SCIM active:false or DELETE
     "org.member_roles_changed": "org.member.roles_changed",
     "invitation.created": "invitation.created",
     "invitation.accepted": "invitation.accepted",

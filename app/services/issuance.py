@@ -7,6 +7,7 @@ refresh token, an RFC 9068 access token with DESIGN §4 claims, and the ID token
 
 from __future__ import annotations
 
+from app.models import BrowserSession
 from app.models import Client
 from app.models import Grant
 from app.models import Organization
@@ -95,8 +96,17 @@ def add_id_token(
             sid=grant.session_id,
             org_id=grant.org_id,
             access_token=body["access_token"],
+            idp=_connection_of(tenant, grant),
         )
     return body
+
+
+def _connection_of(tenant: Tenant, grant: Grant) -> str | None:
+    """The enterprise connection that signed the grant's session in (``amr`` ``ext``)."""
+    if "ext" not in (grant.amr or []) or not grant.session_id:
+        return None
+    session = scope(tenant).get(BrowserSession, grant.session_id)
+    return session.idp if session is not None else None
 
 
 def client_token_response(tenant: Tenant, client: Client, scope_value: str) -> dict:

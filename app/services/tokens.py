@@ -121,8 +121,10 @@ def mint_id_token(
     sid: str | None = None,
     org_id: str | None = None,
     access_token: str | None = None,
+    idp: str | None = None,
 ) -> str:
-    """A signed ID token with the standard claims plus ``tenant_id`` and ``org_id``."""
+    """A signed ID token with the standard claims plus ``tenant_id`` and ``org_id`` (and
+    ``idp``, the enterprise connection, after a sign-in through one)."""
     alg = client.id_token_signed_response_alg or "RS256"
     now = int(time.time())
     claims = {
@@ -145,6 +147,8 @@ def mint_id_token(
         claims["org_id"] = org_id
     if access_token:
         claims["at_hash"] = half_hash(access_token, alg)
+    if idp:
+        claims["idp"] = idp
     return _sign(tenant, alg, claims, "JWT")
 
 

@@ -10,9 +10,10 @@ Our pages use ``Referrer-Policy: same-origin``: under ``no-referrer`` browsers s
 ``Origin: null`` on every form post (Fetch, "append a request Origin header"), which
 would make the check useless; ``same-origin`` still sends no Referer to other sites.
 
-Exempt: the admin REST API (Bearer tokens, no cookies) and ``/oauth2/*`` (clients
+Exempt: the admin REST API and SCIM (Bearer tokens, no cookies), ``/oauth2/*`` (clients
 authenticate themselves; relying parties may POST authorization and logout requests
-from their own origin). This is why Flask-WTF's ``WTF_CSRF_SSL_STRICT`` Referer check is
+from their own origin) and the SAML ACS (an identity provider posts the signed
+response from its own origin). This is why Flask-WTF's ``WTF_CSRF_SSL_STRICT`` Referer check is
 off: it requires a Referer on every HTTPS form, which privacy settings and extensions
 strip, while Origin is sent on every POST by current browsers.
 """
@@ -31,7 +32,9 @@ from werkzeug.exceptions import Forbidden
 log = logging.getLogger("gatehouse.security")
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-EXEMPT_PREFIXES = ("/v2/", "/oauth2/")
+# /sso/saml/: the IdP's cross-site POST to the ACS (the signed response and its
+# InResponseTo protect it); /scim/: Bearer-authenticated JSON, no cookies.
+EXEMPT_PREFIXES = ("/v2/", "/oauth2/", "/sso/saml/", "/scim/")
 
 
 class CrossOriginRequest(Forbidden):
