@@ -44,8 +44,8 @@ def test_upgrade_keeps_rows_and_adds_the_sso_schema(tmp_path):
                 conn.execute(
                     text(
                         "INSERT INTO users (id, tenant_id, email, name, email_verified, status, "
-                        "failed_logins, created_at) VALUES ('usr_A', 'ten_A', 'a@acme.example', "
-                        "'Ada', true, 'active', 0, :now)"
+                        "failed_logins, metadata, created_at) VALUES ('usr_A', 'ten_A', "
+                        "'a@acme.example', 'Ada', true, 'active', 0, '{}', :now)"
                     ),
                     {"now": now},
                 )
