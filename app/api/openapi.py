@@ -71,6 +71,7 @@ PATH_PARAMS = {
     "key_id": path_param("key_id", "Admin key id (`akey_...`)."),
     "connection_id": path_param("connection_id", "Connection id (`con_...`)."),
     "domain_id": path_param("domain_id", "Organization domain id (`odm_...`)."),
+    "custom_domain_id": path_param("custom_domain_id", "Custom domain id (`dom_...`)."),
     "token_id": path_param("token_id", "SCIM token id (`sct_...`)."),
     "webhook_id": path_param("webhook_id", "Webhook endpoint id (`wh_...`)."),
     "delivery_id": path_param("delivery_id", "Delivery id (`dlv_...`)."),
@@ -255,6 +256,21 @@ OPERATIONS: list[Operation] = [
        "Create a SCIM token; the answer holds `token` once",
        ok=201, out=ref("ScimTokenCreated"), body="ScimTokenCreate"),
     Op("delete", f"{T}/orgs/{{org}}/scim-tokens/{{token_id}}", "Revoke a SCIM token", ok=204),
+    # Custom domains of the tenant (the verified one is its issuer)
+    Op("get", f"{T}/domains", "List the tenant's custom domains",
+       out=listing("Domain"), query=PAGING),
+    Op("post", f"{T}/domains",
+       "Register a custom domain (pending until its `_gatehouse` TXT record is verified)",
+       ok=201, out=ref("Domain"), body="DomainCreate"),
+    Op("get", f"{T}/domains/{{custom_domain_id}}", "Read a custom domain", out=ref("Domain")),
+    Op("post", f"{T}/domains/{{custom_domain_id}}/verify",
+       "Check the TXT record now; once verified the domain routes and is the issuer "
+       "(`operator: true` skips DNS; instance credential)",
+       out=ref("Domain"), body="OrgDomainVerify", body_required=False,
+       errors=(*COMMON_ERRORS, 422)),
+    Op("delete", f"{T}/domains/{{custom_domain_id}}",
+       "Remove a custom domain (the issuer falls back to the next verified one or the "
+       "tenant's subdomain)", ok=204),
     # Invitations
     Op("get", f"{T}/invitations", "List invitations", out=listing("Invitation"),
        query=(enum_param("status", "Only one status.",

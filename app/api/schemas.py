@@ -462,6 +462,25 @@ SCHEMAS["OrgDomainVerify"] = closed(
         }
     }
 )
+SCHEMAS["Domain"] = resource(
+    {
+        "host": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "verified"]},
+        "verification": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string"},
+                "name": {"type": "string"},
+                "value": {"type": "string"},
+            },
+        },
+        "verified_at": TIME_OR_NULL,
+        "verified_by": {"type": ["string", "null"]},
+    }
+)
+SCHEMAS["DomainCreate"] = closed(
+    {"host": {"type": "string", "minLength": 1, "maxLength": 253}}, ("host",)
+)
 SCHEMAS["ScimToken"] = resource(
     {"org_id": ID, "name": {"type": "string"}, "last_used_at": TIME_OR_NULL}
 )
