@@ -9,6 +9,7 @@ from __future__ import annotations
 from app.services.settings import _ENUMS as SETTING_ENUMS
 from app.services.settings import _RANGES as SETTING_RANGES
 from app.services.settings import DEFAULTS as SETTING_DEFAULTS
+from app.services.settings import LOCALES as SETTING_LOCALES
 
 ID = {"type": "string", "maxLength": 40}
 SLUG = {"type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[a-z0-9-]+$"}
@@ -65,8 +66,23 @@ def _setting_schema(key: str) -> dict:
     if key == "login_methods":
         return {
             "type": "array",
-            "items": {"type": "string", "enum": ["passkey", "password", "upstream"]},
+            "items": {
+                "type": "string",
+                "enum": ["email_code", "magic_link", "passkey", "password", "upstream"],
+            },
         }
+    if key == "default_locale":
+        return {"type": "string", "enum": list(SETTING_LOCALES)}
+    if key == "locales":
+        return {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "enum": list(SETTING_LOCALES)},
+        }
+    if key == "mail_sender_name":
+        return {"type": "string", "maxLength": 100}
+    if key == "mail_reply_to":
+        return {"type": "string", "maxLength": 320}
     if key == "branding":
         return closed(
             {

@@ -92,3 +92,24 @@ def apply_errors(form: FlaskForm, errors: dict[str, str]) -> str:
         else:
             leftover.append(message)
     return " ".join(leftover)
+
+
+class EmailCodeRequestForm(FlaskForm):
+    """Ask for a one-time code or a magic link (``method``: email_code or magic_link)."""
+
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter your email address."), Length(max=320)]
+    )
+    method = HiddenField()
+    next = HiddenField()
+
+
+class EmailCodeForm(FlaskForm):
+    """The emailed 6-digit code (field ``code``); ``email`` rides along for the
+    per-account rate limit."""
+
+    code = StringField(
+        "Code", validators=[DataRequired("Enter the code from the email."), Length(max=12)]
+    )
+    email = HiddenField()
+    next = HiddenField()

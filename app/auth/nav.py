@@ -47,9 +47,16 @@ def password_hint() -> str:
     )
 
 
+def login_methods() -> list[str]:
+    """The tenant's enabled sign-in methods (the pages show only these)."""
+    tenant = g.get("tenant")
+    return list(get_settings(tenant)["login_methods"]) if tenant is not None else []
+
+
 @bp.app_context_processor
 def _nav_context():
     return {
+        "login_methods": login_methods,
         "nav_admin_url": admin_url,
         "nav_signup_open": signup_open,
         "password_hint": password_hint(),

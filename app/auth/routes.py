@@ -30,6 +30,7 @@ from app.services import credentials
 from app.services import email_tokens
 from app.services.errors import ServiceError
 from app.services.errors import ValidationFailed
+from app.services.settings import get_settings
 from app.tenancy import current_tenant
 from app.tenancy import scope
 from app.web.session import current_session
@@ -53,6 +54,10 @@ def login():
             return _identifier_page(form)
     elif identifier_first and "password" not in request.form:
         return _identifier_step(form)
+    if not password_allowed():  # login_methods: the password is off in this tenant
+        if form.is_submitted():
+            return _password_off(), 403
+        return render_template("auth/login.html", form=form)
     if identifier_first and realm.enforced_for(current_tenant, form.email.data):
         connection = realm.enforced_for(current_tenant, form.email.data)
         return realm.go(connection, form.next.data)  # passwords are off for this address
@@ -70,6 +75,16 @@ def login():
     if second_step is not None:
         return second_step
     return complete_sign_in(user, ["pwd"], form.next.data)
+
+
+def password_allowed() -> bool:
+    return "password" in get_settings(current_tenant)["login_methods"]
+
+
+def _password_off():
+    return render_template(
+        "auth/method_unavailable.html", message="This sign-in method is not available here."
+    )
 
 
 def _identifier_page(form):
@@ -120,8 +135,6 @@ def signup():
 
 
 def _verification_required() -> bool:
-    from app.services.settings import get_settings
-
     return get_settings(current_tenant)["require_email_verification"]
 
 
@@ -173,6 +186,8 @@ def resend_verification():
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @throttled("PASSWORD_RESET_RATE_LIMIT", "PASSWORD_RESET_ACCOUNT_RATE_LIMIT")
 def forgot_password():
+    if not password_allowed():
+        return _password_off(), 403
     form = ForgotPasswordForm()
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
@@ -184,6 +199,8 @@ def forgot_password():
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 @throttled("PASSWORD_RESET_RATE_LIMIT")
 def reset_password(token: str):
+    if not password_allowed():
+        return _password_off(), 403
     try:
         user = email_tokens.check_token(current_tenant, token, email_tokens.RESET)
     except email_tokens.InvalidToken as exc:

@@ -8,6 +8,7 @@ from app.models.import_job import ImportJob
 from app.models.invitation import EmailToken
 from app.models.invitation import Invitation
 from app.models.key import SigningKey
+from app.models.login_code import LoginCode
 from app.models.mail import Job
 from app.models.mail import OutboxMessage
 from app.models.mfa import MfaFactor
@@ -56,6 +57,7 @@ __all__ = [
     "ImportJob",
     "Invitation",
     "LinkedIdentity",
+    "LoginCode",
     "Membership",
     "MembershipRole",
     "MfaFactor",

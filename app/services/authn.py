@@ -74,7 +74,8 @@ def is_locked(user: User, now: datetime | None = None) -> bool:
     return bool(user.locked_until and user.locked_until > (now or utcnow()))
 
 
-def _record_failure(tenant: Tenant, user: User, settings: dict) -> None:
+def record_failure(tenant: Tenant, user: User, settings: dict) -> None:
+    """Count a failed first factor; lock the account at the tenant's threshold."""
     user.failed_logins += 1
     if user.failed_logins >= settings["lockout_threshold"]:
         user.locked_until = utcnow() + timedelta(minutes=settings["lockout_minutes"])
@@ -104,7 +105,7 @@ def authenticate(tenant: Tenant, email: str, password: str) -> User:
     if not ok or not user.is_active:
         reason = "bad_password" if not ok else "disabled"
         if not ok:
-            _record_failure(tenant, user, settings)
+            record_failure(tenant, user, settings)
         audit.record(tenant, "login.failed", target_type="user", target_id=user.id, reason=reason)
         db.session.flush()
         if is_locked(user):

@@ -104,7 +104,11 @@ def must_enroll(tenant: Tenant, user: User) -> bool:
 
 
 def amr_satisfies_mfa(amr: list[str] | None) -> bool:
-    return bool(set(amr or ()) & SECOND_FACTOR_AMR)
+    """Two factors, one of them a second-factor kind: ``pwd`` + ``otp``, a passkey with
+    user verification (``hwk`` + ``user``), or ``mfa``. An emailed one-time code alone
+    (``otp``, a first factor) is not multi-factor."""
+    values = set(amr or ())
+    return "mfa" in values or (bool(values & SECOND_FACTOR_AMR) and len(values) >= 2)
 
 
 def session_satisfies_mfa(session: BrowserSession | None) -> bool:

@@ -1,6 +1,6 @@
 """Hosted pages for every customer (#20): custom domains are verified by a DNS TXT record
 before they route (existing rows, which routed already, are kept verified); one-time
-sign-in codes and magic links.
+sign-in codes and magic links; mail gets an HTML alternative and a Reply-To.
 
 Revision ID: 0009
 Revises: 0006
@@ -47,8 +47,42 @@ def upgrade():
     with op.batch_alter_table("custom_domains", schema=None) as batch_op:
         batch_op.alter_column("verification_token", existing_type=sa.String(length=100), nullable=False)
 
+    op.create_table(
+        "login_codes",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("user_id", sa.String(length=40), nullable=True),
+        sa.Column("secret_digest", sa.String(length=64), nullable=False),
+        sa.Column("browser_digest", sa.String(length=64), nullable=False),
+        sa.Column("next_url", sa.String(length=4000), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_login_codes_tenant_id_tenants"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_login_codes_user_id_users"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_codes")),
+    )
+    with op.batch_alter_table("login_codes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_login_codes_tenant_id"), ["tenant_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_login_codes_user_id"), ["user_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_login_codes_secret_digest"), ["secret_digest"], unique=False)
+
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("body_html", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("reply_to", sa.String(length=320), nullable=True))
+
 
 def downgrade():
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.drop_column("reply_to")
+        batch_op.drop_column("body_html")
+    with op.batch_alter_table("login_codes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_login_codes_secret_digest"))
+        batch_op.drop_index(batch_op.f("ix_login_codes_user_id"))
+        batch_op.drop_index(batch_op.f("ix_login_codes_tenant_id"))
+    op.drop_table("login_codes")
     with op.batch_alter_table("custom_domains", schema=None) as batch_op:
         batch_op.drop_column("verified_by")
         batch_op.drop_column("verified_at")
