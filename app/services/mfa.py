@@ -60,9 +60,14 @@ def allowed_factors(tenant: Tenant) -> list[str]:
 
 
 def passwordless_enabled(tenant: Tenant) -> bool:
-    """True when passkeys may sign in on their own (settings ``passwordless_passkeys``)."""
+    """True when passkeys may sign in on their own (settings ``passwordless_passkeys``, and
+    ``passkey`` among the ``login_methods``)."""
     settings = get_settings(tenant)
-    return bool(settings["passwordless_passkeys"]) and "webauthn" in settings["mfa_factors"]
+    return (
+        bool(settings["passwordless_passkeys"])
+        and "webauthn" in settings["mfa_factors"]
+        and "passkey" in settings["login_methods"]
+    )
 
 
 def user_factors(

@@ -22,6 +22,7 @@ from app.mfa.flow import second_factor_redirect
 from app.models.provider import UpstreamProvider
 from app.services import providers as providers_service
 from app.services import upstream
+from app.services.settings import get_settings
 from app.tenancy import current_tenant
 from app.upstream import bp
 from app.upstream import client
@@ -57,6 +58,8 @@ def begin(provider: UpstreamProvider, *, mode: str, next_url: str | None, user_i
 @bp.get("/login/providers/<provider_id>")
 def start(provider_id: str):
     provider = providers_service.get_provider(current_tenant, provider_id)  # NotFound -> 404
+    if "upstream" not in get_settings(current_tenant)["login_methods"]:
+        return refused("This sign-in method is not available here.")
     return begin(provider, mode="signin", next_url=requested_next())
 
 
