@@ -6,6 +6,7 @@ from flask import current_app
 from flask import g
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth import bp
@@ -41,9 +42,10 @@ def password_hint() -> str:
     if tenant is None:
         return ""
     minimum = get_settings(tenant)["password_min_length"]
-    return (
-        f"Use {minimum} to {PASSWORD_MAX_LENGTH} characters. "
-        "A few unrelated words make a strong password."
+    return _(
+        "Use %(min)d to %(max)d characters. A few unrelated words make a strong password.",
+        min=minimum,
+        max=PASSWORD_MAX_LENGTH,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import render_template
 from flask import request
 from flask import session as flask_session
+from flask_babel import gettext as _
 
 from app.auth import bp
 from app.auth import realm
@@ -32,7 +33,7 @@ def _key() -> str:
 
 
 def _unavailable():
-    message = "This sign-in method is not available here."
+    message = _("This sign-in method is not available here.")
     return render_template("auth/method_unavailable.html", message=message), 403
 
 

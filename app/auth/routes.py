@@ -8,6 +8,7 @@ from flask import render_template
 from flask import request
 from flask import session as flask_session
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth import bp
@@ -83,7 +84,7 @@ def password_allowed() -> bool:
 
 def _password_off():
     return render_template(
-        "auth/method_unavailable.html", message="This sign-in method is not available here."
+        "auth/method_unavailable.html", message=_("This sign-in method is not available here.")
     )
 
 
@@ -152,7 +153,7 @@ def logout():
             target_id=ended.user_id,
             session_id=ended.id,
         )
-    flash("You are signed out.", "success")
+    flash(_("You are signed out."), "success")
     return redirect(url_for("auth.login"))
 
 
@@ -163,7 +164,7 @@ def verify_email(token: str):
     except email_tokens.InvalidToken as exc:
         return render_template("auth/link_invalid.html", message=exc.message), 400
     flask_session.pop(PENDING_VERIFY, None)
-    flash("Your email address is confirmed.", "success")
+    flash(_("Your email address is confirmed."), "success")
     if current_user.is_authenticated:
         return redirect(url_for("account.index"))
     return redirect(url_for("auth.login"))
@@ -179,7 +180,7 @@ def resend_verification():
         if user is not None and user.is_active and not user.email_verified:
             email_tokens.send_verification(current_tenant, user)
             return render_template("auth/verify_sent.html", email=user.email)
-    flash("Sign in again to get a new confirmation link.", "error")
+    flash(_("Sign in again to get a new confirmation link."), "error")
     return redirect(url_for("auth.login"))
 
 
@@ -223,9 +224,9 @@ def reset_password(token: str):
         except ServiceError as exc:
             return render_template("auth/link_invalid.html", message=exc.message, reset=True), 400
         if current_user.is_authenticated and current_user.id == user.id:
-            flash("Your password is changed. Your other sessions are signed out.", "success")
+            flash(_("Your password is changed. Your other sessions are signed out."), "success")
             return redirect(url_for("account.index"))
-        flash("Your password is changed. Sign in with the new one.", "success")
+        flash(_("Your password is changed. Sign in with the new one."), "success")
         return redirect(url_for("auth.login"))
     status = 422 if form.is_submitted() else 200
     return render_template("auth/reset.html", form=form, email=user.email), status

@@ -21,6 +21,8 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import update
 
 from app.extensions import db
@@ -55,7 +57,7 @@ class InvalidCode(ServiceError):
     title = "Sign-in failed"
 
     def __init__(self, message: str = ""):
-        super().__init__(message or "That code is not right, or it has expired.")
+        super().__init__(message or _("That code is not right, or it has expired."))
 
 
 class InvalidLink(ServiceError):
@@ -63,7 +65,7 @@ class InvalidLink(ServiceError):
     title = "Link not valid"
 
     def __init__(self):
-        super().__init__("This sign-in link is invalid, used or expired. Ask for a new one.")
+        super().__init__(_("This sign-in link is invalid, used or expired. Ask for a new one."))
 
 
 def enabled_methods(tenant: Tenant) -> list[str]:
@@ -72,7 +74,7 @@ def enabled_methods(tenant: Tenant) -> list[str]:
 
 def require_method(tenant: Tenant, method: str) -> None:
     if method not in get_settings(tenant)["login_methods"]:
-        raise PermissionDenied("This sign-in method is not available here.")
+        raise PermissionDenied(_("This sign-in method is not available here."))
 
 
 def _code_digest(row_id: str, code: str) -> str:
@@ -143,7 +145,7 @@ def verify_code(tenant: Tenant, row_id: str | None, code: str) -> User:
     if row is None or row.method != EMAIL_CODE or row.used_at is not None:
         raise InvalidCode()
     if row.expires_at <= now or row.attempts >= MAX_ATTEMPTS:
-        raise InvalidCode("This code has expired. Ask for a new one.")
+        raise InvalidCode(_("This code has expired. Ask for a new one."))
     user = scope(tenant).get(User, row.user_id) if row.user_id else None
     if user is not None and is_locked(user):
         audit.record(tenant, "login.failed", target_type="user", target_id=user.id, reason="locked")
@@ -163,8 +165,14 @@ def verify_code(tenant: Tenant, row_id: str | None, code: str) -> User:
             raise AccountLocked(user.locked_until)
         left = MAX_ATTEMPTS - row.attempts
         if left <= 0:
-            raise InvalidCode("Too many wrong codes. Ask for a new one.")
-        raise InvalidCode(f"That code is not right. {left} attempt{'s' if left != 1 else ''} left.")
+            raise InvalidCode(_("Too many wrong codes. Ask for a new one."))
+        raise InvalidCode(
+            ngettext(
+                "That code is not right. %(num)d attempt left.",
+                "That code is not right. %(num)d attempts left.",
+                left,
+            )
+        )
     if user is None or not user.is_active:
         raise InvalidCode()
     return _signed_in(tenant, row, user)

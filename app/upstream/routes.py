@@ -13,6 +13,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.flow import complete_sign_in
@@ -59,7 +60,7 @@ def begin(provider: UpstreamProvider, *, mode: str, next_url: str | None, user_i
 def start(provider_id: str):
     provider = providers_service.get_provider(current_tenant, provider_id)  # NotFound -> 404
     if "upstream" not in get_settings(current_tenant)["login_methods"]:
-        return refused("This sign-in method is not available here.")
+        return refused(_("This sign-in method is not available here."))
     return begin(provider, mode="signin", next_url=requested_next())
 
 
