@@ -38,6 +38,42 @@ NAMES = {
 }
 
 
+def N_(message: str) -> str:  # noqa: N802 - the usual name of the gettext no-op marker
+    """Mark a message for extraction; it is translated where it is shown."""
+    return message
+
+
+# What the error pages show (``errors/_error.html`` translates its title and text).
+ERROR_TEXTS = (
+    N_("Bad Request"),
+    N_("Forbidden"),
+    N_("Not Found"),
+    N_("Method Not Allowed"),
+    N_("Too Many Requests"),
+    N_("Internal Server Error"),
+    N_("Request Entity Too Large"),
+    N_("The browser (or proxy) sent a request that this server could not understand."),
+    N_(
+        "You don't have the permission to access the requested resource. It is either "
+        "read-protected or not readable by the server."
+    ),
+    N_(
+        "The requested URL was not found on the server. If you entered the URL manually "
+        "please check your spelling and try again."
+    ),
+    N_("The method is not allowed for the requested URL."),
+    N_(
+        "The server encountered an internal error and was unable to complete your request. "
+        "Either the server is overloaded or there is an error in the application."
+    ),
+    N_("The data value transmitted exceeds the capacity limit."),
+    N_("There is no workspace at this address."),
+    N_("This server does not answer for that host name."),
+    N_("This workspace is suspended. Contact its administrator."),
+    N_("Too many attempts. Wait a little and try again."),
+)
+
+
 def to_babel(tag: str) -> str:
     return tag.replace("-", "_")
 

@@ -297,6 +297,6 @@ def _send(tenant: Tenant, invitation: Invitation, token: str) -> None:
         "invitation",
         invitation.email,
         link=invitation_link(tenant, token),
-        expires=f"{invitation.expires_at:%Y-%m-%d %H:%M}",
+        expires=invitation.expires_at,
         org_name=org.name if org else "",
     )

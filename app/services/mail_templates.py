@@ -51,9 +51,15 @@ def environment() -> SandboxedEnvironment:
             extensions=["jinja2.ext.i18n"],
             keep_trailing_newline=True,
         )
+        from flask_babel import format_datetime
+        from flask_babel import format_decimal
+
         from app.i18n import install_gettext
 
         install_gettext(env)
+        # Dates and numbers in the recipient's language (CLDR, through Flask-Babel).
+        env.filters["datetime"] = lambda value, style="medium": format_datetime(value, style)
+        env.filters["number"] = format_decimal
         _ENV = env
     return _ENV
 
