@@ -103,6 +103,9 @@ def b_objects(app, other_tenant, make_user, tenant_client):
         return {
             "domain_id": domain.id,
             "custom_domain_id": custom_domain.id,
+            # Not an object of B: a template name is per tenant (the console's own tenant);
+            # an unknown name answers 404 like every other miss.
+            "template_name": "no-such-template",
             "connection_id": connection.id,
             "token_id": scim_token.id,
             "user_id": b_user.id,

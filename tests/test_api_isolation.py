@@ -34,6 +34,7 @@ BODIES = {
     "OrgDomainCreate": {"domain": "pwned.example"},
     "OrgDomainVerify": {"operator": True},
     "DomainCreate": {"host": "login.pwned.example"},
+    "EmailTemplatePut": {"subject": "Pwned", "text": "{{ link }}"},
     "ConnectionCreate": {"kind": "saml", "name": "Pwned", "metadata_xml": "<x/>"},
     "ConnectionUpdate": {"name": "Pwned", "enforced": True},
     "ScimTokenCreate": {"name": "pwned"},
@@ -101,6 +102,9 @@ def _fixture_b(app, other_tenant, make_user):
         return {
             "domain_id": domain.id,
             "custom_domain_id": custom_domain.id,
+            # Not an object of B: template names are per tenant (A's own slug with a real
+            # name reaches A's template); an unknown name answers 404 like every miss.
+            "template_name": "no-such-template",
             "connection_id": connection.id,
             "token_id": token.id,
             "user_id": user.id,

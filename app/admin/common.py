@@ -117,6 +117,7 @@ NAV = [
     ("admin.providers_index", "Identity providers"),
     ("admin.settings", "Settings"),
     ("admin.domains_index", "Domains"),
+    ("admin.email_templates_index", "Email templates"),
     ("admin.keys_index", "Signing keys"),
     ("admin.sessions_index", "Sessions"),
     ("admin.audit_index", "Audit log"),

@@ -43,6 +43,10 @@ def _changes_from_form() -> dict:
         "login_methods": request.form.getlist("login_methods"),
         "mfa_factors": request.form.getlist("mfa_factors"),
         "allowed_email_domains": form_list("allowed_email_domains"),
+        "default_locale": request.form.get("default_locale", ""),
+        "locales": request.form.getlist("locales"),
+        "mail_sender_name": (request.form.get("mail_sender_name") or "").strip(),
+        "mail_reply_to": (request.form.get("mail_reply_to") or "").strip(),
         "branding": {k: (request.form.get(f"branding.{k}") or "").strip() for k in BRANDING},
     }
     changes.update({name: form_int(name) for name in NUMBERS})

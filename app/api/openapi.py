@@ -72,6 +72,16 @@ PATH_PARAMS = {
     "connection_id": path_param("connection_id", "Connection id (`con_...`)."),
     "domain_id": path_param("domain_id", "Organization domain id (`odm_...`)."),
     "custom_domain_id": path_param("custom_domain_id", "Custom domain id (`dom_...`)."),
+    "template_name": {
+        "name": "template_name",
+        "in": "path",
+        "required": True,
+        "description": "One of `verify_email`, `reset_password`, `invitation`, `login_code`.",
+        "schema": {
+            "type": "string",
+            "enum": ["verify_email", "reset_password", "invitation", "login_code"],
+        },
+    },
     "token_id": path_param("token_id", "SCIM token id (`sct_...`)."),
     "webhook_id": path_param("webhook_id", "Webhook endpoint id (`wh_...`)."),
     "delivery_id": path_param("delivery_id", "Delivery id (`dlv_...`)."),
@@ -87,6 +97,13 @@ PAGING = (
     ),
 )
 SEARCH = (query_param("q", "Search text (case-insensitive substring)."), *PAGING)
+LOCALE = (
+    query_param(
+        "locale",
+        "`en`, `es`, `fr`, `de` or `pt-BR` (default: the tenant's `default_locale`).",
+        {"type": "string", "enum": ["en", "es", "fr", "de", "pt-BR"]},
+    ),
+)
 CONFIRM = (query_param("confirm", "Repeat the slug to confirm (or send it in the body)."),)
 
 
@@ -271,6 +288,15 @@ OPERATIONS: list[Operation] = [
     Op("delete", f"{T}/domains/{{custom_domain_id}}",
        "Remove a custom domain (the issuer falls back to the next verified one or the "
        "tenant's subdomain)", ok=204),
+    # Email templates (sandboxed Jinja; refused at save time when they cannot render)
+    Op("get", f"{T}/email-templates/{{template_name}}",
+       "Read a mail template in `locale` (the tenant's own, else the built-in source)",
+       out=ref("EmailTemplate"), query=LOCALE),
+    Op("put", f"{T}/email-templates/{{template_name}}",
+       "Replace a mail template in `locale` (rendered with sample values first)",
+       out=ref("EmailTemplate"), body="EmailTemplatePut", query=LOCALE),
+    Op("delete", f"{T}/email-templates/{{template_name}}",
+       "Restore the built-in template in `locale`", ok=204, query=LOCALE),
     # Invitations
     Op("get", f"{T}/invitations", "List invitations", out=listing("Invitation"),
        query=(enum_param("status", "Only one status.",

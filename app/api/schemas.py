@@ -497,6 +497,31 @@ SCHEMAS["Domain"] = resource(
 SCHEMAS["DomainCreate"] = closed(
     {"host": {"type": "string", "minLength": 1, "maxLength": 253}}, ("host",)
 )
+SCHEMAS["EmailTemplate"] = {
+    "type": "object",
+    "properties": {
+        "name": {
+            "type": "string",
+            "enum": ["verify_email", "reset_password", "invitation", "login_code"],
+        },
+        "locale": {"type": "string"},
+        "custom": {"type": "boolean"},
+        "subject": {"type": "string"},
+        "text": {"type": "string"},
+        "html": {"type": "string"},
+        "variables": {"type": "array", "items": {"type": "string"}},
+        "updated_at": TIME_OR_NULL,
+    },
+    "required": ["name", "locale", "custom", "subject", "text", "html", "variables"],
+}
+SCHEMAS["EmailTemplatePut"] = closed(
+    {
+        "subject": {"type": "string", "minLength": 1, "maxLength": 1000},
+        "text": {"type": "string", "minLength": 1, "maxLength": 20000},
+        "html": {"type": "string", "maxLength": 100000},
+    },
+    ("subject", "text"),
+)
 SCHEMAS["ScimToken"] = resource(
     {"org_id": ID, "name": {"type": "string"}, "last_used_at": TIME_OR_NULL}
 )

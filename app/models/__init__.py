@@ -4,6 +4,7 @@ from app.models.admin_key import AdminApiKey
 from app.models.audit import AuditEvent
 from app.models.client import Client
 from app.models.client import Consent
+from app.models.email_template import EmailTemplate
 from app.models.import_job import ImportJob
 from app.models.invitation import EmailToken
 from app.models.invitation import Invitation
@@ -50,6 +51,7 @@ __all__ = [
     "ConnectionIdentity",
     "Consent",
     "CustomDomain",
+    "EmailTemplate",
     "EmailToken",
     "Event",
     "Grant",

@@ -1,6 +1,6 @@
 """Hosted pages for every customer (#20): custom domains are verified by a DNS TXT record
 before they route (existing rows, which routed already, are kept verified); one-time
-sign-in codes and magic links; mail gets an HTML alternative and a Reply-To.
+sign-in codes and magic links; per-tenant email templates; mail gets an HTML alternative and a Reply-To.
 
 Revision ID: 0009
 Revises: 0006
@@ -69,6 +69,24 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_login_codes_user_id"), ["user_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_login_codes_secret_digest"), ["secret_digest"], unique=False)
 
+    op.create_table(
+        "email_templates",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("locale", sa.String(length=8), nullable=False),
+        sa.Column("subject", sa.String(length=1000), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("html", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_email_templates_tenant_id_tenants"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_templates")),
+        sa.UniqueConstraint("tenant_id", "name", "locale", name=op.f("uq_email_templates_tenant_id_name_locale")),
+    )
+    with op.batch_alter_table("email_templates", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_email_templates_tenant_id"), ["tenant_id"], unique=False)
+
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("body_html", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("reply_to", sa.String(length=320), nullable=True))
@@ -78,6 +96,9 @@ def downgrade():
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.drop_column("reply_to")
         batch_op.drop_column("body_html")
+    with op.batch_alter_table("email_templates", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_email_templates_tenant_id"))
+    op.drop_table("email_templates")
     with op.batch_alter_table("login_codes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_login_codes_secret_digest"))
         batch_op.drop_index(batch_op.f("ix_login_codes_user_id"))
