@@ -43,12 +43,13 @@ def _changes_from_form() -> dict:
         "login_methods": request.form.getlist("login_methods"),
         "mfa_factors": request.form.getlist("mfa_factors"),
         "allowed_email_domains": form_list("allowed_email_domains"),
-        "default_locale": request.form.get("default_locale", ""),
-        "locales": request.form.getlist("locales"),
-        "mail_sender_name": (request.form.get("mail_sender_name") or "").strip(),
-        "mail_reply_to": (request.form.get("mail_reply_to") or "").strip(),
         "branding": {k: (request.form.get(f"branding.{k}") or "").strip() for k in BRANDING},
     }
+    if "default_locale" in request.form:  # the languages and mail section (#20)
+        changes["default_locale"] = request.form.get("default_locale", "")
+        changes["locales"] = request.form.getlist("locales")
+        changes["mail_sender_name"] = (request.form.get("mail_sender_name") or "").strip()
+        changes["mail_reply_to"] = (request.form.get("mail_reply_to") or "").strip()
     changes.update({name: form_int(name) for name in NUMBERS})
     changes.update({name: bool(request.form.get(name)) for name in FLAGS})
     return changes
