@@ -43,8 +43,7 @@ def _environ(host, method, path, *, headers=None, form=None):
 def _call(app, environ):
     """One request through the whole WSGI stack: (status, body bytes)."""
     env = dict(environ)
-    if "wsgi.input" in env:
-        env["wsgi.input"] = io.BytesIO(environ["gatehouse.body"])
+    env["wsgi.input"] = io.BytesIO(environ.get("gatehouse.body", b""))
     status = []
 
     def start_response(s, headers, exc_info=None):
