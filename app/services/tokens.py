@@ -310,14 +310,8 @@ def verify_access_token(tenant: Tenant, token: str) -> dict:
     """
     claims = decode_access_token(tenant, token)
     suffix, params = _liveness_params(claims)
-    row = (
-        scope(tenant)
-        .execute_prepared(
-            f"access.live.{suffix}",
-            lambda t: select(*_liveness(t, suffix == "grant")),
-            **params,
-        )
-        .one()
+    (row,) = scope(tenant).read_prepared(
+        f"access.live.{suffix}", lambda t: select(*_liveness(t, suffix == "grant")), **params
     )
     check_liveness(*row)
     return claims
@@ -337,18 +331,15 @@ def userinfo_user(tenant: Tenant, token: str) -> tuple[dict, Any]:
     client_credentials), in one round trip; raises InvalidToken."""
     claims = decode_access_token(tenant, token)
     suffix, params = _liveness_params(claims)
-    row = (
-        scope(tenant)
-        .execute_prepared(
-            f"userinfo.{suffix}",
-            lambda t: select(*_USERINFO_COLUMNS, *_liveness(t, suffix == "grant")).where(
-                User.__table__.c.tenant_id == t, User.__table__.c.id == bindparam("sub")
-            ),
-            sub=str(claims.get("sub")),
-            **params,
-        )
-        .first()
+    rows = scope(tenant).read_prepared(
+        f"userinfo.{suffix}",
+        lambda t: select(*_USERINFO_COLUMNS, *_liveness(t, suffix == "grant")).where(
+            User.__table__.c.tenant_id == t, User.__table__.c.id == bindparam("sub")
+        ),
+        sub=str(claims.get("sub")),
+        **params,
     )
+    row = rows[0] if rows else None
     if row is None:  # no such user: still say "revoked" when it is
         verify_access_token(tenant, token)
         return claims, None
