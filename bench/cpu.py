@@ -117,6 +117,17 @@ def main(argv=None) -> int:
                 form={"grant_type": "client_credentials"},
             )
         )
+        # The same grant through Authlib (a query parameter keeps it off the direct path,
+        # app/oauth/direct.py): Authlib's share of a grant, measured side by side.
+        cc_authlib_env = _with_body(
+            _environ(
+                host,
+                "POST",
+                "/oauth2/token?via=authlib",
+                headers=basic,
+                form={"grant_type": "client_credentials"},
+            )
+        )
         userinfo_env = _environ(host, "GET", "/oauth2/userinfo", headers=bearer)
         introspect_env = _with_body(
             _environ(
@@ -153,6 +164,7 @@ def main(argv=None) -> int:
             "discovery": lambda: _call(app, discovery_env),
             "jwks": lambda: _call(app, jwks_env),
             "client_credentials": lambda: _call(app, cc_env),
+            "client_credentials (Authlib)": lambda: _call(app, cc_authlib_env),
             "userinfo": lambda: _call(app, userinfo_env),
             "introspection": lambda: _call(app, introspect_env),
             "refresh_token": refresh,
