@@ -9,6 +9,8 @@ from functools import lru_cache
 AA_TEXT = 4.5
 WHITE = "#ffffff"
 BLACK = "#000000"
+# The darkest light background text in the brand colour sits on (code, the page itself).
+LIGHT_BACKGROUND = "#f3f4f6"
 
 
 def _rgb(color: str) -> tuple[int, int, int]:
@@ -44,11 +46,12 @@ def text_on(color: str) -> str:
 
 @lru_cache(maxsize=1024)
 def readable_on_white(color: str) -> str:
-    """``color``, darkened just enough to reach 4.5:1 on white (links, focus text)."""
+    """``color``, darkened just enough to reach 4.5:1 on white and on the light grey
+    backgrounds of the pages (links, focus text)."""
     r, g, b = _rgb(color)
     step = 0
     candidate = color
-    while contrast(candidate, WHITE) < AA_TEXT and step < 100:
+    while contrast(candidate, LIGHT_BACKGROUND) < AA_TEXT and step < 100:
         step += 1
         factor = 1 - step / 100
         candidate = _hex((r * factor, g * factor, b * factor))
