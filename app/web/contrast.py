@@ -1,6 +1,7 @@
 """WCAG 2.2 contrast for the tenant's brand colour (#20): the text on a brand-coloured
-button is black or white, whichever contrasts more (always at least 4.5:1, SC 1.4.3), and
-links drawn in the brand colour on the white card are darkened until they reach 4.5:1."""
+button is black or white, whichever contrasts more (always at least 4.5:1, SC 1.4.3);
+links drawn in the brand colour are darkened (light theme) or lightened (dark theme)
+until they reach 4.5:1 on the theme's surfaces."""
 
 from __future__ import annotations
 
@@ -55,4 +56,21 @@ def readable_on_white(color: str) -> str:
         step += 1
         factor = 1 - step / 100
         candidate = _hex((r * factor, g * factor, b * factor))
+    return candidate
+
+
+# The lightest dark background of the dark theme (static/css/dark.css: --card).
+DARK_BACKGROUND = "#1e293b"
+
+
+@lru_cache(maxsize=1024)
+def readable_on_dark(color: str) -> str:
+    """``color``, lightened just enough to reach 4.5:1 on the dark theme's surfaces."""
+    r, g, b = _rgb(color)
+    step = 0
+    candidate = color
+    while contrast(candidate, DARK_BACKGROUND) < AA_TEXT and step < 100:
+        step += 1
+        mix = step / 100
+        candidate = _hex((r + (255 - r) * mix, g + (255 - g) * mix, b + (255 - b) * mix))
     return candidate

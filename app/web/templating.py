@@ -26,6 +26,7 @@ def _branding() -> dict:
     # WCAG contrast (app.web.contrast): text on the colour, and the colour as text.
     values["on_primary"] = contrast.text_on(color)
     values["primary_text"] = contrast.readable_on_white(color)
+    values["primary_text_dark"] = contrast.readable_on_dark(color)
     return values
 
 

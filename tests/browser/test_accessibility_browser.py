@@ -1,5 +1,6 @@
 """axe-core (npm ``axe-core``, injected by the test) on the hosted pages and console pages
-of #20, at 390 and 1280 px: no serious or critical WCAG violations."""
+of #20, in the light and the dark theme, at 390 and 1280 px: no serious or critical WCAG
+violations."""
 
 from __future__ import annotations
 
@@ -47,13 +48,17 @@ def acme(app, make_tenant, make_user):
 
 
 @pytest.mark.skipif(not AXE.exists(), reason="axe-core missing: run make install")
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("size", WIDTHS, ids=lambda s: f"{s[0]}px")
 def test_hosted_and_console_pages_have_no_serious_violations(
-    app, acme, live_server, browser, size, artifact_path
+    app, acme, live_server, browser, size, scheme, artifact_path
 ):
     origin = live_server.origin("acme-corp")
     context = browser.new_context(
-        bypass_csp=True, viewport={"width": size[0], "height": size[1]}, locale="en-US"
+        bypass_csp=True,
+        viewport={"width": size[0], "height": size[1]},
+        locale="en-US",
+        color_scheme=scheme,
     )
     page = context.new_page()
     found = {}
@@ -62,12 +67,18 @@ def test_hosted_and_console_pages_have_no_serious_violations(
         page.wait_for_load_state("load")
         problems = serious_violations(page)
         if problems:
-            page.screenshot(path=artifact_path(f"axe-{name}-{size[0]}.png"), full_page=True)
+            page.screenshot(
+                path=artifact_path(f"axe-{name}-{scheme}-{size[0]}.png"), full_page=True
+            )
             found[f"{name} {page.url}"] = problems
 
     for path in ("/login", "/signup", "/password/forgot", "/login/code", "/logout", "/nope"):
         page.goto(origin + path)
         check(path.strip("/"))
+        if path == "/login":
+            page.screenshot(
+                path=artifact_path(f"a11y-login-{scheme}-{size[0]}.png"), full_page=True
+            )
     for lang in ("es", "de"):
         page.goto(f"{origin}/login?ui_locales={lang}")
         check(f"login-{lang}")
@@ -103,6 +114,7 @@ def test_hosted_and_console_pages_have_no_serious_violations(
     page.click("button[type=submit]:has-text('Sign in')")
     page.wait_for_url(re.compile(r".*/account/?$"))
     check("account")
+    page.screenshot(path=artifact_path(f"a11y-account-{scheme}-{size[0]}.png"), full_page=True)
     for path in (
         "/admin/overview",
         "/admin/settings",
