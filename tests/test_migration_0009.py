@@ -50,6 +50,22 @@ def test_upgrade_keeps_existing_custom_domains_verified(tmp_path):
                     ),
                     {"now": now},
                 )
+                conn.execute(
+                    text(
+                        "INSERT INTO users (id, tenant_id, email, name, email_verified, status, "
+                        "failed_logins, metadata, created_at) VALUES ('usr_A', 'ten_A', "
+                        "'a@acme.example', 'Ada', true, 'active', 0, '{}', :now)"
+                    ),
+                    {"now": now},
+                )
+                conn.execute(
+                    text(
+                        'INSERT INTO outbox_messages (id, tenant_id, "to", subject, body_text, '
+                        "status, attempts, created_at) VALUES ('msg_A', 'ten_A', "
+                        "'a@acme.example', 'Hi', 'Hello', 'pending', 0, :now)"
+                    ),
+                    {"now": now},
+                )
             upgrade(revision=revision.revision)
             with db.engine.begin() as conn:
                 row = conn.execute(
@@ -61,6 +77,26 @@ def test_upgrade_keeps_existing_custom_domains_verified(tmp_path):
                 assert row.host == "login.acme.example"
                 assert len(row.verification_token) >= 24
                 assert row.verified_at is not None and row.verified_by == "migration"
+                mail = conn.execute(
+                    text("SELECT body_text, body_html, reply_to FROM outbox_messages")
+                ).one()
+                assert tuple(mail) == ("Hello", None, None)
+                conn.execute(
+                    text(
+                        "INSERT INTO login_codes (id, tenant_id, method, user_id, secret_digest, "
+                        "browser_digest, next_url, attempts, expires_at, created_at) VALUES "
+                        "('lgc_A', 'ten_A', 'email_code', 'usr_A', :d, :d, '', 0, :now, :now)"
+                    ),
+                    {"now": now, "d": "d" * 64},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO email_templates (id, tenant_id, name, locale, subject, "
+                        "text, html, updated_at, created_at) VALUES ('etp_A', 'ten_A', "
+                        "'verify_email', 'es', 'Hola', '{{ link }}', '', :now, :now)"
+                    ),
+                    {"now": now},
+                )
                 # A new row without a token is refused: the column is required now.
                 failed = False
                 try:
