@@ -80,6 +80,13 @@ def test_the_built_in_template_is_readable_and_used_until_replaced(app, api, ten
         ("Hello {{ password }}", "does not render"),  # not a documented variable
         ("{{ ''.__class__.__mro__ }}", "does not render"),  # sandbox
         ("{{ link.__class__ }}", "does not render"),
+        ("{{ 9 ** 9 ** 9 }}", "does not render"),  # CPU
+        ("{{ link * 100000000 }}", "does not render"),  # memory
+        ("{% for i in range(10) %}{{ i }}{% endfor %}", "does not render"),
+        ("{{ link|center(900000000) }}", "does not render"),
+        ("{{ link|replace('', link) }}", "does not render"),
+        ("{% include 'verify_email.text.txt' %}", "does not render"),
+        ("{{ lipsum(100000) }}", "does not render"),
     ],
 )
 def test_a_template_that_cannot_render_is_refused_at_save_time(api, text, expected):
@@ -165,3 +172,11 @@ def test_console_edits_previews_tests_and_restores(app, tenant, make_console):
     )
     assert restored.status_code == 302
     assert "custom" not in console.get("/admin/email-templates").get_data(as_text=True)
+
+
+def test_the_built_in_source_can_be_saved_as_it_is(api):
+    for name in ("verify_email", "reset_password", "invitation", "login_code"):
+        path = f"/tenants/acme-corp/email-templates/{name}"
+        source = api.get(path).get_json()
+        answer = api.put(path, json={"subject": source["subject"], "text": source["text"]})
+        assert answer.status_code == 200, (name, answer.get_json())

@@ -19,6 +19,8 @@ from pathlib import Path
 from jinja2 import FileSystemLoader
 from jinja2 import StrictUndefined
 from jinja2 import TemplateError
+from jinja2 import nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from app.extensions import db
@@ -57,6 +59,49 @@ SAMPLES = {
     "org_name": "Engineering",
 }
 
+# A tenant admin writes these, and admins of one tenant must not be able to exhaust the
+# instance: no loops, macros or includes (the variables are plain values), no ``*`` on
+# text and no ``**``, and only filters whose output stays about as long as their input.
+# Rendering then costs at most about the size of the template (itself size-limited).
+FILTERS = (
+    "capitalize", "d", "default", "e", "escape", "lower", "striptags", "title", "trim",
+    "truncate", "upper", "datetime", "number",
+)  # fmt: skip
+FORBIDDEN_NODES = (
+    nodes.For, nodes.Macro, nodes.CallBlock, nodes.Call, nodes.Include, nodes.Import,
+    nodes.FromImport, nodes.Extends, nodes.Block, nodes.FilterBlock, nodes.With,
+)  # fmt: skip
+
+
+class MailSandbox(SandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if (
+            operator == "**"
+            or isinstance(left, str | list | tuple)
+            or isinstance(right, str | list | tuple)
+        ):
+            raise SecurityError(f"the operator {operator} is not allowed here")
+        return super().call_binop(context, operator, left, right)
+
+
+def check_source(source: str) -> None:
+    """Refuse what a mail template never needs (raises jinja2.TemplateError)."""
+    tree = environment().parse(source)
+    for node in tree.find_all(FORBIDDEN_NODES):
+        if isinstance(node, nodes.Call) and _is_gettext_call(node):
+            continue
+        raise SecurityError(f"{type(node).__name__.lower()} is not allowed in mail templates")
+    for node in tree.find_all(nodes.Filter):
+        if node.name not in FILTERS:
+            raise SecurityError(f"the filter {node.name} is not allowed here")
+
+
+def _is_gettext_call(node) -> bool:
+    return isinstance(node.node, nodes.Name) and node.node.name in ("_", "gettext", "ngettext")
+
+
 _ENVS: dict[bool, SandboxedEnvironment] = {}
 
 
@@ -70,17 +115,19 @@ def environment(html: bool = False) -> SandboxedEnvironment:
         from app import _shipped
         from app.i18n import install_gettext
 
-        env = SandboxedEnvironment(
+        env = MailSandbox(
             loader=FileSystemLoader(str(Path(_shipped("templates")) / "mail")),
             undefined=StrictUndefined,
             autoescape=html,
             extensions=["jinja2.ext.i18n"],
             keep_trailing_newline=True,
         )
+        env.globals.clear()  # no range(), lipsum(), dict(), ...
         install_gettext(env)
         # Dates and numbers in the recipient's language (CLDR, through Flask-Babel).
         env.filters["datetime"] = lambda value, style="medium": format_datetime(value, style)
         env.filters["number"] = format_decimal
+        env.filters = {name: env.filters[name] for name in FILTERS}
         _ENVS[html] = env
     return env
 
@@ -126,6 +173,7 @@ def render_parts(tenant: Tenant, name: str, parts: dict, values: dict) -> dict[s
         if not source:
             out[part] = ""
             continue
+        check_source(source)
         out[part] = environment(part == "html").from_string(source).render(context)
     out["subject"] = " ".join(out["subject"].split())[:300]
     return out
