@@ -25,7 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "passwordless_passkeys": False,
     # Every method a tenant had before login_methods was enforced (#20): passkeys still
     # need passwordless_passkeys, upstream buttons need providers.
-    "login_methods": ["password", "passkey", "upstream"],
+    "login_methods": ["passkey", "password", "upstream"],  # sorted, as stored
     "default_locale": "en",
     "locales": ["en", "es", "fr", "de", "pt-BR"],
     # Mail: the sender's display name (empty: the tenant's display name) and Reply-To.
