@@ -44,6 +44,7 @@ from app.models import Client
 from app.models import CustomDomain
 from app.models import SigningKey
 from app.models import Tenant
+from app.models import TenantLogo
 from app.models.base import utcnow
 from app.tenant_snapshot import TenantSnapshot
 
@@ -51,7 +52,7 @@ log = logging.getLogger("gatehouse.tenant_cache")
 
 _EXT = "gatehouse.tenant_cache"
 _CHANGED = "gatehouse.tenants_changed"
-CONFIG_MODELS = (Tenant, CustomDomain, Client, SigningKey)
+CONFIG_MODELS = (Tenant, CustomDomain, Client, SigningKey, TenantLogo)
 STREAM = "gatehouse:tenant-config"
 STREAM_MAXLEN = 100_000
 POLL_LOOKBACK = timedelta(seconds=30)

@@ -18,6 +18,7 @@ from app.models import Organization
 from app.models import OrgDomain
 from app.models import ScimToken
 from app.models import Tenant
+from app.models import TenantLogo
 from app.models import User
 from app.models import WebhookDelivery
 from app.models import WebhookEndpoint
@@ -32,6 +33,7 @@ from app.services.roles import tenant_role_names
 from tests.support.console import console_fixtures
 from tests.support.console import sign_in
 from tests.support.http import csrf_from
+from tests.test_logo import GOOD_SVG
 
 make_console = console_fixtures()
 
@@ -99,6 +101,9 @@ def b_objects(app, other_tenant, make_user, tenant_client):
         from app.services.portability import jobs
 
         job = jobs.create_job(other_tenant, "b-users.jsonl", None)
+        from app.services import logos
+
+        logos.set_logo(other_tenant, GOOD_SVG)
         db.session.commit()
         return {
             "domain_id": domain.id,
@@ -151,6 +156,12 @@ def snapshot(app, tenant_id):
             "scim_tokens": rows(ScimToken, "id", "name", "token_digest"),
             "webhooks": rows(WebhookEndpoint, "id", "url", "enabled", "secret_encrypted"),
             "deliveries": rows(WebhookDelivery, "id", "status", "next_attempt_at"),
+            "logo": [
+                (row.digest, row.content_type)
+                for row in db.session.scalars(
+                    select(TenantLogo).where(TenantLogo.tenant_id == tenant_id)
+                )
+            ],
         }
 
 
@@ -237,6 +248,8 @@ def test_tenant_admin_cannot_use_the_instance_console_on_b(app, tenant, other_te
         ("POST", "/admin/tenants/globex/status"),
         ("POST", "/admin/tenants/globex/delete"),
         ("POST", "/admin/tenants/globex/settings"),
+        ("POST", "/admin/tenants/globex/settings/logo"),
+        ("POST", "/admin/tenants/globex/settings/logo/delete"),
         ("POST", "/admin/tenants/globex/users/new"),
         ("POST", "/admin/tenants/new"),
     ]:

@@ -12,6 +12,18 @@ from tests.support.api import Api
 from tests.support.api import create_admin_key
 from tests.support.api import problem_of
 
+
+def _png() -> bytes:
+    """A small real PNG (the logo upload's body)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 128, 0)).save(out, "PNG")
+    return out.getvalue()
+
+
 BODIES = {
     "TenantUpdate": {"name": "Pwned", "status": "suspended"},
     "TenantDelete": {"confirm": "globex"},
@@ -42,6 +54,7 @@ BODIES = {
     "WebhookUpdate": {"url": "https://pwned.example/hook"},
     "WebhookSecretRotate": {"overlap_seconds": 0},
     "UserImportFile": [{"email": "intruder@example.com"}],
+    "image/png": _png(),
 }
 INSTANCE_ONLY = {("/v2/admin/tenants", "get"), ("/v2/admin/tenants", "post")}
 
@@ -98,6 +111,9 @@ def _fixture_b(app, other_tenant, make_user):
         from app.services.portability import jobs
 
         job = jobs.create_job(b, "globex.jsonl", None)
+        from app.services import logos
+
+        logos.set_logo(b, _png())
         db.session.commit()
         return {
             "domain_id": domain.id,
@@ -147,11 +163,12 @@ def _operations():
             if method == "parameters":
                 continue
             body = operation.get("requestBody")
-            schema = (
-                body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-                if body
-                else None
-            )
+            if body is None:
+                schema = None
+            elif "application/json" in body["content"]:
+                schema = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            else:  # a binary upload (the logo): one of its media types
+                schema = next(iter(body["content"]))
             yield path, method, schema
 
 
@@ -161,7 +178,7 @@ def _fill(path: str, tenant_ref: str, ids: dict) -> str:
 
 
 def _body(schema, ids):
-    if schema is None:
+    if schema is None or isinstance(BODIES[schema], bytes):
         return None
     if isinstance(BODIES[schema], list):
         return BODIES[schema]
@@ -192,7 +209,12 @@ def test_tenant_key_of_a_gets_404_everywhere_in_b(app, world):
             refs.append("acme-corp")  # A's own slug with B's object ids
         for ref in refs:
             url = _fill(path, ref, ids)
-            response = api.call(method.upper(), url, json=_body(schema, ids))
+            if schema and isinstance(BODIES[schema], bytes):
+                response = api.call(
+                    method.upper(), url, data=BODIES[schema], headers={"Content-Type": schema}
+                )
+            else:
+                response = api.call(method.upper(), url, json=_body(schema, ids))
             assert response.status_code == 404, (method, url, response.get_data(as_text=True))
             problem_of(response)
             checked += 1

@@ -4,6 +4,7 @@ re-rendered as the branding fields change)."""
 from __future__ import annotations
 
 from flask import request
+from flask import url_for
 
 from app.admin.access import console_tenant
 from app.admin.common import done
@@ -12,6 +13,7 @@ from app.admin.common import form_int
 from app.admin.common import form_list
 from app.admin.common import respond
 from app.admin.common import tenant_route
+from app.services import logos
 from app.services import settings as settings_service
 from app.services.errors import ServiceError
 from app.services.errors import ValidationFailed
@@ -71,6 +73,17 @@ def _preview_branding(source) -> dict:
     return {"preview": branding, "preview_problems": problems}
 
 
+def _logo_context(tenant, errors: dict | None = None) -> dict:
+    row = logos.get_logo(tenant)
+    src = ""
+    if row is not None:
+        src = (
+            url_for("pages.home")
+            + logos.logo_path(row.digest, logos.EXTENSIONS[row.content_type])[1:]
+        )
+    return {"logo": row, "logo_src": src, "logo_errors": errors or {}}
+
+
 @tenant_route("/settings", methods=["GET", "POST"])
 def settings():
     tenant = console_tenant()
@@ -93,7 +106,37 @@ def settings():
         s=values,
         errors=errors,
         **_preview_branding(source),
+        **_logo_context(tenant),
     )
+
+
+@tenant_route("/settings/logo", methods=["POST"], endpoint="settings_logo")
+def settings_logo():
+    """Upload the logo (a separate multipart form next to the settings form)."""
+    tenant = console_tenant()
+    upload = request.files.get(logos.FIELD)
+    try:
+        if upload is None or not upload.filename:
+            raise ValidationFailed({logos.FIELD: "Choose a PNG, JPEG or SVG file."})
+        logos.set_logo(tenant, upload.stream.read(logos.MAX_BYTES + 1))
+    except ServiceError as exc:
+        values = settings_service.get_settings(tenant)
+        source = {f"branding.{k}": v for k, v in values["branding"].items()}
+        return respond(
+            "admin/settings.html",
+            status=422,
+            s=values,
+            errors={},
+            **_preview_branding(source),
+            **_logo_context(tenant, errors_of(exc)),
+        )
+    return done("Logo uploaded.", "admin.settings")
+
+
+@tenant_route("/settings/logo/delete", methods=["POST"], endpoint="settings_logo_delete")
+def settings_logo_delete():
+    logos.delete_logo(console_tenant())
+    return done("Logo removed.", "admin.settings")
 
 
 @tenant_route("/settings/preview")

@@ -139,6 +139,7 @@ class Operation:
     out: dict | None = None
     body: str | None = None
     body_required: bool = True
+    body_media: tuple[str, ...] = ()  # a binary body of these types instead of JSON
     query: tuple = ()
     errors: tuple[int, ...] = COMMON_ERRORS
     public: bool = False
@@ -162,7 +163,18 @@ class Operation:
             operation["security"] = []
         if self.query:
             operation["parameters"] = list(self.query)
-        if self.body:
+        if self.body_media:
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            content = {media: binary for media in self.body_media}
+            content["multipart/form-data"] = {
+                "schema": {
+                    "type": "object",
+                    "properties": {"logo": {"type": "string", "format": "binary"}},
+                    "required": ["logo"],
+                }
+            }
+            operation["requestBody"] = {"required": True, "content": content}
+        elif self.body:
             operation["requestBody"] = {
                 "required": self.body_required,
                 "content": {"application/json": {"schema": ref(self.body)}},
@@ -297,6 +309,14 @@ OPERATIONS: list[Operation] = [
        out=ref("EmailTemplate"), body="EmailTemplatePut", query=LOCALE),
     Op("delete", f"{T}/email-templates/{{template_name}}",
        "Restore the built-in template in `locale`", ok=204, query=LOCALE),
+    # The uploaded logo (sanitised; served by the hosted pages at its `url`)
+    Op("get", f"{T}/logo", "Read the uploaded logo's metadata", out=ref("Logo")),
+    Op("put", f"{T}/logo",
+       "Upload the logo: PNG or JPEG (re-encoded) or SVG (reduced to an allowlist), "
+       "at most 256 KB and 2048 px a side", out=ref("Logo"),
+       body_media=("image/png", "image/jpeg", "image/svg+xml"),
+       errors=(*COMMON_ERRORS, 413)),
+    Op("delete", f"{T}/logo", "Remove the uploaded logo", ok=204),
     # Invitations
     Op("get", f"{T}/invitations", "List invitations", out=listing("Invitation"),
        query=(enum_param("status", "Only one status.",

@@ -38,6 +38,7 @@ from app.api import domains  # noqa: E402,F401
 from app.api import email_templates  # noqa: E402,F401
 from app.api import invitations  # noqa: E402,F401
 from app.api import keys  # noqa: E402,F401
+from app.api import logo  # noqa: E402,F401
 from app.api import openapi  # noqa: E402,F401
 from app.api import orgs  # noqa: E402,F401
 from app.api import portability  # noqa: E402,F401

@@ -688,3 +688,14 @@ SCHEMAS["UserData"] = {
     },
     "required": ["format", "profile"],
 }
+SCHEMAS["Logo"] = {
+    "type": "object",
+    "properties": {
+        "content_type": {"type": "string", "enum": ["image/png", "image/jpeg", "image/svg+xml"]},
+        "digest": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "size": {"type": "integer", "minimum": 1},
+        "url": {"type": "string", "format": "uri"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+    "required": ["content_type", "digest", "size", "url", "updated_at"],
+}

@@ -10,6 +10,7 @@ from app.models.invitation import EmailToken
 from app.models.invitation import Invitation
 from app.models.key import SigningKey
 from app.models.login_code import LoginCode
+from app.models.logo import TenantLogo
 from app.models.mail import Job
 from app.models.mail import OutboxMessage
 from app.models.mfa import MfaFactor
@@ -75,6 +76,7 @@ __all__ = [
     "SeenAssertion",
     "SigningKey",
     "Tenant",
+    "TenantLogo",
     "UpstreamProvider",
     "User",
     "UserRole",

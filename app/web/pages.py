@@ -40,3 +40,13 @@ def set_language():
             samesite="Lax",
         )
     return response
+
+
+@bp.get("/branding/logo/<digest>.<ext>")
+def logo(digest, ext):
+    """The tenant's uploaded logo, by the digest of its bytes: cached for a year and
+    immutable (a new logo has a new URL); an SVG can run nothing even opened directly."""
+    from app.services.logos import logo_response
+    from app.tenancy import current_tenant
+
+    return logo_response(current_tenant, digest, ext)

@@ -5,10 +5,26 @@ from __future__ import annotations
 from flask import Flask
 from flask import current_app
 from flask import g
+from flask import url_for
 
 from app.services.settings import get_settings
 from app.web import contrast
 from app.web.user_agents import describe as describe_user_agent
+
+
+def _uploaded_logo_url(tenant) -> str:
+    """The uploaded logo's URL (it takes precedence over ``branding.logo_url``); looked
+    up once per tenant snapshot, which a logo change replaces (a config version bump)."""
+    from app.services.logos import logo_info
+    from app.services.logos import logo_path
+    from app.tenancy import config_of
+
+    snapshot = config_of(tenant)
+    if snapshot is not None:
+        info = snapshot.derived("logo", lambda: logo_info(tenant.id))
+    else:
+        info = logo_info(tenant.id)
+    return url_for("pages.home") + logo_path(*info)[1:] if info else ""
 
 
 def _branding() -> dict:
@@ -19,7 +35,7 @@ def _branding() -> dict:
         branding = get_settings(tenant)["branding"]
         values = {
             "display_name": branding["display_name"] or tenant.name,
-            "logo_url": branding["logo_url"],
+            "logo_url": _uploaded_logo_url(tenant) or branding["logo_url"],
             "primary_color": branding["primary_color"],
         }
     color = values["primary_color"]
