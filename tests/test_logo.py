@@ -46,7 +46,7 @@ ENTITY_SVG = b"""<?xml version="1.0"?>
 
 def image_bytes(fmt: str, size=(40, 20), mode="RGB", **save) -> bytes:
     out = io.BytesIO()
-    Image.new(mode, size, 1 if mode == "1" else (200, 30, 30)).save(out, fmt, **save)
+    Image.new(mode, size, (200, 30, 30) if mode == "RGB" else 1).save(out, fmt, **save)
     return out.getvalue()
 
 
@@ -165,6 +165,14 @@ def test_svg_is_reduced_to_drawing_and_locked_down(api, tenant, tenant_client):
         assert gone not in text, gone
     assert 'fill="#123456"' in text  # the drawing itself stays
 
+    plain_href = b"""<svg xmlns="http://www.w3.org/2000/svg"><defs><circle id="c" r="2"/></defs>
+      <use href="#c"/><use href="//evil.example/x.svg#c"/>
+      <rect style="fill: red; background: image-set('x.png' 1x)"/></svg>"""
+    text = fetch_logo(
+        tenant_client, tenant, put(api, plain_href, "image/svg+xml").get_json()["url"]
+    ).get_data(as_text=True)
+    assert 'href="#c"' in text and "evil.example" not in text and "image-set" not in text
+
 
 @pytest.mark.parametrize(
     "body,content_type,status,message",
@@ -178,6 +186,16 @@ def test_svg_is_reduced_to_drawing_and_locked_down(api, tenant, tenant_client):
         (GOOD_SVG, "image/gif", 415, "image/png"),
         (GOOD_SVG, "application/json", 415, "image/png"),
         (b"", "image/png", 400, "empty"),
+        (
+            b"<svg xmlns='http://www.w3.org/2000/svg'>"
+            + b"<g>" * 5000
+            + b"</g>" * 5000
+            + b"</svg>",
+            "image/svg+xml",
+            400,
+            "levels deep",
+        ),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png", 400, "not a readable PNG"),
     ],
 )
 def test_bad_uploads_are_refused_with_a_problem(api, body, content_type, status, message):
@@ -186,6 +204,13 @@ def test_bad_uploads_are_refused_with_a_problem(api, body, content_type, status,
     assert answer.status_code == status
     assert message in (problem.get("detail", "") + str(problem.get("errors", {})))
     assert problem_of(api.get(PATH))["status"] == 404  # nothing was stored
+
+
+def test_a_sixteen_bit_png_is_re_encoded(api, tenant, tenant_client):
+    saved = put(api, image_bytes("PNG", mode="I;16"), "image/png")
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    data = fetch_logo(tenant_client, tenant, saved.get_json()["url"]).get_data()
+    assert Image.open(io.BytesIO(data)).size == (40, 20)
 
 
 def test_size_and_dimension_limits(api):

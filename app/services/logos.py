@@ -26,6 +26,7 @@ from app.services.errors import ValidationFailed
 
 MAX_BYTES = 256 * 1024  # uploaded and stored
 MAX_SIDE = 2048  # pixels, PNG and JPEG
+MAX_DEPTH = 50  # SVG element nesting
 # Pillow refuses (DecompressionBombError) beyond twice this and warns beyond it; the
 # warning is turned into a refusal below. Headers claiming more never get decoded.
 Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE
@@ -60,7 +61,9 @@ SVG_ATTRIBUTES = frozenset((
 # url(...) only to a fragment of the same document; no escapes, at-rules or expressions.
 _URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL)
 _FRAGMENT = re.compile(r"#[A-Za-z_][\w.-]*")
-_UNSAFE_CSS = re.compile(r"[\\<>@]|expression|javascript:|behaviou?r|-moz-binding", re.I)
+_UNSAFE_CSS = re.compile(
+    r"[\\<>@]|expression|javascript:|behaviou?r|-moz-binding|image-set|image\(|src\(", re.I
+)
 
 
 def _refuse(message: str):
@@ -91,12 +94,16 @@ def _raster(data: bytes, content_type: str) -> bytes:
             if width > MAX_SIDE or height > MAX_SIDE:
                 _refuse(f"at most {MAX_SIDE}×{MAX_SIDE} pixels (this one is {width}×{height})")
             image.load()
+            return _reencode(image, fmt)
     except ValidationFailed:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         _refuse(f"at most {MAX_SIDE}×{MAX_SIDE} pixels")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, TypeError):
         _refuse(f"is not a readable {fmt} image")
+
+
+def _reencode(image, fmt: str) -> bytes:
     if fmt == "JPEG":
         image = ImageOps.exif_transpose(image)  # the orientation survives, the EXIF not
         if image.mode not in ("RGB", "L"):
@@ -134,18 +141,18 @@ def _safe_value(name: str, value: str) -> bool:
     )
 
 
-def _clean(element) -> None:
+def _clean(element, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        _refuse(f"an SVG nested more than {MAX_DEPTH} levels deep is not accepted")
     for child in list(element):
         ns, local = _local(child.tag) if isinstance(child.tag, str) else ("", "")
         if ns != SVG_NS or local not in SVG_ELEMENTS:
             element.remove(child)  # script, foreignObject, style, image, a, other XML
             continue
-        _clean(child)
+        _clean(child, depth + 1)
     for name in list(element.attrib):
         ns, local = _local(name)
-        allowed = (ns == "" and local in SVG_ATTRIBUTES and local != "href") or (
-            ns == XLINK_NS and local == "href"
-        )
+        allowed = (ns == "" and local in SVG_ATTRIBUTES) or (ns == XLINK_NS and local == "href")
         if not allowed or not _safe_value(local, element.attrib[name]):
             del element.attrib[name]  # on* handlers, external hrefs, url(http…)
     if element.tail is not None:
