@@ -102,6 +102,8 @@ def _register_blueprints(app: Flask) -> None:
 def _commit_at_the_edge(app: Flask) -> None:
     """One commit per request, after the view; an exception rolls back instead."""
     from app.extensions import db
+    from app.web import errors
+    from app.web import unavailable
 
     @app.after_request
     def _commit(response):
@@ -110,5 +112,10 @@ def _commit_at_the_edge(app: Flask) -> None:
         if db.session.registry.has():
             session = db.session.registry()
             if session.in_transaction() or session.new or session.dirty or session.deleted:
-                session.commit()
+                try:
+                    session.commit()
+                except Exception as exc:
+                    if not unavailable.is_database_unavailable(exc):
+                        raise
+                    return errors.handle_database_unavailable(exc)  # 503, not a traceback
         return response

@@ -10,9 +10,8 @@ import jwt
 import requests
 
 from tests.support.cluster import wait_until
-from tests.support.cluster_world import sign_in
-from tests.support.cluster_world import submit_login
 from tests.support.cluster_world import Browser
+from tests.support.cluster_world import submit_login
 
 WITHIN = 1.0  # seconds: a configuration change reaches every instance in this time
 

@@ -131,9 +131,16 @@ class HAProxy:
         self.process: subprocess.Popen | None = None
 
     def render(self) -> str:
+        # When every instance fails /readyz (the shared database is down), the unchecked
+        # backup entries keep passing requests, so callers get Gatehouse's own 503 with
+        # Retry-After (RFC 6749 JSON, problem+json, the styled page) rather than the
+        # load balancer's bare one; a dead process is still skipped (redispatch).
         servers = "\n".join(
             f"    server {i.name} 127.0.0.1:{i.port} check inter 500ms fall 2 rise 2"
             for i in self.backends
+        )
+        servers += "\n" + "\n".join(
+            f"    server {i.name}-backup 127.0.0.1:{i.port} backup" for i in self.backends
         )
         return f"""global
     maxconn 512
@@ -151,6 +158,7 @@ frontend gatehouse
     default_backend instances
 backend instances
     balance roundrobin
+    option allbackups
     option httpchk GET /readyz
     http-check expect status 200
     http-response set-header X-Served-By %s
@@ -383,10 +391,10 @@ class Cluster:
     def instance_url(self, instance: Instance) -> str:
         return f"http://127.0.0.1:{instance.port}"
 
-    def logs(self) -> str:
-        """Every instance's output (for assertion messages)."""
+    def logs(self, tail: int | None = None) -> str:
+        """Every instance's output (the last ``tail`` characters of each)."""
         return "\n".join(
-            f"--- {i.name}\n{i.log_path.read_text()[-4000:]}"
+            f"--- {i.name}\n{i.log_path.read_text()[-(tail or 0) :]}"
             for i in self.instances
             if i.log_path.exists()
         )
