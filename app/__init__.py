@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 def create_app(config: dict | None = None) -> Flask:
     """Assemble the app: config, extensions, tenancy, blueprints, errors, CLI."""
     from app import cli
+    from app import rls
     from app import security
     from app import tenancy
     from app import worker
@@ -40,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_sqlite_pragmas()
     db.init_app(app)
+    rls.init_app(app)
     migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", _migrations_dir()))
     csrf.init_app(app)
     limiter.init_app(app)

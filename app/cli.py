@@ -19,7 +19,9 @@ from app.services.errors import ServiceError
 def _create_app():
     from app import create_app
 
-    return create_app()
+    # The operator's tools act on every tenant: outside a request they bypass PostgreSQL
+    # row-level security (app/rls.py), which the log says once per transaction.
+    return create_app({"RLS_OPERATOR_TOOL": True})
 
 
 @contextmanager

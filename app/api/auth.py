@@ -26,6 +26,7 @@ from app.api.errors import forbidden
 from app.api.errors import unauthorized
 from app.models import Tenant
 from app.services import admin_keys
+from app import rls
 from app.services import audit
 from app.services import clients as clients_service
 from app.services import tenants as tenants_service
@@ -98,6 +99,8 @@ def authenticate():
             return forbidden("This key's tenant is suspended.")
     g.api_principal = principal
     audit.act_as(principal.kind, principal.id)
+    if principal.is_instance:  # instance-wide reach: every tenant's rows (app/rls.py)
+        rls.bypass(f"instance {principal.kind} {principal.id}")
     return None
 
 

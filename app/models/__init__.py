@@ -4,6 +4,7 @@ from app.models.admin_key import AdminApiKey
 from app.models.audit import AuditEvent
 from app.models.client import Client
 from app.models.client import Consent
+from app.models.flow_state import FlowState
 from app.models.import_job import ImportJob
 from app.models.invitation import EmailToken
 from app.models.invitation import Invitation
@@ -51,6 +52,7 @@ __all__ = [
     "CustomDomain",
     "EmailToken",
     "Event",
+    "FlowState",
     "Grant",
     "Job",
     "ImportJob",
