@@ -101,9 +101,12 @@ def _default_want() -> tuple[str, bool]:
     from flask import current_app
     from flask import has_request_context
 
-    if has_app_context() and not has_request_context():
-        if current_app.config.get("RLS_OPERATOR_TOOL"):
-            return ("", True)
+    if (
+        has_app_context()
+        and not has_request_context()
+        and current_app.config.get("RLS_OPERATOR_TOOL")
+    ):
+        return ("", True)
     return NONE
 
 
@@ -111,6 +114,8 @@ def _after_begin(session, transaction, connection) -> None:
     want = session.info.get(_WANT)
     if want is None:
         want = session.info[_WANT] = _default_want()
+        if want[1]:
+            log.info("row-level security bypassed: operator command")
     _apply(connection, want)
 
 

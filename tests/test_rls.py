@@ -154,7 +154,9 @@ def test_every_tenant_owned_table_has_the_policy(app_role):
         ).all()
         secured = {name for name, on in rows if on}
         policies = set(
-            db.session.scalars(text("SELECT tablename FROM pg_policies WHERE policyname = 'tenant_isolation'"))
+            db.session.scalars(
+                text("SELECT tablename FROM pg_policies WHERE policyname = 'tenant_isolation'")
+            )
         )
     assert tables and tables <= secured and tables <= policies, tables - (secured & policies)
 
@@ -164,8 +166,8 @@ def test_flows_work_as_the_app_role_within_the_round_trip_budget(app_role, world
     from tests.support.oauth import RegisteredClient
     from tests.support.oauth import basic_auth
     from tests.support.oauth import bearer
-    from tests.support.oauth import get_code
     from tests.support.oauth import exchange
+    from tests.support.oauth import get_code
     from tests.test_round_trips import round_trips
 
     tenant_id, user_id, client_id, secret = world["acme-corp"]
@@ -176,8 +178,11 @@ def test_flows_work_as_the_app_role_within_the_round_trip_budget(app_role, world
 
     signed = tc.post(
         "/login",
-        data={"email": "ada@acme-corp.example", "password": DEFAULT_PASSWORD,
-              "csrf_token": csrf_from(page.get_data(as_text=True))},
+        data={
+            "email": "ada@acme-corp.example",
+            "password": DEFAULT_PASSWORD,
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
     )
     assert signed.status_code in (302, 303), signed.get_data(as_text=True)[:500]
     code, verifier, _ = get_code(tc, rp)

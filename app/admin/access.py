@@ -24,10 +24,10 @@ from flask import request
 from flask import url_for
 from flask_login import current_user
 
+from app import rls
 from app.admin import bp
 from app.models import Tenant
 from app.models.base import utcnow
-from app import rls
 from app.services import mfa
 from app.services import roles as roles_service
 from app.services import tenants as tenants_service

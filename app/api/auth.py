@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from flask import g
 from flask import request
 
+from app import rls
 from app.api.errors import ApiError
 from app.api.errors import forbidden
 from app.api.errors import unauthorized
 from app.models import Tenant
 from app.services import admin_keys
-from app import rls
 from app.services import audit
 from app.services import clients as clients_service
 from app.services import tenants as tenants_service

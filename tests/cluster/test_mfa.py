@@ -44,7 +44,9 @@ def test_passkey_second_factor_across_instances(cluster, ops, world):
     authenticator = _register_passkey(ops, world, origin)
     browser = Browser(cluster, world.slug)
     signed = submit_login(browser, world, browser.get("/login"))
-    assert signed.status_code in (302, 303) and signed.headers["Location"].endswith("/mfa/challenge")
+    assert signed.status_code in (302, 303) and signed.headers["Location"].endswith(
+        "/mfa/challenge"
+    )
     csrf = csrf_from(browser.get("/mfa/challenge").text)
     options = _post_json(browser, "/mfa/webauthn/authenticate/options", {}, csrf)
     assert options.status_code == 200, options.text
@@ -55,7 +57,9 @@ def test_passkey_second_factor_across_instances(cluster, ops, world):
     assert world.user_id not in str(contents)  # the pending sign-in is server-side too
 
     credential = authenticator.get(options.json(), origin)
-    verify = _post_json(browser, "/mfa/webauthn/authenticate/verify", {"credential": credential}, csrf)
+    verify = _post_json(
+        browser, "/mfa/webauthn/authenticate/verify", {"credential": credential}, csrf
+    )
     assert verify.status_code == 200, verify.text
     assert set(browser.served_by) == {i.name for i in cluster.instances}, browser.served_by
     account = browser.get("/account/")
