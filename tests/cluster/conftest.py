@@ -71,7 +71,7 @@ def control_app(cluster: Cluster):
         {
             "TESTING": True,
             "SECRET_KEY": SECRET,
-            "SQLALCHEMY_DATABASE_URI": cluster.env["DATABASE_URL"],
+            "SQLALCHEMY_DATABASE_URI": cluster.owner_url,  # the operator: the owner
             "BASE_DOMAIN": cluster.base_domain,
             "URL_SCHEME": "http",
             "REDIS_URL": cluster.env.get("REDIS_URL"),

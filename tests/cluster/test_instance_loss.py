@@ -90,7 +90,7 @@ def test_sigterm_drains_the_in_flight_request(cluster, ops, world):
 
     tokens, _ = sign_in(cluster, world)
     target = cluster.instances[2]
-    locker = create_engine(cluster.env["DATABASE_URL"])
+    locker = create_engine(cluster.owner_url)
     answer: list = []
     with locker.connect() as conn:
         conn.execute(

@@ -282,6 +282,14 @@ class PrivatePostgres:
         self.logfile.unlink(missing_ok=True)
 
 
+def _as_role(url: str, role: str | None) -> str:
+    if not role:
+        return url
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
+
+
 class Cluster:
     """``instances`` Gatehouse instances behind HAProxy on one database and one Redis."""
 
@@ -295,8 +303,14 @@ class Cluster:
         lb_port: int | None = None,
         instance_ports: list[int] | None = None,
         env: dict | None = None,
+        app_role: bool = True,
     ):
+        """The instances connect as a login role in ``gatehouse_app`` (not the tables'
+        owner, so row-level security applies), as in production; ``gatehouse db upgrade``
+        runs as the owner (``database_url``)."""
         self.workdir = workdir
+        self.owner_url = database_url
+        self.login_role = f"gh_cluster_{os.getpid()}_{free_port()}" if app_role else None
         self.lb_port = lb_port or free_port()
         self.base_domain = f"localhost:{self.lb_port}"
         self.env = {
@@ -305,7 +319,7 @@ class Cluster:
             "PYTHONUNBUFFERED": "1",
             "GATEHOUSE_ENV": "production",
             "SECRET_KEY": SECRET,
-            "DATABASE_URL": database_url,
+            "DATABASE_URL": _as_role(database_url, self.login_role),
             "BASE_DOMAIN": self.base_domain,
             "URL_SCHEME": "http",
             "TRUSTED_PROXY_COUNT": "1",
@@ -337,8 +351,10 @@ class Cluster:
         )
 
     def start(self) -> Cluster:
-        upgrade = self.command("db", "upgrade")
+        upgrade = self.command("db", "upgrade", env={"DATABASE_URL": self.owner_url})
         assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
+        if self.login_role:
+            self._owner_sql(f"CREATE ROLE {self.login_role} LOGIN IN ROLE gatehouse_app")
         for instance in self.instances:
             instance.start()
         for instance in self.instances:
@@ -351,6 +367,24 @@ class Cluster:
         self.haproxy.stop()
         for instance in self.instances:
             instance.stop()
+        if self.login_role:
+            self._owner_sql(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE usename = '{self.login_role}'",
+                f"DROP ROLE IF EXISTS {self.login_role}",
+            )
+
+    def _owner_sql(self, *statements: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy import text
+
+        engine = create_engine(self.owner_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                for statement in statements:
+                    conn.execute(text(statement))
+        finally:
+            engine.dispose()
 
     def wait_all_up(self, timeout: float = 20) -> None:
         """Until HAProxy has sent requests to every running instance."""
