@@ -30,7 +30,9 @@ from tests.support.cluster import Cluster  # noqa: E402
 from tests.support.cluster import PrivateRedis  # noqa: E402
 
 LB_PORT = int(os.environ.get("CLUSTER_PORT", 7200))
-SERVER = os.environ.get("CLUSTER_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+SERVER = os.environ.get(
+    "CLUSTER_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 DATABASE = "gatehouse_cluster"
 
 
@@ -58,8 +60,10 @@ def main() -> None:
         cluster.start()
         demo = cluster.command("demo", env={"BASE_DOMAIN": f"localhost:{LB_PORT}"})
         print(demo.stdout or demo.stderr)
-        print(f"Load balancer: http://localhost:{LB_PORT} (system), "
-              f"http://acme-corp.localhost:{LB_PORT} (demo tenant)")
+        print(
+            f"Load balancer: http://localhost:{LB_PORT} (system), "
+            f"http://acme-corp.localhost:{LB_PORT} (demo tenant)"
+        )
         print(f"Instances: {', '.join(str(i.port) for i in cluster.instances)}; logs in {workdir}")
         print("Each answer names its instance in X-Served-By. Ctrl-C stops everything.")
         signal.signal(signal.SIGTERM, signal.default_int_handler)

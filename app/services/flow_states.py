@@ -68,11 +68,3 @@ def discard(tenant: Tenant, kind: str, handle: str | None) -> None:
             .delete(FlowState, *_criteria(kind, handle))
             .execution_options(synchronize_session=False)
         )
-
-
-def prune(now=None) -> int:
-    """Delete expired states of every tenant (the worker's housekeeping)."""
-    from sqlalchemy import delete
-
-    result = db.session.execute(delete(FlowState).where(FlowState.expires_at <= (now or utcnow())))
-    return result.rowcount or 0

@@ -36,11 +36,8 @@ def _metric(cluster, instance, use) -> float:
         base=cluster.instance_url(instance),
         headers={"Authorization": f"Bearer {cluster.env['METRICS_TOKEN']}"},
     ).text
-    line = next(
-        l
-        for l in text.splitlines()
-        if l.startswith(f'gatehouse_redis_failures_total{{use="{use}"}}')
-    )
+    prefix = f'gatehouse_redis_failures_total{{use="{use}"}}'
+    line = next(row for row in text.splitlines() if row.startswith(prefix))
     return float(line.rsplit(" ", 1)[1])
 
 
