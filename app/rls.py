@@ -58,7 +58,9 @@ def _apply(connection, want: tuple[str, bool]) -> None:
     tenant, bypass = want
     connection.exec_driver_sql(_SQL, {"tenant": tenant, "bypass": "on" if bypass else "off"})
     info[_HAS] = want
-    if connection.get_isolation_level() != "AUTOCOMMIT" and connection.in_transaction():
+    # (From the execution options, not get_isolation_level(): that asks the server.)
+    autocommit = connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    if not autocommit and connection.in_transaction():
         info[_DIRTY] = True
 
 

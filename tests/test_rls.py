@@ -82,7 +82,11 @@ def world(migrated):
 
 @pytest.fixture
 def app_role(migrated, world):
-    application = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": migrated[1]})
+    # No worker pass inside requests here: its bypassing connection would go back to the
+    # pool and cost the next tenant request a switch (production runs workers apart).
+    application = create_app(
+        {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": migrated[1], "OUTBOX_DRAIN_ON_COMMIT": False}
+    )
     yield application
     with application.app_context():
         db.session.remove()

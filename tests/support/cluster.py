@@ -15,18 +15,19 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import requests
+
+from tests.support.private_services import PrivatePostgres  # noqa: F401 - re-exported
+from tests.support.private_services import PrivateRedis  # noqa: F401 - re-exported
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 GATEHOUSE = str(BIN / "gatehouse")
 GRANIAN = str(BIN / "granian")
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 SECRET = "cluster-secret-key-that-is-long-enough-for-production-0123456789"
 
 
@@ -178,108 +179,6 @@ backend instances
 
     def stop(self) -> None:
         stop_process(self.process)
-
-
-class PrivateRedis:
-    """A throwaway redis-server of our own (the shared one is never stopped)."""
-
-    def __init__(self, workdir: Path, port: int | None = None):
-        self.workdir, self.port = workdir, port or free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> PrivateRedis:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(lambda: _port_open(self.port), 10, what="redis")
-        return self
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-    stop = kill
-
-
-class PrivatePostgres:
-    """A throwaway PostgreSQL cluster (initdb in a temp dir, our own port), so that a
-    test can stop and start it without touching the shared server."""
-
-    def __init__(self, workdir: Path, port: int | None = None):
-        self.port = port or free_port()
-        # initdb refuses root; run as the postgres user then, in a directory it owns.
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        self.datadir = Path(tempfile.mkdtemp(prefix="gh-pg-", dir="/tmp"))
-        self.logfile = self.datadir.with_suffix(".log")
-        if self.as_user:
-            shutil.chown(self.datadir, "postgres", "postgres")
-
-    def _run(self, *args: str, check=True) -> subprocess.CompletedProcess:
-        result = subprocess.run([*self.as_user, *args], capture_output=True, text=True)
-        if check and result.returncode != 0:
-            raise AssertionError(f"{args[0]} failed: {result.stdout}{result.stderr}")
-        return result
-
-    def init(self) -> PrivatePostgres:
-        self._run(
-            str(PG_BIN / "initdb"),
-            "-D",
-            str(self.datadir),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        )
-        return self
-
-    def start(self) -> PrivatePostgres:
-        options = f"-p {self.port} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(self.datadir),
-            "-l",
-            str(self.logfile),
-            "-o",
-            options,
-            "-w",
-            "start",
-        )
-        return self
-
-    def stop(self, mode: str = "fast") -> None:
-        self._run(
-            str(PG_BIN / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop", check=False
-        )
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def destroy(self) -> None:
-        self.stop("immediate")
-        shutil.rmtree(self.datadir, ignore_errors=True)
-        self.logfile.unlink(missing_ok=True)
 
 
 def _as_role(url: str, role: str | None) -> str:
