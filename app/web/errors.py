@@ -133,22 +133,28 @@ def handle_database_unavailable(exc: Exception):
 
 
 def handle_unexpected(exc: Exception):
+    if unavailable.is_database_unavailable(exc):
+        return handle_database_unavailable(exc)
     log.exception("unhandled error")
-    from app.extensions import db
-
-    db.session.rollback()
-    return _render(
-        500,
-        InternalServerError.name,
-        "Something went wrong on our side. It has been logged; please try again.",
-    )
+    unavailable.discard_session()
+    description = "Something went wrong on our side. It has been logged; please try again."
+    try:
+        return _render(500, InternalServerError.name, description)
+    except Exception:  # noqa: BLE001 - the page itself failed: a plain answer, not a crash
+        log.exception("error page failed")
+        return description, 500, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(ServiceError, handle_service_error)
-    for error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
+    for error in (
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.TimeoutError,
+        sa_exc.PendingRollbackError,
+    ):
         app.register_error_handler(error, handle_database_unavailable)
     if not app.testing:
         app.register_error_handler(Exception, handle_unexpected)

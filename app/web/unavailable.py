@@ -26,7 +26,14 @@ def is_database_unavailable(error: BaseException | None) -> bool:
     """True for a failure to reach or keep the database (not a bad statement)."""
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True
-    return isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError)
+    # PendingRollbackError: an earlier statement of this request lost its connection.
+    return isinstance(
+        error,
+        sa_exc.OperationalError
+        | sa_exc.InterfaceError
+        | sa_exc.TimeoutError
+        | sa_exc.PendingRollbackError,
+    )
 
 
 def discard_session() -> None:
