@@ -12,6 +12,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Assemble the app: config, extensions, tenancy, blueprints, errors, CLI."""
     from app import cli
     from app import i18n
+    from app import rls
     from app import security
     from app import tenancy
     from app import worker
@@ -41,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_sqlite_pragmas()
     db.init_app(app)
+    rls.init_app(app)
     migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", _migrations_dir()))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -104,6 +106,8 @@ def _register_blueprints(app: Flask) -> None:
 def _commit_at_the_edge(app: Flask) -> None:
     """One commit per request, after the view; an exception rolls back instead."""
     from app.extensions import db
+    from app.web import errors
+    from app.web import unavailable
 
     @app.after_request
     def _commit(response):
@@ -112,5 +116,10 @@ def _commit_at_the_edge(app: Flask) -> None:
         if db.session.registry.has():
             session = db.session.registry()
             if session.in_transaction() or session.new or session.dirty or session.deleted:
-                session.commit()
+                try:
+                    session.commit()
+                except Exception as exc:
+                    if not unavailable.is_database_unavailable(exc):
+                        raise
+                    return errors.handle_database_unavailable(exc)  # 503, not a traceback
         return response

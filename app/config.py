@@ -43,7 +43,10 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         raise ConfigError("GATEHOUSE_ENV must be 'development' or 'production'.")
     production = mode == "production"
 
-    secret_key = env.get("SECRET_KEY")
+    # A key ring (SECRET_KEYS=new,old): the first signs and encrypts, all verify and
+    # decrypt (app/security/crypto.py; Flask's SECRET_KEY_FALLBACKS for cookies).
+    ring = [k.strip() for k in (env.get("SECRET_KEYS") or "").split(",") if k.strip()]
+    secret_key = ring[0] if ring else env.get("SECRET_KEY")
     if not secret_key:
         if production:
             raise ConfigError(
@@ -52,7 +55,7 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
             )
         secret_key = _instance_secret(instance)
-    if production and len(secret_key) < 32:
+    if production and any(len(key) < 32 for key in ring or [secret_key]):
         raise ConfigError("SECRET_KEY must be at least 32 characters in production.")
 
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'gatehouse.db'}"
@@ -68,6 +71,7 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "GATEHOUSE_ENV": mode,
         "PRODUCTION": production,
         "SECRET_KEY": secret_key,
+        "SECRET_KEY_FALLBACKS": ring[1:],
         "SQLALCHEMY_DATABASE_URI": database_url,
         # No pool_pre_ping: a dead pooled connection is retried on the first statement
         # (app/db_session.py) instead of paying a round trip on every checkout.

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from flask import g
 from flask import request
 
+from app import rls
 from app.api.errors import ApiError
 from app.api.errors import forbidden
 from app.api.errors import unauthorized
@@ -98,6 +99,8 @@ def authenticate():
             return forbidden("This key's tenant is suspended.")
     g.api_principal = principal
     audit.act_as(principal.kind, principal.id)
+    if principal.is_instance:  # instance-wide reach: every tenant's rows (app/rls.py)
+        rls.bypass(f"instance {principal.kind} {principal.id}")
     return None
 
 

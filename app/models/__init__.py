@@ -5,6 +5,7 @@ from app.models.audit import AuditEvent
 from app.models.client import Client
 from app.models.client import Consent
 from app.models.email_template import EmailTemplate
+from app.models.flow_state import FlowState
 from app.models.import_job import ImportJob
 from app.models.invitation import EmailToken
 from app.models.invitation import Invitation
@@ -54,6 +55,7 @@ __all__ = [
     "EmailTemplate",
     "EmailToken",
     "Event",
+    "FlowState",
     "Grant",
     "Job",
     "ImportJob",

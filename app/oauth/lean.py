@@ -26,6 +26,7 @@ from app.oauth import protocol
 from app.services import audit
 from app.tenancy import ENVIRON_SLUG
 from app.web import hooks
+from app.web import unavailable
 
 log = logging.getLogger("gatehouse.request")
 unexpected = logging.getLogger("gatehouse.errors")
@@ -85,10 +86,15 @@ class ProtocolEndpoints:
         except HTTPException as exc:
             db.session.rollback()
             response = protocol.http_error(exc)
-        except Exception:  # the Flask app's 500, in RFC 6749 form
-            db.session.rollback()
-            unexpected.exception("unhandled error on %s", request.path)
-            response = protocol.server_error()
+        except Exception as exc:  # the Flask app's 500, in RFC 6749 form
+            if unavailable.is_database_unavailable(exc):  # issue #16: 503 + Retry-After
+                unavailable.note(exc)
+                unavailable.discard_session()
+                response = unavailable.oauth_response()
+            else:
+                db.session.rollback()
+                unexpected.exception("unhandled error on %s", request.path)
+                response = protocol.server_error()
         finally:
             audit.reset_actor(actor)
         headers = response.headers

@@ -114,9 +114,10 @@ def metrics():
     refusal = _metrics_refusal()
     if refusal is not None:
         return refusal
+    from app.web import degraded
     from app.worker import metrics as queue_metrics
 
-    text = current_app.extensions[_EXT].render() + queue_metrics.render()
+    text = current_app.extensions[_EXT].render() + queue_metrics.render() + degraded.render()
     response = Response(text, mimetype="text/plain; version=0.0.4")
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -140,7 +141,10 @@ def tls_ask():
 
 
 def init_app(app: Flask) -> None:
+    from app.web import degraded
+
     app.extensions[_EXT] = Metrics()
+    degraded.init_app(app)
 
     @app.after_request
     def _count(response):
