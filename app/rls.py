@@ -43,6 +43,56 @@ _SQL = (
 )
 
 
+POLICY = "tenant_isolation"
+_VISIBLE = (
+    f"tenant_id = current_setting('{TENANT_SETTING}', true) "
+    f"OR current_setting('{BYPASS_SETTING}', true) = 'on'"
+)
+
+
+def secure_new_tables(connection) -> list[str]:
+    """Give every tenant-owned table that lacks it the policy of migration 0007; the names
+    of the tables it secured.
+
+    Run at the end of every upgrade (migrations/env.py), so a table that a later revision
+    adds is never left without the second wall. A no-op on SQLite, and before 0007 (or
+    after its downgrade), when no table has the policy yet. The grants need nothing here:
+    0007's default privileges give the app role every table the owner makes later."""
+    from sqlalchemy import text
+
+    if connection.dialect.name != "postgresql":
+        return []
+    if not connection.execute(
+        text("SELECT 1 FROM pg_policies WHERE policyname = :p LIMIT 1"), {"p": POLICY}
+    ).first():
+        return []
+    bare = (
+        connection.execute(
+            text(
+                "SELECT c.relname FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' "
+                "AND NOT a.attisdropped "
+                "WHERE n.nspname = current_schema() AND c.relkind = 'r' "
+                "AND c.relname <> 'tenants' AND NOT EXISTS (SELECT 1 FROM pg_policies p "
+                "WHERE p.schemaname = n.nspname AND p.tablename = c.relname AND p.policyname = :p) "
+                "ORDER BY c.relname"
+            ),
+            {"p": POLICY},
+        )
+        .scalars()
+        .all()
+    )
+    for table in bare:
+        connection.exec_driver_sql(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
+        connection.exec_driver_sql(
+            f'CREATE POLICY {POLICY} ON "{table}" USING ({_VISIBLE}) WITH CHECK ({_VISIBLE})'
+        )
+    if bare:
+        log.info("row-level security enabled on %s", ", ".join(bare))
+    return list(bare)
+
+
 def _session():
     from app.extensions import db
 
@@ -80,6 +130,11 @@ def use_tenant(tenant_id: str, session: Session | None = None) -> None:
     if current == (tenant_id, False) or (current is not None and current[1]):
         return
     _want(session, (tenant_id, False))
+
+
+def use_tenant_on(connection, tenant_id: str) -> None:
+    """The same for a Core connection outside the ORM session (app/db_session.read_rows)."""
+    _apply(connection, (tenant_id, False))
 
 
 def bypass(reason: str, session: Session | None = None) -> None:

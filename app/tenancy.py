@@ -358,7 +358,9 @@ class TenantScope:
         stmt = _PREPARED.get(key)
         if stmt is None:
             stmt = _PREPARED.setdefault(key, build(bindparam("scope_tenant_id")))
-        return read_rows(db.engine, stmt, {"scope_tenant_id": self.tenant_id, **params})
+        return read_rows(
+            db.engine, stmt, {"scope_tenant_id": self.tenant_id, **params}, tenant_id=self.tenant_id
+        )
 
 
 _PREPARED: dict = {}
