@@ -23,6 +23,7 @@ from app.db_session import read_only
 from app.extensions import db
 from app.oauth import cors
 from app.oauth import protocol
+from app.quotas import gate
 from app.services import audit
 from app.tenancy import ENVIRON_SLUG
 from app.web import hooks
@@ -77,7 +78,7 @@ class ProtocolEndpoints:
         try:
             if reads_only:
                 read_only(db.session())
-            response = handler(request)
+            response = gate.serve(snapshot, request, handler)  # quotas, usage, metrics
             if db.session.registry.has():
                 session = db.session.registry()
                 if session.in_transaction() or session.new or session.dirty or session.deleted:
