@@ -123,6 +123,7 @@ NAV = [
     ("admin.keys_index", "Signing keys"),
     ("admin.sessions_index", "Sessions"),
     ("admin.audit_index", "Audit log"),
+    ("admin.usage", "Usage"),
     ("admin.api_keys_index", "API keys"),
     ("admin.webhooks_index", "Webhooks"),
 ]

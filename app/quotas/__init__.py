@@ -64,15 +64,15 @@ def clean_quotas(data, field: str = "quotas") -> dict:
             clean[key] = None
             continue
         number_ok = isinstance(value, int | float) and not isinstance(value, bool)
+        number_ok = number_ok and math.isfinite(value)
         if key == "token_requests_per_second":
-            ok = number_ok and math.isfinite(value) and 0 < value <= MAX_VALUE
+            ok = number_ok and 0 < value <= MAX_VALUE
             message = "must be a number above 0 (requests per second) or null"
-        elif key == "token_burst":
-            ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_VALUE
-            message = "must be a whole number of at least 1 or null"
         else:
-            ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_VALUE
-            message = "must be a whole number of at least 0 or null"
+            low = 1 if key == "token_burst" else 0
+            ok = number_ok and float(value).is_integer() and low <= value <= MAX_VALUE
+            value = int(value) if ok else value
+            message = f"must be a whole number of at least {low} or null"
         if not ok:
             errors[f"{field}.{key}"] = message
         else:
