@@ -169,20 +169,31 @@ def _window(quota: str) -> tuple[str, int]:
 def record_notice(exc: QuotaExceeded) -> None:
     """Audit ``quota.exceeded`` and emit ``tenant.quota_exceeded`` (to the tenant and to
     the instance), the first time in the quota's window; in the request's session, after
-    the edge rolled back the refused work."""
+    the edge rolled back the refused work. A window already noted in this process costs
+    nothing (no Redis call): a flood of refusals stays cheap."""
     tenant_id = getattr(exc, "tenant_id", None)
     if tenant_id is None:
         return
     window, ttl = _window(exc.quota)
-    if not runtime().store.first_in_window(f"q:notice:{exc.quota}:{tenant_id}:{window}", ttl):
+    key = f"q:notice:{exc.quota}:{tenant_id}:{window}"
+    state = runtime()
+    if state.noted.get(key, 0.0) > time.monotonic():
         return
+    state.noted[key] = time.monotonic() + ttl
+    if len(state.noted) > 10_000:
+        now = time.monotonic()
+        state.noted = {k: v for k, v in state.noted.items() if v > now}
+    if not state.store.first_in_window(key, ttl):
+        return  # another worker noted it
+    from app.extensions import db
+    from app.models import SYSTEM_SLUG
+    from app.models import Tenant
     from app.services import audit
     from app.services import events
-    from app.services.tenants import system_tenant
 
     data = {"tenant_id": tenant_id, "quota": exc.quota, "limit": exc.limit, "window": window}
     audit.record(tenant_id, "quota.exceeded", target_type="tenant", target_id=tenant_id, **data)
     events.emit(tenant_id, "tenant.quota_exceeded", data)
-    system = system_tenant()
-    if system.id != tenant_id:
-        events.emit(system, "tenant.quota_exceeded", data)
+    system_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == SYSTEM_SLUG))
+    if system_id is not None and system_id != tenant_id:
+        events.emit(system_id, "tenant.quota_exceeded", data)

@@ -27,6 +27,7 @@ class Runtime:
         self.flush_interval = flush_interval
         self.defaults = defaults_from(app.config.get("TENANT_QUOTA_DEFAULTS"))
         self.blocked: dict[str, float] = {}  # tenant id -> monotonic time its bucket frees
+        self.noted: dict[str, float] = {}  # notice key -> until when this window is noted
         self._pending: Counter = Counter()  # (day, tenant, metric) -> n, not yet in the store
         self._lock = threading.Lock()
         self._next_push = 0.0
