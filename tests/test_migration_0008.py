@@ -34,6 +34,14 @@ def test_0008_adds_quotas_and_daily_usage_to_existing_tenants(tmp_path):
                     "0, CURRENT_TIMESTAMP)"
                 )
             )
+            db.session.execute(
+                text(
+                    "INSERT INTO users (id, tenant_id, email, name, email_verified, status, "
+                    "failed_logins, metadata, created_at) VALUES ('usr_01OLD', 'ten_01OLD', "
+                    "'old@example.com', 'Old', :no, 'active', 0, '{}', CURRENT_TIMESTAMP)"
+                ),
+                {"no": False},
+            )
             db.session.commit()
             upgrade(revision="0008")
             assert db.session.execute(
@@ -60,6 +68,10 @@ def test_0008_adds_quotas_and_daily_usage_to_existing_tenants(tmp_path):
             db.session.remove()
             downgrade(revision=_down_revision())
             assert db.session.execute(text("SELECT slug FROM tenants WHERE id = 'ten_01OLD'")).one()
+            # The tenants table is altered in place, never recreated: its rows' children stay.
+            assert db.session.execute(text("SELECT email FROM users")).scalar_one() == (
+                "old@example.com"
+            )
             db.session.remove()
             db.engine.dispose()
     finally:

@@ -182,3 +182,31 @@ def test_without_redis_the_process_enforces_alone(app, tenant):
     set_quotas(app, tenant, token_requests_per_second=0.05, token_burst=2)
     backend = service(app, tenant)
     assert [token(app, HOST, backend).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_a_first_refusal_on_a_read_only_endpoint_is_audited(app, tenant, make_user, tenant_client):
+    """Introspection and userinfo run without a transaction: their first 429 is still
+    written to the audit log and the outbox."""
+    from tests.support.oauth import login_tokens
+    from tests.support.oauth import sign_in
+
+    web = make_client(app, tenant)
+    user = make_user(tenant, "ada@example.com")
+    tc = tenant_client(tenant)
+    sign_in(app, tc, tenant, user)
+    access = login_tokens(tc, web)["access_token"]
+    set_quotas(app, tenant, token_requests_per_second=0.05, token_burst=1)
+    bearer = {"Authorization": f"Bearer {access}"}
+    answers = [
+        app.test_client().get("/oauth2/userinfo", base_url=f"http://{HOST}", headers=bearer)
+        for _ in range(3)
+    ]
+    assert [a.status_code for a in answers] == [200, 429, 429]
+    with app.app_context():
+        audited = db.session.scalars(
+            scope(tenant).select(AuditEvent).where(AuditEvent.action == "quota.exceeded")
+        ).all()
+        assert len(audited) == 1
+        assert db.session.scalars(
+            scope(tenant).select(Event).where(Event.type == "tenant.quota_exceeded")
+        ).all()

@@ -41,5 +41,7 @@ def downgrade():
     with op.batch_alter_table("tenant_usage_daily", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tenant_usage_daily_day"))
     op.drop_table("tenant_usage_daily")
-    with op.batch_alter_table("tenants", schema=None) as batch_op:
+    # ALTER TABLE ... DROP COLUMN (SQLite >= 3.35): never recreate ``tenants`` on SQLite,
+    # whose DROP TABLE would cascade to every tenant-owned row.
+    with op.batch_alter_table("tenants", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("quotas")
