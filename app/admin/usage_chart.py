@@ -8,6 +8,8 @@ from datetime import date
 
 from app.admin.chart import Bar
 from app.admin.chart import _nice_max
+from app.admin.chart import gridlines
+from app.admin.chart import weekly_ticks
 
 SERIES = (("tokens", "tokens"), ("sign_ins", "sign-ins"), ("throttled", "429s"))
 
@@ -52,14 +54,8 @@ def build_usage_chart(days: list[dict], width: int = 720, height: int = 220) -> 
                     f"{when:%b %d}: {value} {label}",
                 )
             )
-    gridlines = [
-        (round(baseline - plot_h * v / scale_max, 2), v)
-        for v in range(0, scale_max + 1, max(scale_max // 4, 1))
-    ]
-    ticks = [
-        (round(left + i * slot + slot / 2, 2), f"{date.fromisoformat(d['date']):%b %d}")
-        for i, d in enumerate(days)
-        if (len(days) - 1 - i) % 7 == 0
-    ]
     totals = {key: sum(value_of(d, key) for d in days) for key, _ in SERIES}
-    return UsageChart(width, height, bars, gridlines, ticks, totals, left)
+    ticks = weekly_ticks([date.fromisoformat(d["date"]) for d in days], left, slot)
+    return UsageChart(
+        width, height, bars, gridlines(baseline, plot_h, scale_max), ticks, totals, left
+    )
