@@ -162,3 +162,19 @@ def test_tracing_is_off_by_default(app):
 
         with tracing.protocol_span(request, "ten_x") as span:
             assert span is None
+
+
+@pytest.mark.config(METRICS_TENANT_TOP_N=2)
+def test_a_tenant_labelled_later_keeps_other_monotonic(app):
+    seen = observatory(app)
+    a, b, c = (SimpleNamespace(id=f"ten_{n}", slug=n) for n in "abc")
+    for tenant, n in ((a, 5), (b, 3), (c, 1)):
+        for _ in range(n):
+            seen.observe("token", 0.001, tenant)
+    first = series(scrape(app), "gatehouse_tenant_requests_total")
+    # Fresh process: the first tenants labelled start from their whole count.
+    assert first == {"a": 5, "b": 3, "other": 1}
+    for _ in range(4):
+        seen.observe("token", 0.001, c)
+    second = series(scrape(app), "gatehouse_tenant_requests_total")
+    assert second == {"a": 5, "b": 3, "other": 5}  # no slot left: c stays in other

@@ -3,10 +3,10 @@ cardinality, in the Prometheus text format (process-local, like the request coun
 
 Per-tenant series: only the ``METRICS_TENANT_TOP_N`` (20) busiest tenants get their own
 ``tenant`` label; every other tenant is folded into ``tenant="other"``. Label slots are
-sticky for the life of the process and a tenant's labelled series starts from zero when
-it gets one (what it did before stays in ``other``), so every series is a true counter:
-never decreasing, whatever the ranking does later. With 10,000 tenants /metrics shows at
-most N + 1 series per metric. Exact per-tenant figures are the usage API's job.
+given at a scrape while free and kept for the life of the process, so a tenant ever
+counted under ``other`` never gets one later: every series is a true counter, never
+decreasing, whatever the ranking does later. With 10,000 tenants /metrics shows at most
+N + 1 series per metric. Exact per-tenant figures are the usage API's job.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class TenantSeries:
         self.lock = threading.Lock()
         self.counts: dict[str, list] = {}  # tenant id -> [slug, requests, throttled]
         self.totals = [0, 0]
-        self.labelled: dict[str, tuple] = {}  # tenant id -> (slug, baselines...)
+        self.labelled: dict[str, str] = {}  # tenant id -> slug, for the process' life
 
     def add(self, tenant_id: str, slug: str, *, throttled: bool = False) -> None:
         with self.lock:
@@ -112,6 +112,9 @@ class TenantSeries:
                 self.totals[1] += 1
 
     def _assign(self) -> None:
+        """Give free label slots to the busiest unlabelled tenants (at a scrape). Slots are
+        never taken back, so a tenant ever counted under ``other`` (slots were full) never
+        gets one later: ``other`` and every labelled series only grow."""
         free = self.top_n - len(self.labelled)
         if free <= 0:
             return
@@ -120,24 +123,20 @@ class TenantSeries:
             key=lambda tid: -self.counts[tid][1],
         )[:free]
         for tid in candidates:
-            slug, requests, throttled = self.counts[tid]
-            self.labelled[tid] = (slug, requests, throttled)
+            self.labelled[tid] = self.counts[tid][0]
 
     def render(self) -> list[str]:
         lines = []
         with self.lock:
             self._assign()
-            rows = []
-            labelled_sums = [0, 0]
-            for tid, (slug, base_requests, base_throttled) in sorted(
-                self.labelled.items(), key=lambda kv: kv[1][0]
-            ):
-                _slug, requests, throttled = self.counts[tid]
-                values = (requests - base_requests, throttled - base_throttled)
-                labelled_sums[0] += values[0]
-                labelled_sums[1] += values[1]
-                rows.append((slug, values))
-            other = (self.totals[0] - labelled_sums[0], self.totals[1] - labelled_sums[1])
+            rows = [
+                (slug, (self.counts[tid][1], self.counts[tid][2]))
+                for tid, slug in sorted(self.labelled.items(), key=lambda kv: kv[1])
+            ]
+            other = (
+                self.totals[0] - sum(values[0] for _slug, values in rows),
+                self.totals[1] - sum(values[1] for _slug, values in rows),
+            )
         for index, kind in enumerate(self.KINDS):
             name = f"gatehouse_tenant_{kind}_total"
             what = "Protocol and page requests" if kind == "requests" else "Requests answered 429"
