@@ -24,6 +24,10 @@ def tracer():
     return current_app.extensions.get(_EXT)
 
 
+def enabled(app) -> bool:
+    return _EXT in app.extensions
+
+
 def protocol_span(request, tenant_id: str):
     """A server span for a lean-path request, or a no-op context when tracing is off."""
     active = tracer()

@@ -30,8 +30,27 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+class _Today:
+    """Today's UTC date as text, recomputed only when a day ends (the hot path asks for it
+    on every counted request; formatting a datetime costs more than the count)."""
+
+    def __init__(self):
+        self.text = ""
+        self.until = 0.0
+
+    def get(self) -> str:
+        now = time.time()
+        if now >= self.until:
+            self.text = time.strftime("%Y-%m-%d", time.gmtime(now))
+            self.until = (now // DAY + 1) * DAY
+        return self.text
+
+
+_today = _Today()
+
+
 def day_of(moment: datetime | None = None) -> str:
-    return (moment or now_utc()).strftime("%Y-%m-%d")
+    return _today.get() if moment is None else moment.strftime("%Y-%m-%d")
 
 
 def month_of(moment: datetime | None = None) -> str:

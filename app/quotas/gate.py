@@ -37,6 +37,7 @@ def too_many(exc) -> Response:
 def serve(snapshot, request, handler) -> Response:
     """Answer ``request`` with ``handler`` unless the tenant is over its token rate."""
     started = time.perf_counter()
+    app = current_app._get_current_object()  # one proxy lookup for everything below
     group = PATH_GROUPS.get(request.path, "other")
     response = None
     if group in LIMITED:
@@ -47,11 +48,12 @@ def serve(snapshot, request, handler) -> Response:
             enforce.record_notice(exc)  # once per window; committed by the lean layer
             response = too_many(exc)
     if response is None:
-        with tracing.protocol_span(request, snapshot.id):
+        if tracing.enabled(app):
+            with tracing.protocol_span(request, snapshot.id):
+                response = handler(request)
+        else:
             response = handler(request)
         if group == "token" and response.status_code == 200:
-            usage.token_issued(snapshot.id, request.form.get("grant_type", ""))
-    observatory(current_app).observe(
-        group, time.perf_counter() - started, snapshot, response.status_code
-    )
+            usage.token_issued(snapshot.id, request.form.get("grant_type", ""), app)
+    observatory(app).observe(group, time.perf_counter() - started, snapshot, response.status_code)
     return response

@@ -37,15 +37,15 @@ class Runtime:
     def count(self, key: tuple[str, str, str], n: int = 1) -> None:
         """Add ``n`` to a usage counter: in memory now, in the shared store within
         ``USAGE_PUSH_INTERVAL`` (no round trip per request)."""
-        if not self.store.shared:
-            self.store.add_usage(Counter({key: n}))
+        if self._thread is None:
             self._start_background()
+        if not self.store.shared:
+            self.store.add_one(key, n)
             return
         with self._lock:
             self._pending[key] += n
         if time.monotonic() >= self._next_push:
             self.push()
-        self._start_background()
 
     def push(self) -> None:
         """Move this process' pending usage counts into the shared store."""

@@ -128,6 +128,10 @@ class LocalStore:
         with self._lock:
             self._usage.update(counts)
 
+    def add_one(self, key: tuple[str, str, str], n: int = 1) -> None:
+        with self._lock:
+            self._usage[key] += n
+
     def pending_usage(self, day: str, tenant_id: str) -> Counter:
         with self._lock:
             return Counter(

@@ -24,6 +24,7 @@ from app.models import Tenant
 from app.quotas.enforce import DAY
 from app.quotas.enforce import day_of
 from app.quotas.enforce import month_of
+from app.quotas.runtime import _EXT as RUNTIME
 from app.quotas.runtime import runtime_or_none
 from app.services.errors import ValidationFailed
 from app.tenancy import scope
@@ -37,15 +38,15 @@ AUDIT_COUNTERS = {"login.succeeded": "sign_ins", "login.failed": "sign_in_failur
 AUDIT_COUNTERS["signup"] = "signups"
 
 
-def count(tenant_id: str, metric: str, n: int = 1) -> None:
+def count(tenant_id: str, metric: str, n: int = 1, app=None) -> None:
     """Add ``n`` to today's ``metric`` of the tenant (no-op outside an app)."""
-    state = runtime_or_none()
+    state = runtime_or_none() if app is None else app.extensions.get(RUNTIME)
     if state is not None and tenant_id:
         state.count((day_of(), tenant_id, metric), n)
 
 
-def token_issued(tenant_id: str, grant_type: str) -> None:
-    count(tenant_id, TOKENS + (grant_type or "unknown")[:60])
+def token_issued(tenant_id: str, grant_type: str, app=None) -> None:
+    count(tenant_id, TOKENS + (grant_type or "unknown")[:60], app=app)
 
 
 def mark_active(tenant_id: str, user_id: str) -> None:
