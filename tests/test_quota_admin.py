@@ -228,3 +228,11 @@ def test_busiest_tenants_sorted_and_a_usage_chart(app, operator, tenant, other_t
     assert page.index('data-tenant="globex"') < page.index('data-tenant="acme-corp"')
     chart = operator.get("/admin/tenants/acme-corp/usage").get_data(as_text=True)
     assert '<svg class="chart"' in chart and "50 tokens" in chart
+
+
+def test_a_tenant_admin_sees_when_a_quota_was_exceeded(app, make_console, tenant):
+    instance = Api(app, create_admin_key(app))
+    instance.patch(f"/tenants/{tenant.slug}", json={"quotas": {"max_organizations": 0}})
+    assert instance.post(f"/tenants/{tenant.slug}/orgs", json={"name": "Eng"}).status_code == 429
+    page = make_console(tenant).get("/admin/usage").get_data(as_text=True)
+    assert 'id="quota-exceeded"' in page and "<code>max_organizations</code> (limit 0)" in page

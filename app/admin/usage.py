@@ -24,6 +24,7 @@ from app.quotas import FIELDS
 from app.quotas import LABELS
 from app.quotas import effective
 from app.quotas.enforce import day_of
+from app.services import audit_query
 from app.services import tenants as tenants_service
 from app.services import usage as usage_service
 from app.services.errors import ServiceError
@@ -76,6 +77,7 @@ def _page(tenant, *, form=None, errors=None, status=200):
         form=form or {k: "" if v is None else v for k, v in current.items()},
         errors=errors or {},
         can_set_quotas=is_operator(),
+        exceeded=audit_query.list_events(tenant, action="quota.exceeded", limit=10),
     )
 
 

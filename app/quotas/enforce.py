@@ -117,7 +117,13 @@ def admit_signup(tenant) -> None:
         return
     key = f"q:day:signups:{tenant.id}:{day_of()}"
     if not runtime().store.take(key, limit, 2 * DAY):
-        raise refused(tenant, "signups_per_day", limit, seconds_to_midnight())
+        raise refused(
+            tenant,
+            "signups_per_day",
+            limit,
+            seconds_to_midnight(),
+            "Sign-ups here have reached today's limit. Please try again tomorrow.",
+        )
 
 
 _CAPACITY = {
