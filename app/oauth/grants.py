@@ -195,14 +195,21 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     @hooked
     def create_token_response(self):
         client = self.request.client
-        requested = self.request.payload.scope
-        allowed = [s for s in client.row.scope.split() if s not in {"openid", "offline_access"}]
-        scope_value = client.get_allowed_scope(requested) if requested else " ".join(allowed)
-        scope_value = " ".join(s for s in scope_value.split() if s in allowed)
+        scope_value = client_credentials_scope(client.row, self.request.payload.scope)
         body = issuance.client_token_response(
             current_tenant._get_current_object(), client.row, scope_value
         )
         return 200, body, self.TOKEN_RESPONSE_HEADER
+
+
+def client_credentials_scope(client, requested: str | None) -> str:
+    """The scope of a client_credentials token: the requested scopes the client registered
+    (all of them when none is requested), never ``openid`` or ``offline_access`` (no
+    user). Unknown scopes are dropped, not an error (as for every grant here)."""
+    allowed = [s for s in client.scope.split() if s not in {"openid", "offline_access"}]
+    if not requested:
+        return " ".join(allowed)
+    return " ".join(s for s in dict.fromkeys(requested.split()) if s in allowed)
 
 
 __all__ = [

@@ -79,7 +79,7 @@ class ProtocolEndpoints:
             if reads_only:
                 read_only(db.session())
             response = gate.serve(snapshot, request, handler)  # quotas, usage, metrics
-            if db.session.registry.has():
+            if not reads_only and db.session.registry.has():  # autocommit: nothing to commit
                 session = db.session.registry()
                 if session.in_transaction() or session.new or session.dirty or session.deleted:
                     session.commit()

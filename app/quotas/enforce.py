@@ -191,25 +191,25 @@ def _window(quota: str) -> tuple[str, int]:
     return str(int(time.time() // CAPACITY_RETRY)), CAPACITY_RETRY
 
 
-def record_notice(exc: QuotaExceeded) -> None:
+def record_notice(exc: QuotaExceeded) -> bool:
     """Audit ``quota.exceeded`` and emit ``tenant.quota_exceeded`` (to the tenant and to
     the instance), the first time in the quota's window; in the request's session, after
-    the edge rolled back the refused work. A window already noted in this process costs
-    nothing (no Redis call): a flood of refusals stays cheap."""
+    the edge rolled back the refused work; True when it wrote them. A window already noted
+    in this process costs nothing (no Redis call): a flood of refusals stays cheap."""
     tenant_id = getattr(exc, "tenant_id", None)
     if tenant_id is None:
-        return
+        return False
     window, ttl = _window(exc.quota)
     key = f"q:notice:{exc.quota}:{tenant_id}:{window}"
     state = runtime()
     if state.noted.get(key, 0.0) > time.monotonic():
-        return
+        return False
     state.noted[key] = time.monotonic() + ttl
     if len(state.noted) > 10_000:
         now = time.monotonic()
         state.noted = {k: v for k, v in state.noted.items() if v > now}
     if not state.store.first_in_window(key, ttl):
-        return  # another worker noted it
+        return False  # another worker noted it
     from app.extensions import db
     from app.models import SYSTEM_SLUG
     from app.models import Tenant
@@ -222,3 +222,4 @@ def record_notice(exc: QuotaExceeded) -> None:
     system_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == SYSTEM_SLUG))
     if system_id is not None and system_id != tenant_id:
         events.emit(system_id, "tenant.quota_exceeded", data)
+    return True

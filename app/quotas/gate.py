@@ -13,6 +13,7 @@ import time
 from flask import Response
 from flask import current_app
 
+from app.extensions import db
 from app.observability import tracing
 from app.observability.metrics import PATH_GROUPS
 from app.observability.metrics import observatory
@@ -45,7 +46,8 @@ def serve(snapshot, request, handler) -> Response:
         if wait > 0:
             limit = snapshot.quotas.get("token_requests_per_second")
             exc = enforce.refused(snapshot, "token_requests_per_second", limit, wait)
-            enforce.record_notice(exc)  # once per window; committed by the lean layer
+            if enforce.record_notice(exc):  # once per window
+                db.session.commit()  # the lean layer commits nothing on read-only endpoints
             response = too_many(exc)
     if response is None:
         if tracing.enabled(app):
