@@ -4,10 +4,12 @@ from app.models.admin_key import AdminApiKey
 from app.models.audit import AuditEvent
 from app.models.client import Client
 from app.models.client import Consent
+from app.models.email_template import EmailTemplate
 from app.models.import_job import ImportJob
 from app.models.invitation import EmailToken
 from app.models.invitation import Invitation
 from app.models.key import SigningKey
+from app.models.login_code import LoginCode
 from app.models.mail import Job
 from app.models.mail import OutboxMessage
 from app.models.mfa import MfaFactor
@@ -51,6 +53,7 @@ __all__ = [
     "Consent",
     "CustomDomain",
     "DailyUsage",
+    "EmailTemplate",
     "EmailToken",
     "Event",
     "Grant",
@@ -58,6 +61,7 @@ __all__ = [
     "ImportJob",
     "Invitation",
     "LinkedIdentity",
+    "LoginCode",
     "Membership",
     "MembershipRole",
     "MfaFactor",

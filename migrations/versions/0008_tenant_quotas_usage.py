@@ -2,7 +2,7 @@
 ``tenant_usage_daily`` aggregates (tenant, day, metric) the usage counters flush into.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0009
 """
 
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0008"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
