@@ -125,7 +125,7 @@ def test_signups_per_day_across_instances_answer_the_styled_page(pair, tenant):
     assert int(refused.headers["Retry-After"]) >= 1
     assert refused.mimetype == "text/html"
     page = refused.get_data(as_text=True)
-    assert "reached today&#39;s limit" in page and "<html" in page.lower()
+    assert "Sign-ups here have reached today" in page and "<html" in page.lower()
     with first.app_context():
         from app.models import User
 
