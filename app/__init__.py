@@ -23,6 +23,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.extensions import limiter
     from app.extensions import migrate
     from app.oauth import lean
+    from app.observability import metrics as observability
+    from app.observability import tracing
+    from app.quotas import runtime as quotas
     from app.web import errors
     from app.web import health
     from app.web import hooks
@@ -48,11 +51,14 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     security.init_app(app)
     worker.init_app(app)
+    quotas.init_app(app)  # quota and usage counters: Redis with REDIS_URL, else in-process
+    observability.init_app(app)
 
     hooks.init_app(app)  # request id and actor first: everything after may log or audit
     health.init_app(app)
     lean.init_app(app)  # protocol endpoints answered before Flask routes (inside /t/<slug>)
     tenancy.init_app(app)
+    tracing.init_app(app)  # off unless OTEL_EXPORTER_OTLP_ENDPOINT: after tenant resolution
     origin.init_app(app)  # after the tenant is known: its canonical origin is allowed
     session.init_app(app)
     templating.init_app(app)

@@ -121,6 +121,18 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # Failed client authentications (token, introspection, revocation) per tenant and
         # client address before 429; successes are not counted.
         "CLIENT_AUTH_FAILURE_LIMIT": env.get("CLIENT_AUTH_FAILURE_LIMIT", "30 per minute"),
+        # Quotas and usage (app/quotas/, app/services/usage.py). Defaults written into each
+        # new tenant (a JSON object of quotas); key prefix of the counters in Redis; how
+        # often a process pushes its usage counts to Redis, and flushes them to the database.
+        "TENANT_QUOTA_DEFAULTS": env.get("TENANT_QUOTA_DEFAULTS") or None,
+        "QUOTA_KEY_PREFIX": env.get("QUOTA_KEY_PREFIX", "gatehouse:"),
+        "USAGE_PUSH_INTERVAL": float(env.get("USAGE_PUSH_INTERVAL", 1)),
+        "USAGE_FLUSH_INTERVAL": float(env.get("USAGE_FLUSH_INTERVAL", 60)),
+        # /metrics: tenants with their own label (the rest are "other").
+        "METRICS_TENANT_TOP_N": int(env.get("METRICS_TENANT_TOP_N", 20)),
+        # OpenTelemetry tracing over OTLP/HTTP; unset = off (nothing imported).
+        "OTEL_EXPORTER_OTLP_ENDPOINT": env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
+        "OTEL_SERVICE_NAME": env.get("OTEL_SERVICE_NAME") or "gatehouse",
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # How many reverse proxies sit in front (trust that many X-Forwarded-For hops).
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", 0)),

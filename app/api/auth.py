@@ -123,4 +123,5 @@ def tenant_for(ref: str) -> Tenant:
     caller = principal()
     if tenant is None or (not caller.is_instance and caller.tenant_id != tenant.id):
         raise NotFound("No such tenant.")
+    g.api_tenant_id = tenant.id  # its usage counts this call (app/services/usage.py)
     return tenant

@@ -34,6 +34,7 @@ from app.models.sso import SeenAssertion
 from app.models.tenant import SYSTEM_SLUG
 from app.models.tenant import CustomDomain
 from app.models.tenant import Tenant
+from app.models.usage import DailyUsage
 from app.models.user import Role
 from app.models.user import User
 from app.models.user import UserRole
@@ -52,6 +53,7 @@ __all__ = [
     "ConnectionIdentity",
     "Consent",
     "CustomDomain",
+    "DailyUsage",
     "EmailTemplate",
     "EmailToken",
     "Event",

@@ -23,6 +23,7 @@ from app.db_session import read_only
 from app.extensions import db
 from app.oauth import cors
 from app.oauth import protocol
+from app.quotas import gate
 from app.services import audit
 from app.tenancy import ENVIRON_SLUG
 from app.web import hooks
@@ -78,7 +79,7 @@ class ProtocolEndpoints:
         try:
             if reads_only:
                 read_only(db.session())
-            response = handler(request)
+            response = gate.serve(snapshot, request, handler)  # quotas, usage, metrics
             if not reads_only and db.session.registry.has():  # autocommit: nothing to commit
                 session = db.session.registry()
                 if session.in_transaction() or session.new or session.dirty or session.deleted:

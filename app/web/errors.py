@@ -108,9 +108,20 @@ def handle_service_error(exc: ServiceError):
     from app.extensions import db
 
     db.session.rollback()  # the failed operation leaves nothing half-done
+    if exc.status == 429:  # a quota (app/quotas): audited once per window, Retry-After
+        from app.quotas.enforce import record_notice
+
+        record_notice(exc)
     if wants_problem_json():
-        return problem(exc.status, exc.title, exc.message, getattr(exc, "errors", None))
-    return _render(exc.status, exc.title, exc.message)
+        response = problem(exc.status, exc.title, exc.message, getattr(exc, "errors", None))
+    else:
+        response = _render(exc.status, exc.title, exc.message)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        if isinstance(response, tuple):
+            response = current_app.make_response(response)
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def handle_database_unavailable(exc: Exception):
