@@ -48,6 +48,9 @@ def test_0008_adds_quotas_and_daily_usage_to_existing_tenants(tmp_path):
                 text("SELECT slug, quotas FROM tenants WHERE id = 'ten_01OLD'")
             ).one() == ("old-shop", None)
             db.session.commit()
+            # The models are today's: use them at the head (later revisions add columns).
+            db.session.remove()
+            upgrade()
 
             from app.models import DailyUsage
             from app.models import Tenant

@@ -84,8 +84,14 @@ def world(migrated):
 def app_role(migrated, world):
     # No worker pass inside requests here: its bypassing connection would go back to the
     # pool and cost the next tenant request a switch (production runs workers apart).
+    # No configuration poll inside a counted request either (as in test_round_trips.py).
     application = create_app(
-        {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": migrated[1], "OUTBOX_DRAIN_ON_COMMIT": False}
+        {
+            **TEST_CONFIG,
+            "SQLALCHEMY_DATABASE_URI": migrated[1],
+            "OUTBOX_DRAIN_ON_COMMIT": False,
+            "TENANT_SYNC_INTERVAL": 3600,
+        }
     )
     yield application
     with application.app_context():
