@@ -9,7 +9,7 @@ PORT   ?= 5000
 EXAMPLE_PORT ?= 5001
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install run shell example test lint format bench clean i18n
+.PHONY: install run shell example test lint format bench clean i18n cluster
 
 PO_FILES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
@@ -70,6 +70,11 @@ format: install
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Three instances behind HAProxy on PostgreSQL and Redis (tools/cluster.py), on :7200.
+cluster: install
+	command -v haproxy >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q haproxy; }
+	$(BIN)/python tools/cluster.py
 
 # `make bench` (about 15 minutes, writes bench/RESULTS.md); `make bench BENCH_ARGS=--quick`.
 bench: install bench/reference/node_modules/.installed

@@ -12,6 +12,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Assemble the app: config, extensions, tenancy, blueprints, errors, CLI."""
     from app import cli
     from app import i18n
+    from app import rls
     from app import security
     from app import tenancy
     from app import worker
@@ -22,6 +23,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.extensions import limiter
     from app.extensions import migrate
     from app.oauth import lean
+    from app.observability import metrics as observability
+    from app.observability import tracing
+    from app.quotas import runtime as quotas
     from app.web import errors
     from app.web import health
     from app.web import hooks
@@ -41,16 +45,20 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_sqlite_pragmas()
     db.init_app(app)
+    rls.init_app(app)
     migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", _migrations_dir()))
     csrf.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
     worker.init_app(app)
+    quotas.init_app(app)  # quota and usage counters: Redis with REDIS_URL, else in-process
+    observability.init_app(app)
 
     hooks.init_app(app)  # request id and actor first: everything after may log or audit
     health.init_app(app)
     lean.init_app(app)  # protocol endpoints answered before Flask routes (inside /t/<slug>)
     tenancy.init_app(app)
+    tracing.init_app(app)  # off unless OTEL_EXPORTER_OTLP_ENDPOINT: after tenant resolution
     origin.init_app(app)  # after the tenant is known: its canonical origin is allowed
     session.init_app(app)
     templating.init_app(app)
@@ -104,6 +112,8 @@ def _register_blueprints(app: Flask) -> None:
 def _commit_at_the_edge(app: Flask) -> None:
     """One commit per request, after the view; an exception rolls back instead."""
     from app.extensions import db
+    from app.web import errors
+    from app.web import unavailable
 
     @app.after_request
     def _commit(response):
@@ -112,5 +122,10 @@ def _commit_at_the_edge(app: Flask) -> None:
         if db.session.registry.has():
             session = db.session.registry()
             if session.in_transaction() or session.new or session.dirty or session.deleted:
-                session.commit()
+                try:
+                    session.commit()
+                except Exception as exc:
+                    if not unavailable.is_database_unavailable(exc):
+                        raise
+                    return errors.handle_database_unavailable(exc)  # 503, not a traceback
         return response

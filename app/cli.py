@@ -19,7 +19,9 @@ from app.services.errors import ServiceError
 def _create_app():
     from app import create_app
 
-    return create_app()
+    # The operator's tools act on every tenant: outside a request they bypass PostgreSQL
+    # row-level security (app/rls.py), which the log says once per transaction.
+    return create_app({"RLS_OPERATOR_TOOL": True})
 
 
 @contextmanager
@@ -47,7 +49,7 @@ def init_app(app) -> None:
     from app.cli_portability import export_command
     from app.cli_portability import import_command
 
-    for command in (tenants, admin_key, users, demo, clients, keys, worker):
+    for command in (tenants, admin_key, users, demo, clients, keys, worker, secrets_group):
         app.cli.add_command(command)
     app.cli.add_command(import_command)
     app.cli.add_command(export_command)
@@ -317,3 +319,25 @@ def keys_list(tenant_ref):
         tenant = tenants_service.get_tenant(tenant_ref)
     for key in keys_service.list_keys(tenant):
         click.echo(f"{key.id}  {key.alg}  {key.status}")
+
+
+@click.group("secrets")
+def secrets_group():
+    """The instance secrets (SECRET_KEYS)."""
+
+
+@secrets_group.command("rotate")
+@with_appcontext
+def secrets_rotate():
+    """Re-encrypt every secret at rest with the first key of SECRET_KEYS."""
+    from flask import current_app
+
+    from app.services import secret_rotation
+
+    if not current_app.config.get("SECRET_KEY_FALLBACKS"):
+        click.echo("SECRET_KEYS holds one key: nothing to rotate from (set SECRET_KEYS=new,old).")
+    with committed():
+        counts = secret_rotation.reencrypt_all()
+    for table, count in counts.items():
+        click.echo(f"{table}: {count} re-encrypted")
+    click.echo("Done: the keys after the first can now leave SECRET_KEYS.")

@@ -43,7 +43,10 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         raise ConfigError("GATEHOUSE_ENV must be 'development' or 'production'.")
     production = mode == "production"
 
-    secret_key = env.get("SECRET_KEY")
+    # A key ring (SECRET_KEYS=new,old): the first signs and encrypts, all verify and
+    # decrypt (app/security/crypto.py; Flask's SECRET_KEY_FALLBACKS for cookies).
+    ring = [k.strip() for k in (env.get("SECRET_KEYS") or "").split(",") if k.strip()]
+    secret_key = ring[0] if ring else env.get("SECRET_KEY")
     if not secret_key:
         if production:
             raise ConfigError(
@@ -52,7 +55,7 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
             )
         secret_key = _instance_secret(instance)
-    if production and len(secret_key) < 32:
+    if production and any(len(key) < 32 for key in ring or [secret_key]):
         raise ConfigError("SECRET_KEY must be at least 32 characters in production.")
 
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'gatehouse.db'}"
@@ -68,6 +71,7 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "GATEHOUSE_ENV": mode,
         "PRODUCTION": production,
         "SECRET_KEY": secret_key,
+        "SECRET_KEY_FALLBACKS": ring[1:],
         "SQLALCHEMY_DATABASE_URI": database_url,
         # No pool_pre_ping: a dead pooled connection is retried on the first statement
         # (app/db_session.py) instead of paying a round trip on every checkout.
@@ -117,6 +121,18 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # Failed client authentications (token, introspection, revocation) per tenant and
         # client address before 429; successes are not counted.
         "CLIENT_AUTH_FAILURE_LIMIT": env.get("CLIENT_AUTH_FAILURE_LIMIT", "30 per minute"),
+        # Quotas and usage (app/quotas/, app/services/usage.py). Defaults written into each
+        # new tenant (a JSON object of quotas); key prefix of the counters in Redis; how
+        # often a process pushes its usage counts to Redis, and flushes them to the database.
+        "TENANT_QUOTA_DEFAULTS": env.get("TENANT_QUOTA_DEFAULTS") or None,
+        "QUOTA_KEY_PREFIX": env.get("QUOTA_KEY_PREFIX", "gatehouse:"),
+        "USAGE_PUSH_INTERVAL": float(env.get("USAGE_PUSH_INTERVAL", 1)),
+        "USAGE_FLUSH_INTERVAL": float(env.get("USAGE_FLUSH_INTERVAL", 60)),
+        # /metrics: tenants with their own label (the rest are "other").
+        "METRICS_TENANT_TOP_N": int(env.get("METRICS_TENANT_TOP_N", 20)),
+        # OpenTelemetry tracing over OTLP/HTTP; unset = off (nothing imported).
+        "OTEL_EXPORTER_OTLP_ENDPOINT": env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
+        "OTEL_SERVICE_NAME": env.get("OTEL_SERVICE_NAME") or "gatehouse",
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # How many reverse proxies sit in front (trust that many X-Forwarded-For hops).
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", 0)),

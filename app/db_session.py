@@ -14,6 +14,8 @@ import logging
 from flask_sqlalchemy.session import Session
 from sqlalchemy.exc import DBAPIError
 
+from app import rls
+
 log = logging.getLogger("gatehouse.db")
 
 
@@ -63,21 +65,28 @@ def _autocommit(bind):
     return autocommit
 
 
-def read_rows(engine, statement, params: dict) -> list:
+def read_rows(engine, statement, params: dict, *, tenant_id: str | None = None) -> list:
     """One read-only statement outside the ORM session: row tuples from an autocommit
     connection of ``engine``'s pool (no BEGIN/COMMIT, no Session to build, track and
     close). For the hottest protocol reads (userinfo, introspection), where the Session
-    machinery cost more than the query. A dead pooled connection is retried once."""
+    machinery cost more than the query. A dead pooled connection is retried once.
+    ``tenant_id``: the row-level-security tenant the connection must have (app/rls.py;
+    no extra statement when the pooled connection already serves that tenant)."""
     autocommit = _autocommit(engine)
-    try:
+
+    def read():
         with autocommit.connect() as connection:
+            if tenant_id is not None:
+                rls.use_tenant_on(connection, tenant_id)
             return connection.execute(statement, params).all()
+
+    try:
+        return read()
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
         log.warning("database connection was dropped; retrying on a new one")
-        with autocommit.connect() as connection:
-            return connection.execute(statement, params).all()
+        return read()
 
 
 def read_only(session) -> None:

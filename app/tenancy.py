@@ -16,6 +16,7 @@ from flask import current_app
 from flask import g
 from flask import request
 from sqlalchemy import bindparam
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.sql import Select
@@ -24,6 +25,7 @@ from werkzeug.exceptions import Forbidden
 from werkzeug.exceptions import NotFound
 from werkzeug.local import LocalProxy
 
+from app import rls
 from app.extensions import db
 from app.models import SYSTEM_SLUG
 from app.models import CustomDomain
@@ -174,6 +176,7 @@ def snapshot_for(host: str, path_slug: str | None):
     if snapshot is None:
         snapshot = resolve_snapshot(host, path_slug, current_app.config["BASE_DOMAIN"])
         cache.put(key, snapshot)
+    rls.use_tenant(snapshot.id)  # the request's tenant: its rows only, from here on
     return snapshot
 
 
@@ -299,6 +302,7 @@ class TenantScope:
         self.tenant_id = tenant_id
 
     def select(self, model: type[M], *criteria) -> Select:
+        rls.use_tenant(self.tenant_id)  # the second wall (PostgreSQL row-level security)
         return select(model).where(model.tenant_id == self.tenant_id, *criteria)
 
     def get(self, model: type[M], id_: str | None) -> M | None:
@@ -316,6 +320,7 @@ class TenantScope:
         return list(db.session.scalars(stmt))
 
     def count(self, model: type[M], *criteria) -> int:
+        rls.use_tenant(self.tenant_id)
         stmt = (
             select(func.count())
             .select_from(model)
@@ -323,7 +328,13 @@ class TenantScope:
         )
         return db.session.scalar(stmt) or 0
 
+    def delete(self, model: type[M], *criteria):
+        """A ``DELETE`` of this tenant's rows matching ``criteria`` (add ``.returning``)."""
+        rls.use_tenant(self.tenant_id)
+        return delete(model).where(model.tenant_id == self.tenant_id, *criteria)
+
     def add(self, obj: M) -> M:
+        rls.use_tenant(self.tenant_id)
         obj.tenant_id = self.tenant_id
         db.session.add(obj)
         return obj
@@ -333,6 +344,7 @@ class TenantScope:
         is a bound parameter that this scope fills with its tenant id; ``build`` must filter
         every tenant-owned table by it. For the hot paths, where building a statement costs
         more than running it; the rows are still this tenant's only."""
+        rls.use_tenant(self.tenant_id)
         stmt = _PREPARED.get(key)
         if stmt is None:
             stmt = _PREPARED.setdefault(key, build(bindparam("scope_tenant_id")))
@@ -346,7 +358,9 @@ class TenantScope:
         stmt = _PREPARED.get(key)
         if stmt is None:
             stmt = _PREPARED.setdefault(key, build(bindparam("scope_tenant_id")))
-        return read_rows(db.engine, stmt, {"scope_tenant_id": self.tenant_id, **params})
+        return read_rows(
+            db.engine, stmt, {"scope_tenant_id": self.tenant_id, **params}, tenant_id=self.tenant_id
+        )
 
 
 _PREPARED: dict = {}

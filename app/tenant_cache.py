@@ -178,10 +178,17 @@ class ConfigSync:
                         self._poll(cache)  # whatever a lost publish did not say
                 else:
                     self._poll(cache)
-            except Exception:  # noqa: BLE001 - cannot confirm: trust nothing
-                log.warning("tenant configuration check failed; dropping snapshots", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - cannot confirm: trust nothing
                 cache.clear()
                 self._last_id = None
+                if self.mode == "redis":  # issue #16: a metric, and a warning now and then
+                    from app.web import degraded
+
+                    degraded.note("config_sync", exc)
+                else:
+                    log.warning(
+                        "tenant configuration check failed; dropping snapshots", exc_info=True
+                    )
         finally:
             self._lock.release()
 
@@ -222,6 +229,9 @@ class ConfigSync:
             # snapshots built after it, or dropped by the clear that reset _last_id.
             newest = client.xrevrange(STREAM, count=1)
             self._last_id = newest[0][0].decode() if newest else "0-0"
+            # Issue #16: snapshots built while the stream could not be read may predate a
+            # change whose announcement was lost with Redis; start clean.
+            cache.clear()
             return
         while True:
             answer = client.xread({STREAM: self._last_id}, count=1000)
@@ -242,8 +252,10 @@ class ConfigSync:
             for tenant_id in tenant_ids:
                 pipe.xadd(STREAM, {"tenant": tenant_id}, maxlen=STREAM_MAXLEN, approximate=True)
             pipe.execute()
-        except Exception:  # noqa: BLE001 - the commit stands; others fall back to the TTL
-            log.error("could not publish a tenant configuration change", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - the commit stands; others fall back to the TTL
+            from app.web import degraded  # issue #16: counted and logged, no traceback
+
+            degraded.note("config_sync", exc)
 
 
 def _missing(connection, tenant_ids: list[str]) -> list[str]:

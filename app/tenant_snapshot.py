@@ -49,6 +49,7 @@ class TenantSnapshot:
     issuer: str
     columns: MappingProxyType  # every column, to materialise a row for browser views
     domain_rows: tuple = ()  # the custom domains' columns, likewise
+    quotas: MappingProxyType | None = None  # app/quotas: None or absent key = unlimited
     built_at: float = field(default_factory=time.monotonic)
     memo: dict = field(default_factory=dict, repr=False)  # derived, immutable values
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -160,6 +161,7 @@ def _build(rows) -> TenantSnapshot | None:
         issuer="",
         columns=MappingProxyType(columns),
         domain_rows=domain_rows,
+        quotas=_freeze(columns["quotas"]) if columns.get("quotas") else None,
     )
     # The issuer needs is_system/custom_domain: computed from the snapshot itself.
     object.__setattr__(snapshot, "issuer", tenant_origin(snapshot))

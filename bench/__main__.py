@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from bench import harness
+from bench import noisy
 from bench import report
 from bench import signin
 from bench.seed import seed
@@ -448,6 +449,24 @@ def run_database(results, kind: str, plan: Plan, worker: str | None) -> str:
     return worker
 
 
+def noisy_neighbour(results, kind: str, plan: Plan, worker: str) -> list[dict]:
+    """Tenant A floods at 10x its token quota next to tenant B (bench/noisy.py)."""
+    log(f"== {kind}: noisy neighbour (A floods at 10x its quota, B at a steady rate)")
+    rows = noisy.run(kind, seconds=plan.seconds, worker=worker, log=log)
+    for row in rows:
+        figure(
+            results,
+            kind,
+            "noisy",
+            f"B client_credentials: {row['scenario']}",
+            rate=row["b_rate"],
+            p50=row["b_p50_ms"],
+            p99=row["b_p99_ms"],
+            errors=row["b_errors"],
+        )
+    return rows
+
+
 def profile_hot_paths(plan: Plan) -> dict:
     """SQL statements per request and pyinstrument call trees (bench/profile.py)."""
     log("profiling the hot paths in-process (pyinstrument)")
@@ -471,6 +490,7 @@ def main(argv=None) -> int:
     parser.add_argument("--worker", choices=harness.WORKERS, help="skip the server choice")
     parser.add_argument("--no-reference", action="store_true")
     parser.add_argument("--no-profile", action="store_true", help="skip the pyinstrument pass")
+    parser.add_argument("--no-noisy", action="store_true", help="skip the noisy-neighbour figure")
     parser.add_argument("--out", help="where to write the results (markdown)")
     args = parser.parse_args(argv)
     plan = make_plan(args)
@@ -487,6 +507,9 @@ def main(argv=None) -> int:
     worker = args.worker
     for kind in [k.strip() for k in args.db.split(",") if k.strip()]:
         worker = run_database(results, kind, plan, worker)
+    if not args.no_noisy:
+        kind = "postgresql" if "postgresql" in args.db else "sqlite"
+        results["noisy"] = noisy_neighbour(results, kind, plan, worker or "granian")
     if "postgresql" in args.db and not args.no_profile:
         results["profile"] = profile_hot_paths(plan)
     results["finished"] = time.time()

@@ -254,6 +254,32 @@ def write(results: dict, out: str) -> None:
         for row in steps:
             cells = " | ".join(f"{row['steps'].get(k, 0):.1f}" for k in steps[0]["steps"])
             lines.append(f"| {row['db']} | {row['phase']} | {cells} |")
+    noisy = results.get("noisy")
+    if noisy:
+        lines += [
+            "",
+            "## Noisy neighbour (bench/noisy.py)",
+            "",
+            "Tenant A floods `/oauth2/token` at 10x its `token_requests_per_second` while tenant "
+            "B sends client_credentials grants at a steady rate (paced; latency counted from "
+            "each request's scheduled time), on the same single worker. Target: B within 10% "
+            "of B alone.",
+            "",
+            "| scenario | B per second | B p50 ms | B p99 ms | B vs alone (rate, p99) "
+            "| A sent /s | A answered 200 /s | A 429s |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for row in noisy:
+            ratio = (
+                f"{row['b_rate_vs_alone']:.0%}, {row['b_p99_vs_alone']:.2f}x"
+                if "b_rate_vs_alone" in row
+                else "—"
+            )
+            lines.append(
+                f"| {row['scenario']} | {row['b_rate']:.1f} | {row['b_p50_ms']:.2f} | "
+                f"{row['b_p99_ms']:.2f} | {ratio} | {row['a_sent_rate']:.1f} | "
+                f"{row['a_ok_rate']:.1f} | {row['a_429']} |"
+            )
     lines += ["", "## Scale", ""]
     for db, info in results.get("seed", {}).items():
         lines.append(

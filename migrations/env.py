@@ -114,6 +114,11 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            # Row-level security (app/rls.py, revision 0007) for every tenant-owned table,
+            # including those of revisions after 0007.
+            from app.rls import secure_new_tables
+
+            secure_new_tables(connection)
 
 
 if context.is_offline_mode():

@@ -37,6 +37,8 @@ TEST_CONFIG = {
     # A commit that queued mail runs the worker's mail pass at once (the real worker
     # code, synchronously), so tests read delivered mail as before.
     "OUTBOX_DRAIN_ON_COMMIT": True,
+    # Usage counters: no background thread; tests flush with app.services.usage.flush().
+    "USAGE_BACKGROUND": False,
 }
 
 

@@ -252,6 +252,10 @@ def test_tenant_admin_cannot_use_the_instance_console_on_b(app, tenant, other_te
         ("POST", "/admin/tenants/globex/settings/logo/delete"),
         ("POST", "/admin/tenants/globex/users/new"),
         ("POST", "/admin/tenants/new"),
+        ("POST", "/admin/tenants/globex/quotas"),
+        ("POST", "/admin/tenants/acme-corp/quotas"),  # not even its own tenant's
+        ("GET", "/admin/tenants/globex/usage"),
+        ("GET", "/admin/busiest"),
     ]:
         data = {**FORM, "status": "suspended", "csrf_token": token} if method == "POST" else None
         assert client.open(method, path, data=data).status_code == 404, path

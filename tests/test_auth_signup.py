@@ -131,7 +131,9 @@ def test_required_verification_blocks_sign_in_until_confirmed(app, make_tenant, 
         bodies = [
             m.body_text
             for m in db.session.scalars(
-                db.select(OutboxMessage).where(OutboxMessage.to == "grace@example.com")
+                db.select(OutboxMessage)
+                .where(OutboxMessage.to == "grace@example.com")
+                .order_by(OutboxMessage.id)  # ULIDs: the order they were queued in
             )
         ]
     assert len(bodies) == 2

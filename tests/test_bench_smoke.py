@@ -49,3 +49,20 @@ def test_sign_in_client_runs_full_flows_for_seeded_users(app, database_url, live
     claims = jwt.decode(tokens[0].access_token, options={"verify_signature": False})
     assert claims["sub"].startswith("usr_")
     assert claims["roles"] == ["member"]
+
+
+def test_noisy_neighbour_streams_see_the_quota(app, database_url, live_server):
+    """bench/noisy.py's paced client against a live server: the flooding tenant gets 429s
+    past its quota's burst, its neighbour only 200s."""
+    from bench import noisy
+
+    manifest = _seed(app, database_url, tenants=2, users=1)
+    noisy.set_quota(database_url, manifest.tenants[0]["slug"], 0.1)  # burst 1, then 1 per 10 s
+    flooder, neighbour = signin.targets(manifest, live_server.base_domain)
+
+    flood = noisy.paced(live_server.port, flooder, rate=20, seconds=1, threads=2)
+    steady = noisy.paced(live_server.port, neighbour, rate=10, seconds=1, threads=1)
+
+    assert flood.statuses.get(200) == 1 and flood.statuses.get(429, 0) == flood.sent - 1
+    assert steady.statuses == {200: steady.sent} and steady.sent == 10
+    assert steady.ok_rate() == 10 and steady.p(99) > 0

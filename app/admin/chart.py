@@ -90,26 +90,34 @@ def build_chart(days: list[Day], width: int = 720, height: int = 220) -> Chart:
             label = f"{d.day:%b %d}: {value} {'sign-ins' if kind == 'succeeded' else 'failures'}"
             x = round(x0 + j * bar_w, 2)
             bars.append(Bar(x, round(baseline - h, 2), round(bar_w, 2), round(h, 2), kind, label))
-    gridlines = [
-        (round(baseline - plot_h * v / scale_max, 2), v)
-        for v in range(0, scale_max + 1, max(scale_max // 4, 1))
-    ]
-    ticks = [
-        (round(left + i * slot + slot / 2, 2), f"{d.day:%b %d}")
-        for i, d in enumerate(days)
-        if (len(days) - 1 - i) % 7 == 0  # weekly, ending today: never two labels together
-    ]
     return Chart(
         width=width,
         height=height,
         bars=bars,
-        gridlines=gridlines,
-        ticks=ticks,
+        gridlines=gridlines(baseline, plot_h, scale_max),
+        ticks=weekly_ticks([d.day for d in days], left, slot),
         total_succeeded=sum(d.succeeded for d in days),
         total_failed=sum(d.failed for d in days),
         baseline=baseline,
         left=left,
     )
+
+
+def gridlines(baseline: float, plot_h: float, scale_max: int) -> list[tuple[float, int]]:
+    """Five horizontal lines (y, value) from 0 to ``scale_max``."""
+    return [
+        (round(baseline - plot_h * v / scale_max, 2), v)
+        for v in range(0, scale_max + 1, max(scale_max // 4, 1))
+    ]
+
+
+def weekly_ticks(days: list[date], left: float, slot: float) -> list[tuple[float, str]]:
+    """Weekly day labels (x, text), ending today: never two labels together."""
+    return [
+        (round(left + i * slot + slot / 2, 2), f"{day:%b %d}")
+        for i, day in enumerate(days)
+        if (len(days) - 1 - i) % 7 == 0
+    ]
 
 
 def _nice_max(peak: int) -> int:

@@ -72,6 +72,10 @@ def errors_of(exc: ServiceError) -> dict[str, str]:
     form as a whole). The view re-renders the form instead of letting the error reach the
     edge, so it undoes the half-done work here, as the edge's error handler would."""
     db.session.rollback()
+    if exc.status == 429:  # a quota: audited once per window (app/quotas)
+        from app.quotas.enforce import record_notice
+
+        record_notice(exc)
     errors = dict(getattr(exc, "errors", None) or {})
     return errors or {"_form": exc.message}
 
@@ -121,6 +125,7 @@ NAV = [
     ("admin.keys_index", "Signing keys"),
     ("admin.sessions_index", "Sessions"),
     ("admin.audit_index", "Audit log"),
+    ("admin.usage", "Usage"),
     ("admin.api_keys_index", "API keys"),
     ("admin.webhooks_index", "Webhooks"),
 ]

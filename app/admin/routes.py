@@ -16,5 +16,6 @@ from app.admin import sessions  # noqa: F401
 from app.admin import settings  # noqa: F401
 from app.admin import sso  # noqa: F401
 from app.admin import tenants  # noqa: F401
+from app.admin import usage  # noqa: F401
 from app.admin import users  # noqa: F401
 from app.admin import webhooks  # noqa: F401

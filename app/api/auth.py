@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from flask import g
 from flask import request
 
+from app import rls
 from app.api.errors import ApiError
 from app.api.errors import forbidden
 from app.api.errors import unauthorized
@@ -98,6 +99,8 @@ def authenticate():
             return forbidden("This key's tenant is suspended.")
     g.api_principal = principal
     audit.act_as(principal.kind, principal.id)
+    if principal.is_instance:  # instance-wide reach: every tenant's rows (app/rls.py)
+        rls.bypass(f"instance {principal.kind} {principal.id}")
     return None
 
 
@@ -120,4 +123,5 @@ def tenant_for(ref: str) -> Tenant:
     caller = principal()
     if tenant is None or (not caller.is_instance and caller.tenant_id != tenant.id):
         raise NotFound("No such tenant.")
+    g.api_tenant_id = tenant.id  # its usage counts this call (app/services/usage.py)
     return tenant

@@ -193,7 +193,7 @@ OPERATIONS: list[Operation] = [
        "Create a tenant and invite its owner as admin (instance credential)",
        ok=201, out=ref("Tenant"), body="TenantCreate"),
     Op("get", T, "Read a tenant", out=ref("Tenant")),
-    Op("patch", T, "Rename; suspend or resume (instance credential)",
+    Op("patch", T, "Rename; suspend, resume or set quotas (instance credential)",
        out=ref("Tenant"), body="TenantUpdate"),
     Op("delete", T, "Delete a tenant and all it owns (instance credential)",
        ok=204, body="TenantDelete", query=CONFIRM, body_required=False),
@@ -362,6 +362,12 @@ OPERATIONS: list[Operation] = [
               *PAGING)),
     Op("delete", f"{T}/sessions/{{session_id}}", "End a session (and its refresh tokens)",
        ok=204),
+    Op("get", f"{T}/usage",
+       "Daily usage: sign-ins and failures, tokens per grant type, active users, sign-ups, "
+       "API calls and 429s (`from`, `to`: dates, inclusive; default the last 30 days)",
+       out=ref("Usage"),
+       query=(query_param("from", "First day, YYYY-MM-DD.", {"type": "string", "format": "date"}),
+              query_param("to", "Last day, YYYY-MM-DD.", {"type": "string", "format": "date"}))),
     Op("get", f"{T}/audit", "Audit events, newest first", out=listing("AuditEvent"),
        query=(
            query_param("actor", "Actor id (user, API key or client).",

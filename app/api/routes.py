@@ -11,6 +11,19 @@ from app.services.errors import NotFound
 bp.before_request(auth.authenticate)
 
 
+@bp.after_request
+def _count_api_call(response):
+    """Each call about a tenant counts in that tenant's usage (``api_calls``)."""
+    from flask import g
+
+    from app.services import usage as usage_service
+
+    tenant_id = g.get("api_tenant_id")
+    if tenant_id:
+        usage_service.count(tenant_id, "api_calls")
+    return response
+
+
 @bp.url_value_preprocessor
 def _sane_path_values(_endpoint, values):
     """Ids and slugs are short and printable; anything else names nothing (404)."""
@@ -47,5 +60,6 @@ from app.api import roles  # noqa: E402,F401
 from app.api import sessions  # noqa: E402,F401
 from app.api import settings  # noqa: E402,F401
 from app.api import tenants  # noqa: E402,F401
+from app.api import usage  # noqa: E402,F401
 from app.api import users  # noqa: E402,F401
 from app.api import webhooks  # noqa: E402,F401

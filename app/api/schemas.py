@@ -109,6 +109,59 @@ PROBLEM = {
     "required": ["type", "title", "status"],
 }
 
+
+def _quota(kind: str, minimum) -> dict:
+    return {"type": [kind, "null"], "minimum": minimum, "maximum": 1_000_000_000}
+
+
+QUOTA_FIELDS = {
+    "token_requests_per_second": {**_quota("number", 0), "exclusiveMinimum": 0},
+    "token_burst": _quota("integer", 1),
+    "signups_per_day": _quota("integer", 0),
+    "max_users": _quota("integer", 0),
+    "max_organizations": _quota("integer", 0),
+    "max_clients": _quota("integer", 0),
+    "monthly_active_users": _quota("integer", 0),
+}
+for _field in QUOTA_FIELDS.values():
+    if "exclusiveMinimum" in _field:
+        del _field["minimum"]
+QUOTAS = {
+    "type": "object",
+    "description": "Per-tenant limits; null = unlimited. Only an instance credential sets them.",
+    "properties": QUOTA_FIELDS,
+    "additionalProperties": False,
+}
+USAGE_DAY = {
+    "type": "object",
+    "properties": {
+        "date": {"type": "string", "format": "date"},
+        "sign_ins": {"type": "integer"},
+        "sign_in_failures": {"type": "integer"},
+        "tokens": {
+            "type": "object",
+            "description": "Tokens issued, per grant type.",
+            "additionalProperties": {"type": "integer"},
+        },
+        "active_users": {"type": "integer"},
+        "monthly_active_users": {"type": "integer"},
+        "signups": {"type": "integer"},
+        "api_calls": {"type": "integer"},
+        "throttled": {"type": "integer", "description": "Requests answered 429 by a quota."},
+    },
+    "required": [
+        "date",
+        "sign_ins",
+        "sign_in_failures",
+        "tokens",
+        "active_users",
+        "monthly_active_users",
+        "signups",
+        "api_calls",
+        "throttled",
+    ],
+}
+
 SCHEMAS: dict[str, dict] = {
     "Problem": PROBLEM,
     # --- tenants
@@ -118,14 +171,31 @@ SCHEMAS: dict[str, dict] = {
             "name": NAME,
             "status": {"type": "string", "enum": ["active", "suspended"]},
             "issuer": {"type": "string"},
+            "quotas": QUOTAS,
         }
     ),
     "TenantCreate": closed(
         {"name": NAME, "slug": SLUG, "owner_email": EMAIL}, ("name", "slug", "owner_email")
     ),
     "TenantUpdate": closed(
-        {"name": NAME, "status": {"type": "string", "enum": ["active", "suspended"]}}
+        {
+            "name": NAME,
+            "status": {"type": "string", "enum": ["active", "suspended"]},
+            "quotas": QUOTAS,
+        }
     ),
+    "Usage": {
+        "type": "object",
+        "properties": {
+            "tenant_id": ID,
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+            "days": {"type": "array", "items": USAGE_DAY},
+            "totals": {"type": "object"},
+            "quotas": QUOTAS,
+        },
+        "required": ["tenant_id", "from", "to", "days", "totals", "quotas"],
+    },
     "TenantDelete": closed({"confirm": {"type": "string", "maxLength": 63}}),
     # --- settings
     "Settings": {

@@ -14,6 +14,7 @@ from app.models import Organization
 from app.models import Role
 from app.models import Tenant
 from app.models import User
+from app.quotas import effective as quota_fields
 from app.services import invitations as invitations_service
 from app.services import roles as roles_service
 from app.tenancy import issuer_for
@@ -35,6 +36,7 @@ def tenant_to_dict(tenant: Tenant) -> dict:
         "name": tenant.name,
         "status": tenant.status,
         "issuer": issuer_for(tenant),
+        "quotas": quota_fields(tenant.quotas),
         "created_at": timestamp(tenant.created_at),
     }
 

@@ -54,10 +54,14 @@ def tenants_update(tenant_ref):
     if "status" in data and data["status"] != tenant.status:
         # A tenant key must not lift (or impose) its own tenant's suspension.
         require_instance()
+    if "quotas" in data:
+        require_instance()  # a tenant never sets its own limits
     if "name" in data:
         tenants_service.rename_tenant(tenant, data["name"])
     if "status" in data:
         tenants_service.set_status(tenant, data["status"])
+    if "quotas" in data:
+        tenants_service.set_quotas(tenant, data["quotas"])
     return jsonify(tenant_to_dict(tenant))
 
 

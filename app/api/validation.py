@@ -21,6 +21,7 @@ from app.api.errors import unsupported_media_type
 _TYPES = {
     "string": str,
     "integer": int,
+    "number": (int, float),
     "boolean": bool,
     "array": list,
     "object": dict,
@@ -29,7 +30,7 @@ _TYPES = {
 
 
 def _type_ok(value: Any, name: str) -> bool:
-    if name == "integer" and isinstance(value, bool):
+    if name in ("integer", "number") and isinstance(value, bool):
         return False
     if name == "integer" and isinstance(value, float):
         return value.is_integer()

@@ -13,6 +13,7 @@ from flask import request
 from flask import url_for
 
 from app.models import User
+from app.quotas import enforce as quotas
 from app.services import audit
 from app.tenancy import current_tenant
 from app.tenancy import is_same_origin_path
@@ -43,6 +44,7 @@ def requested_next() -> str:
 
 def complete_sign_in(user: User, amr: list[str], target: str | None):
     """Start the browser session (new id), audit, and send the user on their way."""
+    quotas.admit_sign_in(current_tenant, user.id)  # monthly_active_users: 429 page
     session = sign_in(user, amr=amr)
     audit.record(
         current_tenant,

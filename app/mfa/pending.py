@@ -1,8 +1,9 @@
 """The pending sign-in: a password (or a step-up request) waiting for its second factor.
 
-It lives in the Flask session (a cookie signed with SECRET_KEY, so the browser can
-read but not forge it), keyed by tenant id so tenants served on one host under
-``/t/<slug>`` never share one, and expires after :data:`TTL_SECONDS` (config
+It lives server-side (app/services/flow_states.py, issue #16), so a sign-in whose requests
+alternate between instances finds it everywhere; the Flask session (a cookie signed with
+SECRET_KEY) holds only an opaque handle, keyed by tenant id so tenants served on one host
+under ``/t/<slug>`` never share one. It expires after :data:`TTL_SECONDS` (config
 ``MFA_PENDING_TTL``). Holding it gives no access: there is no browser session, hence
 no token, until :func:`app.mfa.flow.complete` runs after a verified second factor.
 Wrong attempts are counted server-side (audit events), so replaying an older cookie
@@ -22,10 +23,12 @@ from flask import session
 
 from app.models import Tenant
 from app.models import User
+from app.services import flow_states
 from app.tenancy import is_same_origin_path
 from app.tenancy import scope
 
 TTL_SECONDS = 300
+KIND = "mfa_pending"
 
 
 @dataclass
@@ -58,13 +61,26 @@ def start(tenant: Tenant, user: User, amr: list[str], next_url: str | None, purp
         started=time.time(),
         purpose=purpose,
     )
-    session[_key(tenant)] = asdict(pending)
+    flow_states.discard(tenant, KIND, session.get(_key(tenant)))
+    session[_key(tenant)] = flow_states.put(tenant, KIND, asdict(pending), _ttl())
+
+
+def _ttl() -> float:
+    return current_app.config.get("MFA_PENDING_TTL", TTL_SECONDS)
+
+
+def pending_user_id(tenant: Tenant) -> str | None:
+    """The user id of the pending sign-in (for throttling keys), else None."""
+    raw = flow_states.get(tenant, KIND, session.get(_key(tenant)))
+    return raw.get("user_id") if raw else None
 
 
 def load(tenant: Tenant) -> tuple[PendingSignIn, User] | None:
     """The live pending sign-in of this tenant and its (active) user, else None."""
-    raw = session.get(_key(tenant))
+    raw = flow_states.get(tenant, KIND, session.get(_key(tenant)))
     if not isinstance(raw, dict):
+        if _key(tenant) in session:
+            drop(tenant)
         return None
     try:
         pending = PendingSignIn(**raw)
@@ -79,5 +95,5 @@ def load(tenant: Tenant) -> tuple[PendingSignIn, User] | None:
 
 
 def drop(tenant: Tenant) -> None:
-    session.pop(_key(tenant), None)
-    session.pop(f"mfa_webauthn:{tenant.id}", None)
+    flow_states.discard(tenant, KIND, session.pop(_key(tenant), None))
+    flow_states.discard(tenant, "webauthn", session.pop(f"mfa_webauthn:{tenant.id}", None))

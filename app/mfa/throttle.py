@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from flask import current_app
 from flask import g
-from flask import session
 from flask_login import current_user
 
 from app.extensions import _client_ip
@@ -21,9 +20,10 @@ IP_LIMIT = "60 per 10 minutes"
 
 
 def _user_key() -> str:
+    from app.mfa import pending
+
     tenant = g.get("tenant")
-    raw = session.get(f"mfa_pending:{tenant.id}") if tenant is not None else None
-    user_id = raw.get("user_id") if isinstance(raw, dict) else None
+    user_id = pending.pending_user_id(tenant) if tenant is not None else None
     if not user_id and current_user.is_authenticated:
         user_id = current_user.id
     return f"user:{user_id}" if user_id else f"ip:{_client_ip()}"

@@ -1,13 +1,12 @@
 """JSON endpoints of the passkey ceremonies (driven by static/js/passkeys.js).
 
-Each ``.../options`` call keeps its challenge in the signed Flask session; the matching
-``.../verify`` pops it, so a challenge answers one ceremony only and expires after
-:data:`CHALLENGE_TTL`. POSTs carry the CSRF token in the ``X-CSRFToken`` header.
+Each ``.../options`` call keeps its challenge server-side (app/services/flow_states.py,
+issue #16; the signed Flask session holds only a handle); the matching ``.../verify``
+consumes it atomically, so a challenge answers one ceremony only, on whichever instance,
+and expires after :data:`CHALLENGE_TTL`. POSTs carry the CSRF token in the ``X-CSRFToken`` header.
 """
 
 from __future__ import annotations
-
-import time
 
 from flask import jsonify
 from flask import request
@@ -20,6 +19,7 @@ from app.mfa import pending
 from app.mfa import throttle
 from app.mfa.routes import enrolling_subject
 from app.models import User
+from app.services import flow_states
 from app.services import mfa
 from app.services import passkeys
 from app.services import recovery_codes
@@ -28,6 +28,7 @@ from app.tenancy import current_tenant
 from app.tenancy import scope
 
 CHALLENGE_TTL = 300
+KIND = "webauthn"
 
 
 def _key() -> str:
@@ -39,19 +40,14 @@ def _error(message: str, status: int = 400):
 
 
 def _keep(purpose: str, challenge: str, user_id: str | None) -> None:
-    session[_key()] = {
-        "purpose": purpose,
-        "challenge": challenge,
-        "user_id": user_id,
-        "at": time.time(),
-    }
+    flow_states.discard(current_tenant, KIND, session.get(_key()))
+    data = {"purpose": purpose, "challenge": challenge, "user_id": user_id}
+    session[_key()] = flow_states.put(current_tenant, KIND, data, CHALLENGE_TTL)
 
 
 def _take(purpose: str) -> dict | None:
-    kept = session.pop(_key(), None)
+    kept = flow_states.take(current_tenant, KIND, session.pop(_key(), None))
     if not isinstance(kept, dict) or kept.get("purpose") != purpose:
-        return None
-    if time.time() - float(kept.get("at", 0)) > CHALLENGE_TTL:
         return None
     return kept
 

@@ -5,6 +5,7 @@ from app.models.audit import AuditEvent
 from app.models.client import Client
 from app.models.client import Consent
 from app.models.email_template import EmailTemplate
+from app.models.flow_state import FlowState
 from app.models.import_job import ImportJob
 from app.models.invitation import EmailToken
 from app.models.invitation import Invitation
@@ -34,6 +35,7 @@ from app.models.sso import SeenAssertion
 from app.models.tenant import SYSTEM_SLUG
 from app.models.tenant import CustomDomain
 from app.models.tenant import Tenant
+from app.models.usage import DailyUsage
 from app.models.user import Role
 from app.models.user import User
 from app.models.user import UserRole
@@ -52,9 +54,11 @@ __all__ = [
     "ConnectionIdentity",
     "Consent",
     "CustomDomain",
+    "DailyUsage",
     "EmailTemplate",
     "EmailToken",
     "Event",
+    "FlowState",
     "Grant",
     "Job",
     "ImportJob",

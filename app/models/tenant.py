@@ -30,6 +30,9 @@ class Tenant(TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)
     # The auth config (DESIGN §3 "settings"); read it through services.settings.
     settings: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)
+    # Per-tenant limits (app/quotas/); NULL or a missing key = unlimited. Only an instance
+    # credential changes them (API and instance console).
+    quotas: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     # Bumped (in the same transaction) by every change to what a worker keeps in its
     # tenant snapshot: the tenant, its domains, clients and keys (app/tenant_cache.py).
     # Written with SQL only: not mapped, so a stale row (merged, detached) never writes

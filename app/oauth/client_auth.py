@@ -16,10 +16,16 @@ import time
 from flask import Response
 from flask import current_app
 from limits import parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import STRATEGIES
+from limits.strategies import MovingWindowRateLimiter
 
 from app.extensions import limiter
+from app.web import degraded
 
 NAMESPACE = "client-auth-failures"
+_LOCAL = "gatehouse.client_auth_local_limits"
+_SHARED = "gatehouse.client_auth_shared_limits"
 
 
 def _limits():
@@ -30,12 +36,39 @@ def note_failure(tenant_id: str, oauth_request) -> int:
     """Count one failed client authentication; seconds to wait when over the limit, else 0."""
     raw = getattr(oauth_request, "_request", None)
     address = getattr(raw, "remote_addr", None) or "unknown"
-    strategy = limiter.limiter
+    try:
+        return _count(_shared_strategy(), tenant_id, address)
+    except Exception as exc:  # noqa: BLE001 - Redis down: count in this process (issue #16)
+        degraded.note("rate_limits", exc)
+        return _count(_local_strategy(), tenant_id, address)
+
+
+def _count(strategy, tenant_id: str, address: str) -> int:
     for item in _limits():
         if not strategy.hit(item, NAMESPACE, tenant_id, address):
             reset, _remaining = strategy.get_window_stats(item, NAMESPACE, tenant_id, address)
             return max(1, math.ceil(reset - time.time()))
     return 0
+
+
+def _shared_strategy():
+    """The configured strategy over the shared storage itself (not Flask-Limiter's switch to
+    its fallback), so that an unreachable Redis is noticed, counted and logged here."""
+    strategy = current_app.extensions.get(_SHARED)
+    if strategy is None:
+        name = current_app.config.get("RATELIMIT_STRATEGY", "fixed-window")
+        strategy = current_app.extensions.setdefault(_SHARED, STRATEGIES[name](limiter.storage))
+    return strategy
+
+
+def _local_strategy():
+    """Per-process counters for when the shared storage cannot be reached (fail open)."""
+    strategy = current_app.extensions.get(_LOCAL)
+    if strategy is None:
+        strategy = current_app.extensions.setdefault(
+            _LOCAL, MovingWindowRateLimiter(MemoryStorage())
+        )
+    return strategy
 
 
 def too_many(retry_after: int) -> Response:

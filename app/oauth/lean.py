@@ -23,9 +23,11 @@ from app.db_session import read_only
 from app.extensions import db
 from app.oauth import cors
 from app.oauth import protocol
+from app.quotas import gate
 from app.services import audit
 from app.tenancy import ENVIRON_SLUG
 from app.web import hooks
+from app.web import unavailable
 
 log = logging.getLogger("gatehouse.request")
 unexpected = logging.getLogger("gatehouse.errors")
@@ -77,7 +79,7 @@ class ProtocolEndpoints:
         try:
             if reads_only:
                 read_only(db.session())
-            response = handler(request)
+            response = gate.serve(snapshot, request, handler)  # quotas, usage, metrics
             if not reads_only and db.session.registry.has():  # autocommit: nothing to commit
                 session = db.session.registry()
                 if session.in_transaction() or session.new or session.dirty or session.deleted:
@@ -85,10 +87,15 @@ class ProtocolEndpoints:
         except HTTPException as exc:
             db.session.rollback()
             response = protocol.http_error(exc)
-        except Exception:  # the Flask app's 500, in RFC 6749 form
-            db.session.rollback()
-            unexpected.exception("unhandled error on %s", request.path)
-            response = protocol.server_error()
+        except Exception as exc:  # the Flask app's 500, in RFC 6749 form
+            if unavailable.is_database_unavailable(exc):  # issue #16: 503 + Retry-After
+                unavailable.note(exc)
+                unavailable.discard_session()
+                response = unavailable.oauth_response()
+            else:
+                db.session.rollback()
+                unexpected.exception("unhandled error on %s", request.path)
+                response = protocol.server_error()
         finally:
             audit.reset_actor(actor)
         headers = response.headers

@@ -10,6 +10,7 @@ from dataclasses import replace
 from app.models import AuditEvent
 from app.models import Tenant
 from app.services import events
+from app.services import usage
 from app.tenancy import scope
 
 
@@ -71,4 +72,5 @@ def record(
     )
     scope(tenant).add(event)
     events.from_audit(tenant, event)
+    usage.note_audit(tenant, action, target_id)  # sign-ins, failures, sign-ups per day
     return event

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import Client
 from app.models import Tenant
 from app.models.base import utcnow
+from app.quotas import enforce as quotas
 from app.security.tokens import digest
 from app.security.tokens import digests_match
 from app.security.tokens import new_token
@@ -193,6 +194,7 @@ def _current(client: Client) -> dict:
 def create_client(tenant: Tenant, data: dict) -> tuple[Client, str | None]:
     """Register a client; returns it and its secret (None for public clients), shown once."""
     values = _validate(data, {"client_name": None, **DEFAULTS}, _scopes_for(tenant))
+    quotas.check_capacity(tenant, "max_clients")
     client = Client(**values)
     secret = None
     if values["token_endpoint_auth_method"] != "none":

@@ -47,6 +47,7 @@ EVENT_TYPES = (
     "tenant.suspended",
     "tenant.resumed",
     "tenant.deleted",
+    "tenant.quota_exceeded",
 )
 TEST_EVENT = "webhook.test"
 # Events show in /events once this old: a transaction that committed later than a
@@ -93,6 +94,7 @@ AUDIT_EVENTS = {
     "keys.rotated": "key.rotated",
     "tenant.created": "tenant.created",
     "tenant.renamed": "tenant.updated",
+    "tenant.quotas_changed": "tenant.updated",
     "tenant.suspended": "tenant.suspended",
     "tenant.resumed": "tenant.resumed",
     "tenant.deleted": "tenant.deleted",

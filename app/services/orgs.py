@@ -20,6 +20,7 @@ from app.models import Organization
 from app.models import Role
 from app.models import Tenant
 from app.models import User
+from app.quotas import enforce as quotas
 from app.services import audit
 from app.services import roles as roles_service
 from app.services.errors import Conflict
@@ -81,6 +82,7 @@ def create_org(tenant: Tenant, name: str, slug: str | None = None, domains=None)
     fields = _validated(name=name, slug=slug if slug else slugify(name or ""), domains=domains)
     if _slug_taken(tenant, fields["slug"]):
         raise _org_slug_taken()
+    quotas.check_capacity(tenant, "max_organizations")
     org = scope(tenant).add(
         Organization(name=fields["name"], slug=fields["slug"], domains=fields.get("domains", []))
     )

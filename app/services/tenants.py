@@ -83,11 +83,45 @@ def create_tenant(name: str, slug: str) -> Tenant:
     if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
         raise taken
     settings = dict(settings_service.NEW_TENANT_SETTINGS)
-    tenant = Tenant(name=name, slug=slug, status="active", settings=settings, domains=[])
+    quotas = _default_quotas()
+    tenant = Tenant(
+        name=name, slug=slug, status="active", settings=settings, domains=[], quotas=quotas
+    )
     db.session.add(tenant)
     flush_unique(taken)  # a concurrent request may have taken the slug since the check
     roles_service.ensure_builtin_roles(tenant)
     audit.record(tenant, "tenant.created", target_type="tenant", target_id=tenant.id, slug=slug)
+    return tenant
+
+
+def _default_quotas() -> dict | None:
+    """The instance's ``TENANT_QUOTA_DEFAULTS``, written into each new tenant."""
+    from app.quotas.runtime import runtime_or_none
+
+    state = runtime_or_none()
+    return dict(state.defaults) if state is not None and state.defaults else None
+
+
+def set_quotas(tenant: Tenant, changes: dict) -> Tenant:
+    """Change some of a tenant's quotas (``None`` = unlimited); the caller has checked
+    that an instance operator asks. Bumps the tenant's configuration version (a tenant
+    row change), so every worker uses the new limits within about a second."""
+    from app.quotas import clean_quotas
+
+    changes = clean_quotas(changes)
+    before = dict(tenant.quotas or {})
+    after = {**before, **changes}
+    after = {key: value for key, value in after.items() if value is not None}
+    if after != before:
+        tenant.quotas = after or None
+        audit.record(
+            tenant,
+            "tenant.quotas_changed",
+            target_type="tenant",
+            target_id=tenant.id,
+            before=before,
+            after=after,
+        )
     return tenant
 
 

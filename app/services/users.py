@@ -16,6 +16,7 @@ from app.models import Tenant
 from app.models import User
 from app.models import UserRole
 from app.models.base import utcnow
+from app.quotas import enforce as quotas
 from app.security.passwords import hash_password
 from app.services import audit
 from app.services import roles as roles_service
@@ -106,6 +107,9 @@ def create_user(
     _check_external_id(tenant, external_id)
     if scope(tenant).first(User, User.email == email):
         raise _email_taken()
+    quotas.check_capacity(tenant, "max_users")
+    if audit_action == "signup":  # self sign-up (form, upstream or enterprise SSO)
+        quotas.admit_signup(tenant)
     user = scope(tenant).add(
         User(
             email=email,

@@ -9,16 +9,17 @@ more reusable than the response it came with.
 
 from __future__ import annotations
 
-from flask import current_app
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeTimedSerializer
+
+from app.security.crypto import signing_keys
 
 MAX_AGE = 600
 SALT = "gatehouse.saml-relay"
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    return URLSafeTimedSerializer(signing_keys(), salt=SALT)
 
 
 def dump(tenant_id: str, connection_id: str, request_id: str, next_url: str) -> str:

@@ -12,10 +12,12 @@ from flask import render_template
 from flask import request
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 
 from app.services.errors import ServiceError
+from app.web import unavailable
 
 log = logging.getLogger("gatehouse.errors")
 
@@ -83,6 +85,9 @@ def _render(status: int, title: str, description: str):
 
 
 def handle_http_error(exc: HTTPException):
+    original = getattr(exc, "original_exception", None)  # a failed commit in after_request
+    if exc.code == 500 and unavailable.is_database_unavailable(original):
+        return handle_database_unavailable(original)
     response = _render(exc.code or 500, exc.name, exc.description or "")
     if isinstance(response, tuple):
         return response
@@ -103,26 +108,64 @@ def handle_service_error(exc: ServiceError):
     from app.extensions import db
 
     db.session.rollback()  # the failed operation leaves nothing half-done
+    if exc.status == 429:  # a quota (app/quotas): audited once per window, Retry-After
+        from app.quotas.enforce import record_notice
+
+        record_notice(exc)
     if wants_problem_json():
-        return problem(exc.status, exc.title, exc.message, getattr(exc, "errors", None))
-    return _render(exc.status, exc.title, exc.message)
+        response = problem(exc.status, exc.title, exc.message, getattr(exc, "errors", None))
+    else:
+        response = _render(exc.status, exc.title, exc.message)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        if isinstance(response, tuple):
+            response = current_app.make_response(response)
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def handle_database_unavailable(exc: Exception):
+    """503 + Retry-After while the database is unreachable (app/web/unavailable.py)."""
+    unavailable.note(exc)
+    unavailable.discard_session()
+    if wants_oauth_json():
+        return unavailable.oauth_response()
+    try:
+        response = _render(503, unavailable.TITLE, unavailable.MESSAGE)
+    except Exception:  # noqa: BLE001 - the page itself needed the database
+        unavailable.discard_session()
+        response = (unavailable.MESSAGE, 503, {"Content-Type": "text/plain; charset=utf-8"})
+    if isinstance(response, tuple):
+        body, status, *rest = response
+        response = current_app.make_response((body, status, *rest))
+    response.headers["Retry-After"] = str(unavailable.RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def handle_unexpected(exc: Exception):
+    if unavailable.is_database_unavailable(exc):
+        return handle_database_unavailable(exc)
     log.exception("unhandled error")
-    from app.extensions import db
-
-    db.session.rollback()
-    return _render(
-        500,
-        InternalServerError.name,
-        "Something went wrong on our side. It has been logged; please try again.",
-    )
+    unavailable.discard_session()
+    description = "Something went wrong on our side. It has been logged; please try again."
+    try:
+        return _render(500, InternalServerError.name, description)
+    except Exception:  # noqa: BLE001 - the page itself failed: a plain answer, not a crash
+        log.exception("error page failed")
+        return description, 500, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(ServiceError, handle_service_error)
+    for error in (
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.TimeoutError,
+        sa_exc.PendingRollbackError,
+    ):
+        app.register_error_handler(error, handle_database_unavailable)
     if not app.testing:
         app.register_error_handler(Exception, handle_unexpected)

@@ -114,9 +114,16 @@ def metrics():
     refusal = _metrics_refusal()
     if refusal is not None:
         return refusal
+    from app.observability.metrics import observatory
+    from app.web import degraded
     from app.worker import metrics as queue_metrics
 
-    text = current_app.extensions[_EXT].render() + queue_metrics.render()
+    text = (
+        current_app.extensions[_EXT].render()
+        + queue_metrics.render()
+        + degraded.render()
+        + observatory(current_app).render()
+    )
     response = Response(text, mimetype="text/plain; version=0.0.4")
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -140,11 +147,27 @@ def tls_ask():
 
 
 def init_app(app: Flask) -> None:
+    from app.web import degraded
+
     app.extensions[_EXT] = Metrics()
+    degraded.init_app(app)
+
+    from flask import g
+
+    from app.observability.metrics import group_of_endpoint
+    from app.observability.metrics import observatory
 
     @app.after_request
     def _count(response):
         app.extensions[_EXT].observe(request.endpoint, response.status_code)
+        started = g.get("request_started")
+        if started is not None:
+            observatory(app).observe(
+                group_of_endpoint(request.endpoint),
+                time.perf_counter() - started,
+                g.get("tenant"),
+                response.status_code,
+            )
         return response
 
     app.register_blueprint(bp)

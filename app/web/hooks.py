@@ -41,10 +41,14 @@ class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             record.request_id = g.get("request_id")
-            tenant = g.get("tenant")
+            # The immutable snapshot, not the ORM row: reading the row's id after a
+            # rollback would ask the database, which may be the very thing that failed.
+            tenant = g.get("tenant_config") or g.get("tenant")
             record.tenant_id = tenant.id if tenant is not None else None
         except RuntimeError:  # outside a request
             pass
+        except Exception:  # noqa: BLE001 - a log line never fails the request
+            record.tenant_id = None
         return True
 
 

@@ -96,7 +96,8 @@ def sign_out() -> BrowserSession | None:
 
 
 def _write_cookie(response):
-    tenant = g.get("tenant")
+    # The snapshot (no SQL), not the row: after a failed transaction the row is expired.
+    tenant = g.get("tenant_config") or g.get("tenant")
     if tenant is None:
         return response
     name = cookie_name(tenant.id)

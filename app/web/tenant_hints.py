@@ -29,6 +29,7 @@ from flask import request
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeSerializer
 
+from app.security.crypto import signing_keys
 from app.tenancy import ENVIRON_SLUG
 from app.tenancy import classify_host
 
@@ -39,7 +40,7 @@ MAX_AGE = 90 * 24 * 3600
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    return URLSafeSerializer(signing_keys(), salt=SALT)
 
 
 def read() -> list[tuple[str, str]]:

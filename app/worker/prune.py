@@ -11,6 +11,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from app.models import Event
+from app.models import FlowState
 from app.models import Job
 from app.models import OutboxMessage
 from app.models import WebhookDelivery
@@ -43,6 +44,7 @@ def prune(session: Session, now: datetime) -> int:
             OutboxMessage.created_at < before, OutboxMessage.status != "pending"
         ),
         delete(Job).where(Job.created_at < before, Job.status != "pending"),
+        delete(FlowState).where(FlowState.expires_at < now),  # abandoned sign-in steps
     ):
         removed += session.execute(stmt).rowcount or 0
     session.commit()

@@ -3,7 +3,7 @@ before they route (existing rows, which routed already, are kept verified); one-
 sign-in codes and magic links; per-tenant email templates; mail gets an HTML alternative and a Reply-To.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 """
 
 import secrets
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
