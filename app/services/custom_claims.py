@@ -18,18 +18,7 @@ MAX_KEY = 100
 # IANA JWT claims registry, OIDC Core §5.1 standard claims and ID-token claims, RFC 9068,
 # RFC 8693, RFC 7800, RFC 9449, and the claims Gatehouse itself puts in tokens.
 RESERVED_CLAIMS = frozenset(
-    """
-    iss sub aud exp nbf iat jti
-    name given_name family_name middle_name nickname preferred_username profile picture
-    website email email_verified gender birthdate zoneinfo locale phone_number
-    phone_number_verified address updated_at
-    azp nonce auth_time at_hash c_hash s_hash acr amr sub_jwk cnf sid
-    scope scp client_id may_act act roles groups entitlements permissions
-    tenant_id org_id org_ids idp typ kid alg
-    events toe txn rph vot vtm attest origid orig dest mky jcard at_use_nbr div opt vc vp
-    sph ace_profile cnonce exi htm htu ath nonce_hash sip_callid sip_cseq_num sip_date
-    sip_from_tag sip_via_branch token_introspection authorization_details
-    """.split()
+    ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username", "profile", "picture", "website", "email", "email_verified", "gender", "birthdate", "zoneinfo", "locale", "phone_number", "phone_number_verified", "address", "updated_at", "azp", "nonce", "auth_time", "at_hash", "c_hash", "s_hash", "acr", "amr", "sub_jwk", "cnf", "sid", "scope", "scp", "client_id", "may_act", "act", "roles", "groups", "entitlements", "permissions", "tenant_id", "org_id", "org_ids", "idp", "typ", "kid", "alg", "events", "toe", "txn", "rph", "vot", "vtm", "attest", "origid", "orig", "dest", "mky", "jcard", "at_use_nbr", "div", "opt", "vc", "vp", "sph", "ace_profile", "cnonce", "exi", "htm", "htu", "ath", "nonce_hash", "sip_callid", "sip_cseq_num", "sip_date", "sip_from_tag", "sip_via_branch", "token_introspection", "authorization_details"]
 )
 _PLAIN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
 _NAMESPACED_RE = re.compile(r"https://[A-Za-z0-9.\-]+(?::\d+)?/[A-Za-z0-9\-._~/]{1,180}")
