@@ -279,9 +279,10 @@ def test_effective_permissions_are_tenant_roles_plus_active_org_roles(api, user)
 
 def test_custom_claims_setting(api):
     mapping = {"https://acme.example/plan": "plan", "department": "dept"}
-    assert api.patch(f"{T}/settings", json={"custom_claims": mapping}).get_json()[
-        "custom_claims"
-    ] == mapping
+    assert (
+        api.patch(f"{T}/settings", json={"custom_claims": mapping}).get_json()["custom_claims"]
+        == mapping
+    )
     assert api.get(f"{T}/settings").get_json()["custom_claims"] == mapping
     for bad in (
         {"email": "plan"},
