@@ -11,12 +11,19 @@ PYTEST_ARGS ?= -n 2
 
 .PHONY: install run shell example test lint format bench clean
 
-install: $(VENV)/.installed node_modules/.installed static/vendor/htmx.min.js
+install: $(VENV)/.installed $(VENV)/.sdk-installed node_modules/.installed static/vendor/htmx.min.js
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# The Python SDK as its users get it: a regular (not editable) install of sdk/python with
+# its Flask extra, so the tests and the example import the packaged form.
+$(VENV)/.sdk-installed: $(VENV)/.installed sdk/python/pyproject.toml $(wildcard sdk/python/gatehouse_sdk/*.py)
+	$(BIN)/pip install --quiet --no-build-isolation --force-reinstall --no-deps ./sdk/python
+	$(BIN)/pip install --quiet --no-build-isolation './sdk/python[flask]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

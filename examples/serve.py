@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 from flask import Flask
 from flask import jsonify
 from flask import send_from_directory
+from gatehouse_sdk import TokenVerifier
+from gatehouse_sdk import loopback_fetch
 
-from app.sdk import TokenVerifier
-from app.sdk import loopback_fetch
 from examples.api.app import create_api
 
 ROOT = Path(__file__).resolve().parent.parent

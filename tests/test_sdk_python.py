@@ -1,4 +1,4 @@
-"""The Python resource-server helper (app.sdk) against real Gatehouse tokens and JWKS.
+"""The Python resource-server helper (gatehouse_sdk) against real Gatehouse tokens and JWKS.
 
 Tokens come from a live Gatehouse over HTTP (client_credentials and the authorization
 code flow); the verifier fetches discovery and JWKS over HTTP too, through the
@@ -25,13 +25,13 @@ from flask import Flask
 from flask import g
 from flask import jsonify
 from flask import request
+from gatehouse_sdk import InvalidToken
+from gatehouse_sdk import TokenVerifier
+from gatehouse_sdk import init_verifier
+from gatehouse_sdk import loopback_fetch
+from gatehouse_sdk import require_token
 
 from app.extensions import db
-from app.sdk import InvalidToken
-from app.sdk import TokenVerifier
-from app.sdk import init_verifier
-from app.sdk import loopback_fetch
-from app.sdk import require_token
 from examples.api.app import create_api
 from tests.support.sdk_http import GatehouseHTTP
 

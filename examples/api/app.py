@@ -17,11 +17,10 @@ from flask import Flask
 from flask import g
 from flask import jsonify
 from flask import request
-
-from app.sdk import TokenVerifier
-from app.sdk import init_verifier
-from app.sdk import require_token
-from app.sdk import token_scopes
+from gatehouse_sdk import TokenVerifier
+from gatehouse_sdk import init_verifier
+from gatehouse_sdk import require_token
+from gatehouse_sdk import token_scopes
 
 bp = Blueprint("example_api", __name__, url_prefix="/api")
 

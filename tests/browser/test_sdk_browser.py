@@ -128,7 +128,7 @@ def test_sign_in_refresh_switch_org_switch_tenant_and_logout(
     assert claims["iss"] == live_server.origin("acme-corp")
     assert _js(page, "gatehouse.user.email") == EMAIL
 
-    # The API verifies the token with app.sdk and answers with the token's tenant.
+    # The API verifies the token with gatehouse_sdk and answers with the token's tenant.
     page.click("#call-api")
     page.wait_for_selector("#api-result:has-text('ten_')")
     assert json.loads(page.text_content("#api-result"))["tenant_id"] == tenant.id
