@@ -55,6 +55,8 @@ export interface TenantConfig {
   clientId?: string;
   tenantId?: string;
   name?: string;
+  /** This tenant's API identifiers to ask access to at sign-in (else `resources`). */
+  resources?: string[];
 }
 
 export interface GatehouseOptions {

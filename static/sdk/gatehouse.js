@@ -318,7 +318,9 @@ class Gatehouse {
       code_challenge: await pkceChallenge(verifier),
       code_challenge_method: "S256",
     });
-    for (const resource of resources || this.resources) params.append("resource", resource);
+    for (const resource of resources || this.config[key].resources || this.resources) {
+      params.append("resource", resource);
+    }
     if (organization) params.set("organization", organization);
     if (prompt) params.set("prompt", prompt);
     if (loginHint) params.set("login_hint", loginHint);
