@@ -101,15 +101,11 @@ def test_token_for_a_resource_has_its_aud_and_requested_and_effective_scope(
     assert id_claims["aud"] == rp.client_id and id_claims["email"]
 
     # Nothing of the resource asked: every effective permission of it.
-    body = _tokens(
-        browser, rp, scope=OIDC, resource=INVOICES, token_resource=INVOICES
-    )
+    body = _tokens(browser, rp, scope=OIDC, resource=INVOICES, token_resource=INVOICES)
     assert claims_of(body["access_token"])["scope"] == "read write"
 
 
-def test_without_resource_at_the_token_endpoint_the_token_is_as_today(
-    app, tenant, browser, rp
-):
+def test_without_resource_at_the_token_endpoint_the_token_is_as_today(app, tenant, browser, rp):
     baseline = claims_of(_tokens(browser, rp)["access_token"])
     _define(app, tenant.id)
     _give(app, tenant.id, "member", [(INVOICES, "read")])
@@ -120,9 +116,7 @@ def test_without_resource_at_the_token_endpoint_the_token_is_as_today(
     assert set(claims) == set(baseline) and claims["roles"] == baseline["roles"]
 
 
-def test_unknown_and_foreign_resources_are_invalid_target(
-    app, tenant, other_tenant, browser, rp
-):
+def test_unknown_and_foreign_resources_are_invalid_target(app, tenant, other_tenant, browser, rp):
     _define(app, other_tenant.id, identifier="https://api.globex.example")
     for target in ("https://api.globex.example", "https://nowhere.example", "not a uri"):
         from tests.support.oauth import authorize
@@ -168,9 +162,7 @@ def test_same_identifier_in_two_tenants_is_two_resources(
         verifier.verify(body["access_token"])
 
 
-def test_refresh_narrows_to_a_granted_resource_and_sees_role_changes(
-    app, tenant, browser, rp
-):
+def test_refresh_narrows_to_a_granted_resource_and_sees_role_changes(app, tenant, browser, rp):
     _define(app, tenant.id)
     _define(app, tenant.id, identifier=REPORTS, names=("view",))
     _define(app, tenant.id, identifier="https://api.acme.example/other", names=("x",))
@@ -202,9 +194,7 @@ def test_refresh_narrows_to_a_granted_resource_and_sees_role_changes(
     assert claims_of(plain.get_json()["access_token"])["aud"] == rp.client_id
 
 
-def test_organization_switch_on_refresh_recomputes_permissions(
-    app, tenant, user, browser, rp
-):
+def test_organization_switch_on_refresh_recomputes_permissions(app, tenant, user, browser, rp):
     _define(app, tenant.id)
     _give(app, tenant.id, "member", [(INVOICES, "read")])
     _give(app, tenant.id, "admin", [(INVOICES, "approve")], kind="org")
@@ -260,9 +250,9 @@ def test_client_credentials_are_bounded_by_resource_grants(
         "read write",
         worker.client_id,
     )
-    narrowed = claims_of(_cc(tc, worker, resource=INVOICES, scope="write approve").get_json()[
-        "access_token"
-    ])
+    narrowed = claims_of(
+        _cc(tc, worker, resource=INVOICES, scope="write approve").get_json()["access_token"]
+    )
     assert narrowed["scope"] == "write"  # never more than granted
     for target in (REPORTS, "https://api.globex.example", "https://nowhere.example"):
         refused = _cc(tc, worker, resource=target)

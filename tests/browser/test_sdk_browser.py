@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 
 from app.extensions import db
 from examples.serve import create_example_app
+from examples.serve import register_example_apis
 from examples.serve import spa_config
 from tests.conftest import DEFAULT_PASSWORD
 
@@ -31,15 +32,14 @@ EMAIL = "ada@example.com"
 class SpaServer:
     """The example app (SPA + SDK files + API) in a thread, on its own origin."""
 
-    def __init__(self, app_factory):
+    def __init__(self, app_factory, resources_of=None):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.origin = f"http://localhost:{self.port}"
         self.config = app_factory(self.origin)
-        self.server = make_server(
-            "127.0.0.1", self.port, create_example_app(self.config, self.origin), threaded=True
-        )
+        web = create_example_app(self.config, self.origin, resources_of=resources_of)
+        self.server = make_server("127.0.0.1", self.port, web, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -63,6 +63,8 @@ def spa(live_server, tenant, other_tenant, make_user):
 
     def configure(origin):
         with live_server.app.app_context():
+            for t in (tenant, other_tenant):
+                register_example_apis(db.session.merge(t), origin)
             config = spa_config([db.session.merge(tenant), db.session.merge(other_tenant)], origin)
             db.session.commit()
             return config
