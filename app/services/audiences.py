@@ -109,6 +109,16 @@ def consent_permissions(
     }
 
 
+def with_permissions(
+    allowed_scope: str, asked_scope: str | None, config: ResourceConfig, identifiers
+) -> str:
+    """The authorization's scope: the client's allowed scopes asked for, plus the asked
+    permissions of the requested resources (other unknown values are dropped)."""
+    names = {p for i in identifiers for p in entry_for(config, i).permissions}
+    asked = [s for s in (asked_scope or "").split() if s in names]
+    return " ".join(dict.fromkeys([*allowed_scope.split(), *asked]))
+
+
 def oidc_scope(scope_value: str | None, config: ResourceConfig | None) -> str:
     """``scope_value`` without API permissions: what the client's own token and the ID
     token are about."""

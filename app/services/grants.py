@@ -116,6 +116,8 @@ class PresentedRefresh:
     grant: Grant
     user: User | None
     roles: list[str]  # the user's tenant roles and roles in the grant's organization
+    tenant_roles: list[str]
+    org_roles: list[str]
 
 
 def _presented_refresh(tenant):
@@ -157,8 +159,16 @@ def find_presented_refresh(tenant: Tenant, token: str | None) -> PresentedRefres
     if not rows:
         return None
     row, grant, user = rows[0][0], rows[0][1], rows[0][2]
-    roles = {name for r in rows for name in (r[3], r[4]) if name}
-    return PresentedRefresh(row=row, grant=grant, user=user, roles=sorted(roles))
+    tenant_roles = sorted({r[3] for r in rows if r[3]})
+    org_roles = sorted({r[4] for r in rows if r[4]})
+    return PresentedRefresh(
+        row=row,
+        grant=grant,
+        user=user,
+        roles=sorted(set(tenant_roles) | set(org_roles)),
+        tenant_roles=tenant_roles,
+        org_roles=org_roles,
+    )
 
 
 def claim_refresh_token(
