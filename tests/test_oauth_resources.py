@@ -306,3 +306,29 @@ def test_custom_claims_from_metadata_in_id_and_access_tokens(app, tenant, user, 
         db.session.commit()
     claims = claims_of(_tokens(browser, rp)["id_token"])
     assert claims["sub"] == user.id and claims["email"] == user.email
+
+
+@pytest.mark.config(TENANT_SYNC_INTERVAL=3600)
+def test_resource_tokens_keep_the_hot_path_cheap(app, tenant, user, browser, rp, tenant_client):
+    """client_credentials with resource reads nothing when warm (resources and grants are on
+    the tenant snapshot); a refresh with resource is still three statements and a COMMIT."""
+    from tests.test_round_trips import round_trips
+
+    _define(app, tenant.id)
+    _give(app, tenant.id, "member", [(INVOICES, "read")])
+    worker = _service(app, tenant, [{"resource": INVOICES, "permissions": ["read"]}])
+    tc = tenant_client(tenant)
+    for _ in range(2):  # the first ones warm the snapshot (keys, clients, resources)
+        assert _cc(tc, worker, resource=INVOICES).status_code == 200
+    with round_trips(app) as seen:
+        for _ in range(3):
+            assert _cc(tc, worker, resource=INVOICES).status_code == 200
+    assert seen == []
+
+    token = _tokens(browser, rp, resource=INVOICES)["refresh_token"]
+    token = refresh(browser, rp, token, resource=INVOICES).get_json()["refresh_token"]
+    with round_trips(app) as seen:
+        response = refresh(browser, rp, token, resource=INVOICES)
+    assert response.status_code == 200
+    assert claims_of(response.get_json()["access_token"])["scope"] == "read"
+    assert seen[-1] == "COMMIT" and len(seen[:-1]) <= 3, seen

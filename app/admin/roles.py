@@ -45,7 +45,10 @@ def _page(role: Role, errors=None, status=200, description=None, checked=None):
 @tenant_route("/roles")
 def roles_index():
     tenant = console_tenant()
-    rows = roles_service.list_roles(tenant)
+    # Tenant roles first (they apply everywhere), built-in before custom.
+    rows = sorted(
+        roles_service.list_roles(tenant), key=lambda r: (r.kind != "tenant", not r.builtin, r.name)
+    )
     held = permissions_service.permissions_of_roles(tenant, rows)
     return respond("admin/roles.html", roles=rows, held=held)
 

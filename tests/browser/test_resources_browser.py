@@ -67,7 +67,8 @@ def test_admin_defines_an_api_and_a_member_calls_it_through_the_spa(
         page.wait_for_selector(f"text={notes}")
         page.screenshot(path=artifact_path("resources-api.png"), full_page=True)
         page.goto(f"{origin}/admin/roles")
-        page.click("a:text-is('member')")
+        # Tenant roles come first; the organization role `member` is another role.
+        page.locator("tr", has_text="Tenant").locator("a:text-is('member')").click()
         page.check(f"input[name=permissions][value='{notes} read:notes']")
         page.click("button:has-text('Save role')")
         page.wait_for_selector("text=Role member saved.")
