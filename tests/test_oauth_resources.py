@@ -332,3 +332,13 @@ def test_resource_tokens_keep_the_hot_path_cheap(app, tenant, user, browser, rp,
     assert response.status_code == 200
     assert claims_of(response.get_json()["access_token"])["scope"] == "read"
     assert seen[-1] == "COMMIT" and len(seen[:-1]) <= 3, seen
+
+
+def test_too_many_permissions_asked_is_invalid_scope(app, tenant, browser, rp):
+    from tests.support.oauth import authorize
+
+    names = [f"permission:{i:03d}:" + "x" * 80 for i in range(20)]
+    _define(app, tenant.id, names=names)
+    response = authorize(browser, rp, scope=" ".join(["openid", *names]), resource=INVOICES)
+    assert response.status_code == 302
+    assert query_of(response)["error"] == "invalid_scope"

@@ -130,9 +130,12 @@ def handle():
         return fail("invalid_target", str(exc))
     code_scope = None
     if requested:  # their permissions asked in `scope` are kept beside the client's scopes
-        code_scope = audiences.with_permissions(
-            grant.request.scope or "", grant.request.payload.scope, config, requested
-        )
+        try:
+            code_scope = audiences.with_permissions(
+                grant.request.scope or "", grant.request.payload.scope, config, requested
+            )
+        except audiences.ScopeTooLong as exc:
+            return fail("invalid_scope", str(exc))
 
     # 1. Who is signing in (OIDC Core §3.1.2.3).
     if user is None:

@@ -24,8 +24,15 @@ from app.services.resource_config import ResourceEntry
 MAX_RESOURCES = 10
 
 
+MAX_SCOPE = 1000  # what an authorization code and a grant store
+
+
 class InvalidTarget(Exception):
     """RFC 8707 §2 ``invalid_target``; the message is safe to show the client."""
+
+
+class ScopeTooLong(ValueError):
+    """``invalid_scope``: more permissions asked than an authorization can hold."""
 
 
 def resolve(config: ResourceConfig, identifiers: Iterable[str]) -> tuple[str, ...]:
@@ -116,7 +123,10 @@ def with_permissions(
     permissions of the requested resources (other unknown values are dropped)."""
     names = {p for i in identifiers for p in entry_for(config, i).permissions}
     asked = [s for s in (asked_scope or "").split() if s in names]
-    return " ".join(dict.fromkeys([*allowed_scope.split(), *asked]))
+    scope_value = " ".join(dict.fromkeys([*allowed_scope.split(), *asked]))
+    if len(scope_value) > MAX_SCOPE:
+        raise ScopeTooLong(f"Ask for at most {MAX_SCOPE} characters of scope.")
+    return scope_value
 
 
 def oidc_scope(scope_value: str | None, config: ResourceConfig | None) -> str:
