@@ -4,7 +4,6 @@ nonce, PKCE, ID token validation) bound to one organization, with the callback a
 
 from __future__ import annotations
 
-from flask import redirect
 from flask import request
 
 from app.services import connections as connections_service
@@ -30,21 +29,19 @@ class _AsProvider:
 
 def begin(connection, next_url: str):
     from app.sso.routes import refused
+    from app.upstream.routes import begin as begin_upstream
 
-    provider = _AsProvider(connection)
-    flow = pending.start_flow(current_tenant, provider, mode="signin", next_url=next_url)
-    try:
-        url = client.authorization_url(
-            provider,
-            connections_service.redirect_uri(current_tenant, connection),
-            state=flow["state"],
-            nonce=flow["nonce"],
-            verifier=flow["verifier"],
-        )
-    except client.UpstreamError as exc:
+    def refuse(exc):
         sso.record_refusal(current_tenant, connection, exc.reason)
         return refused(exc.message, 502)
-    return redirect(url)
+
+    return begin_upstream(
+        _AsProvider(connection),
+        mode="signin",
+        next_url=next_url,
+        redirect_uri=connections_service.redirect_uri(current_tenant, connection),
+        refuse=refuse,
+    )
 
 
 @bp.get("/sso/oidc/<connection_id>/login")

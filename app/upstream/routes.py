@@ -19,7 +19,6 @@ from app.auth.flow import complete_sign_in
 from app.auth.flow import next_or_default
 from app.auth.flow import requested_next
 from app.mfa.flow import second_factor_redirect
-from app.models.provider import UpstreamProvider
 from app.services import providers as providers_service
 from app.services import upstream
 from app.tenancy import current_tenant
@@ -35,20 +34,28 @@ def refused(message: str, status: int = 403):
     return render_template("upstream/refused.html", message=message), status
 
 
-def begin(provider: UpstreamProvider, *, mode: str, next_url: str | None, user_id=None):
-    """Redirect to the provider's authorization endpoint (a new state, nonce, verifier)."""
+def begin(
+    provider, *, mode: str, next_url: str | None, user_id=None, redirect_uri=None, refuse=None
+):
+    """Redirect to the provider's authorization endpoint (a new state, nonce, verifier).
+
+    Upstream providers and organization OIDC connections (:mod:`app.sso.oidc`) share this
+    start; a connection passes its own callback ``redirect_uri`` and ``refuse`` recorder.
+    """
     flow = pending.start_flow(
         current_tenant, provider, mode=mode, next_url=next_url, user_id=user_id
     )
     try:
         url = client.authorization_url(
             provider,
-            providers_service.redirect_uri(current_tenant, provider),
+            redirect_uri or providers_service.redirect_uri(current_tenant, provider),
             state=flow["state"],
             nonce=flow["nonce"],
             verifier=flow["verifier"],
         )
     except client.UpstreamError as exc:
+        if refuse is not None:
+            return refuse(exc)
         error = upstream.refuse(current_tenant, provider, exc.reason, exc.message)
         return refused(error.message, 502)
     return redirect(url)
