@@ -87,6 +87,12 @@ def _sign_in(page, email=EMAIL):
     _ready(page)
 
 
+def _payload(token):
+    import jwt
+
+    return jwt.decode(token, options={"verify_signature": False})
+
+
 def _js(page, expression):
     return page.evaluate(expression)
 
@@ -134,6 +140,27 @@ def test_sign_in_refresh_switch_org_switch_tenant_and_logout(
     page.click("#call-api")
     page.wait_for_selector("#api-result:has-text('ten_')")
     assert json.loads(page.text_content("#api-result"))["tenant_id"] == tenant.id
+
+    # One token per API (RFC 8707): each with its own aud and scope, kept, renewed alone.
+    apis = _js(page, "exampleConfig.apis")
+    notes, billing = apis["notes"]["identifier"], apis["billing"]["identifier"]
+    held = page.evaluate(
+        """async ([notes, billing]) => {
+            const a = await gatehouse.getAccessToken({resource: notes});
+            const again = await gatehouse.getAccessToken({resource: notes});
+            const b = await gatehouse.getAccessToken({resource: billing});
+            const renewed = await gatehouse.getAccessToken({resource: billing, minValidity: 1e9});
+            const kept = await gatehouse.getAccessToken({resource: notes});
+            return {a, again, b, renewed, kept, own: await gatehouse.getAccessToken()};
+        }""",
+        [notes, billing],
+    )
+    assert held["a"] == held["again"] == held["kept"]  # kept, not fetched again
+    assert held["renewed"] != held["b"]  # renewed on its own
+    aud = [_payload(t)["aud"] for t in (held["a"], held["b"], held["own"])]
+    assert aud == [notes, billing, spa.config["acme-corp"]["clientId"]]
+    assert _payload(held["a"])["scope"] == "read:notes write:notes"
+    assert _payload(held["renewed"])["scope"] == "read:invoices"
 
     # Refresh: three concurrent callers share one rotation (one request in flight).
     before = len(token_requests)
