@@ -28,6 +28,20 @@ def _node() -> str:
     pytest.skip(reason)
 
 
+def _run(node: str, script: Path, env: dict) -> dict:
+    """Run a Node script; its last line of output is the JSON report."""
+    result = subprocess.run(
+        [node, "--dns-result-order=ipv4first", str(script)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-1000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture
 def path_server(make_app):
     """A live server with path routing: Node resolves ``localhost`` but not
@@ -59,16 +73,7 @@ def test_openid_client_completes_the_code_flow(app, tenant, make_user, path_serv
         "EMAIL": user.email,
         "PASSWORD": password,
     }
-    result = subprocess.run(
-        [node, "--dns-result-order=ipv4first", str(SCRIPT)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-1000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = _run(node, SCRIPT, env)
     assert report["issuer"] == issuer and report["iss_in_callback"] == issuer
     assert report["sub"] == user.id and report["tenant_id"] == tenant.id
     assert report["nonce_ok"] is True and report["refreshed"] is True
@@ -115,16 +120,7 @@ def test_openid_client_gets_a_token_for_an_api(app, tenant, other_tenant, path_s
         "RESOURCE": "https://api.acme.example",
         "OTHER_RESOURCE": "https://api.globex.example",
     }
-    result = subprocess.run(
-        [node, "--dns-result-order=ipv4first", str(SCRIPT.with_name("oidc_m2m.mjs"))],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-1000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = _run(node, SCRIPT.with_name("oidc_m2m.mjs"), env)
     assert report["aud"] == "https://api.acme.example" and report["scope"] == "read"
     assert report["introspected"]["active"] is True
     assert report["introspected"]["aud"] == "https://api.acme.example"
