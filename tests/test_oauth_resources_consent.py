@@ -133,3 +133,10 @@ def test_tokens_never_exceed_what_was_approved(app, tenant, tc, partner, api):
     _member_holds(app, tenant.id, "read:docs")
     narrower = refresh(tc, partner, wider.get_json()["refresh_token"], resource=API)
     assert claims_of(narrower.get_json()["access_token"])["scope"] == "read:docs"
+
+
+def test_the_account_page_shows_the_api_permissions_a_consent_covers(tc, partner, api):
+    page = authorize(tc, partner, scope=f"{SCOPE} read:docs", resource=API)
+    assert "code" in query_of(_approve(tc, page))
+    account = tc.get("/account").get_data(as_text=True)
+    assert "Partner App" in account and f"{API}: read:docs" in account
