@@ -7,7 +7,6 @@ from flask import jsonify
 
 from app.api import bp
 from app.api.auth import tenant_for
-from app.api.errors import bad_request
 from app.api.pagination import page_of_list
 from app.api.pagination import page_params
 from app.api.routes import created
@@ -20,8 +19,6 @@ from app.services import orgs as orgs_service
 from app.services import permissions
 from app.services import resources as resources_service
 from app.services import users as users_service
-from app.services.roles import org_role_names
-from app.services.roles import tenant_role_names
 
 
 @bp.get("/tenants/<tenant_ref>/resources")
@@ -66,20 +63,5 @@ def users_permissions(tenant_ref, user_id):
     tenant = tenant_for(tenant_ref)
     user = users_service.get_user(tenant, user_id)
     org_ref = query_str("org", max_length=100)
-    org_id, org_roles = None, []
-    if org_ref:
-        org = orgs_service.get_org(tenant, org_ref)
-        org_roles = org_role_names(tenant, user, org.id)
-        if org_roles is None:
-            raise bad_request({"org": "the user is not a member of this organization"})
-        org_id = org.id
-    roles = tenant_role_names(tenant, user)
-    held = permissions.user_permissions(tenant, user, org_id)
-    return jsonify(
-        {
-            "user_id": user.id,
-            "org_id": org_id,
-            "roles": sorted(set(roles) | set(org_roles)),
-            "permissions": permissions.permissions_to_list(held),
-        }
-    )
+    org = orgs_service.get_org(tenant, org_ref) if org_ref else None
+    return jsonify(permissions.user_access(tenant, user, org.id if org else None))

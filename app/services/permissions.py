@@ -88,6 +88,25 @@ def user_permissions(tenant: Tenant, user: User, org_id: str | None = None) -> P
     return effective_permissions(keys, role_permission_map(tenant))
 
 
+def user_access(tenant: Tenant, user: User, org_id: str | None = None) -> dict:
+    """The user's roles and effective permissions, as the admin API shows them; with
+    ``org_id``, as in a token whose active organization it is (ValidationFailed on
+    ``org`` when the user is not a member)."""
+    org_roles: list[str] = []
+    if org_id:
+        org_roles = org_role_names(tenant, user, org_id)
+        if org_roles is None:
+            raise ValidationFailed({"org": "the user is not a member of this organization"})
+    tenant_roles = tenant_role_names(tenant, user)
+    held = effective_permissions(role_keys(tenant_roles, org_roles), role_permission_map(tenant))
+    return {
+        "user_id": user.id,
+        "org_id": org_id,
+        "roles": sorted(set(tenant_roles) | set(org_roles)),
+        "permissions": permissions_to_list(held),
+    }
+
+
 def permissions_to_list(permissions: PermissionMap) -> list[dict]:
     """``[{"resource", "permission"}]`` sorted, the API's shape."""
     return [
