@@ -262,10 +262,18 @@ def set_client_grants(tenant: Tenant, client: Client, value) -> list[dict]:
         elif list(row.permissions or []) != names:
             row.permissions = names
     db.session.flush()
-    return sorted(
+    after = sorted(
         ({"resource": r.identifier, "permissions": names} for r, names in wanted),
         key=lambda g: g["resource"],
     )
+    audit.record(
+        tenant,
+        "client.resource_grants_changed",
+        target_type="client",
+        target_id=client.id,
+        resource_grants=after,
+    )
+    return after
 
 
 def client_grants(tenant: Tenant | str, client_ids: list[str]) -> dict[str, list[dict]]:
