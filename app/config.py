@@ -113,6 +113,7 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "TENANT_CACHE_SIZE": int(env.get("TENANT_CACHE_SIZE", 20_000)),
         "TENANT_SYNC": env.get("TENANT_SYNC", "auto"),
         "TENANT_SYNC_INTERVAL": float(env.get("TENANT_SYNC_INTERVAL", 0.5)),
+        "TENANT_SYNC_BACKSTOP": float(env.get("TENANT_SYNC_BACKSTOP", 30)),
         # Failed client authentications (token, introspection, revocation) per tenant and
         # client address before 429; successes are not counted.
         "CLIENT_AUTH_FAILURE_LIMIT": env.get("CLIENT_AUTH_FAILURE_LIMIT", "30 per minute"),

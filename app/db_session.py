@@ -53,10 +53,31 @@ class RetryingSession(Session):
         bind = super().get_bind(*args, **kwargs)
         if not self.info.get(_READ_ONLY):
             return bind
-        autocommit = _AUTOCOMMIT.get(bind)
-        if autocommit is None:
-            autocommit = _AUTOCOMMIT[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
-        return autocommit
+        return _autocommit(bind)
+
+
+def _autocommit(bind):
+    autocommit = _AUTOCOMMIT.get(bind)
+    if autocommit is None:
+        autocommit = _AUTOCOMMIT[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
+    return autocommit
+
+
+def read_rows(engine, statement, params: dict) -> list:
+    """One read-only statement outside the ORM session: row tuples from an autocommit
+    connection of ``engine``'s pool (no BEGIN/COMMIT, no Session to build, track and
+    close). For the hottest protocol reads (userinfo, introspection), where the Session
+    machinery cost more than the query. A dead pooled connection is retried once."""
+    autocommit = _autocommit(engine)
+    try:
+        with autocommit.connect() as connection:
+            return connection.execute(statement, params).all()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.warning("database connection was dropped; retrying on a new one")
+        with autocommit.connect() as connection:
+            return connection.execute(statement, params).all()
 
 
 def read_only(session) -> None:

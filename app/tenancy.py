@@ -321,6 +321,16 @@ class TenantScope:
             stmt = _PREPARED.setdefault(key, build(bindparam("scope_tenant_id")))
         return db.session.execute(stmt, {"scope_tenant_id": self.tenant_id, **params})
 
+    def read_prepared(self, key: str, build, **params) -> list:
+        """Like :meth:`execute_prepared` for a Core statement that only reads: its row
+        tuples, read outside the request's ORM session (app/db_session.read_rows)."""
+        from app.db_session import read_rows
+
+        stmt = _PREPARED.get(key)
+        if stmt is None:
+            stmt = _PREPARED.setdefault(key, build(bindparam("scope_tenant_id")))
+        return read_rows(db.engine, stmt, {"scope_tenant_id": self.tenant_id, **params})
+
 
 _PREPARED: dict = {}
 

@@ -11,7 +11,10 @@ instances by a per-tenant configuration version.
   start of a request, never more than one round trip per interval:
   - with ``REDIS_URL``: after the commit, an entry on the Redis stream
     ``gatehouse:tenant-config``; each worker reads the entries after the last one it saw
-    (``XREAD``, non-blocking);
+    (``XREAD``, non-blocking). A publish can be lost (Redis down at that moment, the
+    process killed between COMMIT and XADD), so every ``TENANT_SYNC_BACKSTOP`` seconds
+    (30) the worker also runs the database poll below: a lost publish leaves a worker
+    stale for at most that long, never forever;
   - without: each worker polls ``tenants`` for versions changed in the last
     ``POLL_LOOKBACK`` seconds (an indexed column; the look-back covers commit delays
     and clock skew between hosts) and drops the snapshots whose version is older.
@@ -156,9 +159,11 @@ class TenantCache:
 class ConfigSync:
     """Checks, at most once per ``interval``, what other workers changed."""
 
-    def __init__(self, mode: str, interval: float, redis_url: str | None):
+    def __init__(self, mode: str, interval: float, redis_url: str | None, backstop: float = 30.0):
         self.mode = mode  # "redis", "poll" or "local"
         self.interval = interval
+        self.backstop = backstop  # redis mode: seconds between database polls (0: none)
+        self._next_backstop = time.monotonic() + backstop
         self.redis_url = redis_url
         self._redis = None
         self._last_id: str | None = None
@@ -181,6 +186,9 @@ class ConfigSync:
             try:
                 if self.mode == "redis":
                     self._read_stream(cache)
+                    if self.backstop > 0 and now >= self._next_backstop:
+                        self._next_backstop = now + self.backstop
+                        self._poll(cache)  # whatever a lost publish did not say
                 else:
                     self._poll(cache)
             except Exception:  # noqa: BLE001 - cannot confirm: trust nothing
@@ -347,6 +355,7 @@ def init_app(app: Flask) -> None:
         _sync_mode(app),
         float(app.config.get("TENANT_SYNC_INTERVAL", 0.5)),
         app.config.get("REDIS_URL"),
+        float(app.config.get("TENANT_SYNC_BACKSTOP", 30)),
     )
     app.extensions[_EXT] = TenantCache(
         ttl=float(app.config.get("TENANT_CACHE_TTL", 3600)),

@@ -27,11 +27,23 @@ VENV_BIN = Path(sys.executable).parent
 SERVER_CORE = 0
 LOAD_CORE = 1
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_BENCH_DB = "gh_bench"
+# A shared machine: BENCH_PG_DB names another database, BENCH_PORTS="7100-7199" keeps
+# the servers of a run inside a port range.
+PG_BENCH_DB = os.environ.get("BENCH_PG_DB", "gh_bench")
 BENCH_SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"
 
 
 def free_port() -> int:
+    if os.environ.get("BENCH_PORTS"):
+        low, high = (int(n) for n in os.environ["BENCH_PORTS"].split("-"))
+        for port in range(low, high + 1):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+        raise RuntimeError(f"no free port in {low}-{high}")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -189,3 +189,77 @@ def test_a_dropped_connection_is_retried_once(app, tenant, user, tenant_client):
     for _ in range(3):  # recovered on the first request, not a 500
         response = tc.get("/oauth2/userinfo", headers=bearer(access))
         assert response.status_code == 200, response.data
+
+
+def _plan_nodes(node):
+    yield node
+    for child in node.get("Plans", ()):
+        yield from _plan_nodes(child)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+    reason="PostgreSQL's planner",
+)
+def test_refresh_lookup_reads_the_presented_token_once(app, tenant, user, tenant_client):
+    """The refresh read starts from the presented token (its unique digest), whatever the
+    statistics say: with statistics taken while the token tables were empty, the flat
+    join walked the tenant's refresh tokens once per grant of the tenant (bench: refresh
+    on a one-tenant database slowed down with every refresh)."""
+    from sqlalchemy import bindparam
+    from sqlalchemy import text
+
+    from app.extensions import db
+    from app.security.tokens import digest
+    from app.services.grants import _presented_refresh
+
+    with app.app_context(), db.engine.connect() as connection:  # stats of empty tables
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "VACUUM (ANALYZE) refresh_tokens, grants, users"
+        )
+    tc = tenant_client(tenant)
+    sign_in(app, tc, tenant, user)
+    rp = make_client(app, tenant)
+    presented = None
+    for _ in range(8):  # eight grants, each rotated a few times
+        presented = login_tokens(tc, rp)["refresh_token"]
+        for _ in range(5):
+            presented = _refresh_once(tc, rp, presented)
+
+    with app.app_context():
+        stmt = _presented_refresh(bindparam("scope_tenant_id")).params(
+            scope_tenant_id=tenant.id, digest=digest(presented)
+        )
+        sql = str(stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+        # As the app runs it: a prepared statement (psycopg prepares repeated ones), with
+        # the plan PostgreSQL keeps for every execution.
+        sql = sql.replace(f"'{tenant.id}'", "$1").replace(f"'{digest(presented)}'", "$2")
+        session = db.session
+        session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        session.connection().exec_driver_sql(f"PREPARE refresh_probe(varchar, varchar) AS {sql}")
+        plan = (
+            session.connection()
+            .exec_driver_sql(
+                "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE refresh_probe"
+                f"('{tenant.id}', '{digest(presented)}')"
+            )
+            .scalar()
+        )
+        session.connection().exec_driver_sql("DEALLOCATE refresh_probe")
+        db.session.rollback()
+    nodes = list(_plan_nodes(plan[0]["Plan"]))
+    token_reads = [n for n in nodes if n.get("Relation Name") == "refresh_tokens"]
+    assert len(token_reads) == 1, token_reads
+    assert token_reads[0]["Actual Loops"] == 1, token_reads
+    assert token_reads[0].get("Index Name") in (None, "uq_refresh_tokens_token_digest"), token_reads
+    assert plan[0]["Plan"]["Actual Rows"] == 1
+
+
+def _refresh_once(tc, rp, token):
+    response = tc.post(
+        "/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": token},
+        headers=basic_auth(rp.client_id, rp.secret),
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["refresh_token"]

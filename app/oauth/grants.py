@@ -233,17 +233,27 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     def create_token_response(self):
         client = self.request.client
         requested = self.request.payload.scope
-        allowed = [s for s in client.row.scope.split() if s not in {"openid", "offline_access"}]
-        scope_value = client.get_allowed_scope(requested) if requested else " ".join(allowed)
-        scope_value = " ".join(s for s in scope_value.split() if s in allowed)
         resource = requested_resource(self.request)
-        if resource is not None:  # RFC 8707: the API's permissions, bounded by the grants
-            scope_value = requested or ""
+        scope_value = client_credentials_scope(client.row, requested, resource)
         with invalid_target():
             body = issuance.client_token_response(
                 current_tenant._get_current_object(), client.row, scope_value, resource
             )
         return 200, body, self.TOKEN_RESPONSE_HEADER
+
+
+def client_credentials_scope(client, requested: str | None, resource: str | None = None) -> str:
+    """The scope of a client_credentials token: the requested scopes the client registered
+    (all of them when none is requested), never ``openid`` or ``offline_access`` (no
+    user). Unknown scopes are dropped, not an error (as for every grant here). With a
+    ``resource`` (RFC 8707) what was asked, which the client's resource grants then bound
+    (issuance.client_token_response)."""
+    if resource is not None:
+        return requested or ""
+    allowed = [s for s in client.scope.split() if s not in {"openid", "offline_access"}]
+    if not requested:
+        return " ".join(allowed)
+    return " ".join(s for s in dict.fromkeys(requested.split()) if s in allowed)
 
 
 __all__ = [

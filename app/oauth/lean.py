@@ -78,7 +78,7 @@ class ProtocolEndpoints:
             if reads_only:
                 read_only(db.session())
             response = handler(request)
-            if db.session.registry.has():
+            if not reads_only and db.session.registry.has():  # autocommit: nothing to commit
                 session = db.session.registry()
                 if session.in_transaction() or session.new or session.dirty or session.deleted:
                     session.commit()

@@ -16,6 +16,7 @@ from flask import jsonify
 from flask import redirect
 
 from app.extensions import db
+from app.oauth import direct
 from app.oauth.discovery import DISCOVERY_MAX_AGE
 from app.oauth.discovery import JWKS_MAX_AGE
 from app.oauth.discovery import metadata
@@ -52,7 +53,12 @@ def http_error(exc) -> Response:
 
 
 def token(req) -> Response:
-    return no_store(authorization.create_token_response(req))
+    # The plain client_credentials grant without Authlib's machinery (app/oauth/direct.py);
+    # every other grant, and every failure, through Authlib.
+    response = direct.client_credentials(req, current_config._get_current_object())
+    if response is None:
+        response = authorization.create_token_response(req)
+    return no_store(response)
 
 
 def introspection(req) -> Response:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import aliased
@@ -30,6 +32,7 @@ from app.models import Role
 from app.models import Tenant
 from app.models import User
 from app.models import UserRole
+from app.models.base import new_id
 from app.models.base import utcnow
 from app.security.tokens import digest
 from app.security.tokens import new_token
@@ -95,11 +98,23 @@ def issue_refresh_token(tenant: Tenant, grant: Grant) -> str:
     days = get_settings(tenant)["refresh_token_idle_days"]
     token = "rt_" + new_token()
     expires = min(utcnow() + timedelta(days=days), grant.expires_at)
-    scope(tenant).add(
-        RefreshToken(grant_id=grant.id, token_digest=digest(token), expires_at=expires)
+    # A Core INSERT in the request's transaction: nothing reads the new row back, so no
+    # ORM object to build, flush and track (a fifth of a refresh's CPU in the profile).
+    db.session.execute(
+        _INSERT_REFRESH,
+        {
+            "id": new_id("rft"),
+            "tenant_id": tenant.id,
+            "grant_id": grant.id,
+            "token_digest": digest(token),
+            "expires_at": expires,
+            "created_at": utcnow(),
+        },
     )
-    db.session.flush()
     return token
+
+
+_INSERT_REFRESH = insert(RefreshToken.__table__)
 
 
 def find_refresh_token(tenant: Tenant, token: str | None) -> RefreshToken | None:
@@ -120,29 +135,59 @@ class PresentedRefresh:
     org_roles: list[str]
 
 
+def _role_names(tenant, *joins, where):
+    """A correlated subquery: the role names reached through ``joins`` (every table
+    filtered by ``tenant``), comma-separated (a comma is never in a role name,
+    ROLE_NAME_RE), NULL for none."""
+    stmt = select(func.aggregate_strings(Role.name, ",")).select_from(joins[0][0])
+    for target, on in joins[1:]:
+        stmt = stmt.join(target, on)
+    return stmt.where(*where).scalar_subquery()
+
+
 def _presented_refresh(tenant):
-    """The read behind :func:`find_presented_refresh`; every table filtered by ``tenant``."""
-    org_role = aliased(Role)
-    return (
-        select(RefreshToken, Grant, User, Role.name, org_role.name)
-        .join(Grant, (Grant.id == RefreshToken.grant_id) & (Grant.tenant_id == tenant))
-        .outerjoin(User, (User.id == Grant.user_id) & (User.tenant_id == tenant))
-        .outerjoin(UserRole, (UserRole.user_id == User.id) & (UserRole.tenant_id == tenant))
-        .outerjoin(Role, (Role.id == UserRole.role_id) & (Role.tenant_id == tenant))
-        .outerjoin(
-            Membership,
-            (Membership.org_id == Grant.org_id)
-            & (Membership.user_id == User.id)
-            & (Membership.tenant_id == tenant),
-        )
-        .outerjoin(
+    """The read behind :func:`find_presented_refresh`; every table filtered by ``tenant``.
+
+    The token is found by its digest alone (a unique index) in a materialised CTE and
+    then checked against the tenant; it drives a three-table join, and the user's tenant
+    and organization roles come from two correlated subqueries. (A flat eight-table join
+    on ``tenant_id = :t AND token_digest = :d`` made PostgreSQL, with statistics taken
+    while the token tables were small, walk the tenant's tokens through its
+    ``tenant_id`` index once per grant of the tenant: a refresh got slower with every
+    refresh of a one-tenant database.)"""
+    presented = (
+        select(RefreshToken)
+        .where(RefreshToken.token_digest == bindparam("digest"))
+        .cte("presented")
+        .prefix_with("MATERIALIZED")
+    )
+    token = aliased(RefreshToken, presented)
+    tenant_roles = _role_names(
+        tenant,
+        (UserRole, None),
+        (Role, (Role.id == UserRole.role_id) & (Role.tenant_id == tenant)),
+        where=(UserRole.user_id == Grant.user_id, UserRole.tenant_id == tenant),
+    )
+    org_roles = _role_names(
+        tenant,
+        (Membership, None),
+        (
             MembershipRole,
             (MembershipRole.membership_id == Membership.id) & (MembershipRole.tenant_id == tenant),
-        )
-        .outerjoin(
-            org_role, (org_role.id == MembershipRole.role_id) & (org_role.tenant_id == tenant)
-        )
-        .where(RefreshToken.tenant_id == tenant, RefreshToken.token_digest == bindparam("digest"))
+        ),
+        (Role, (Role.id == MembershipRole.role_id) & (Role.tenant_id == tenant)),
+        where=(
+            Membership.org_id == Grant.org_id,
+            Membership.user_id == Grant.user_id,
+            Membership.tenant_id == tenant,
+        ),
+    )
+    return (
+        select(token, Grant, User, tenant_roles, org_roles)
+        .select_from(token)
+        .join(Grant, (Grant.id == token.grant_id) & (Grant.tenant_id == tenant))
+        .outerjoin(User, (User.id == Grant.user_id) & (User.tenant_id == tenant))
+        .where(token.tenant_id == tenant)
     )
 
 
@@ -151,16 +196,16 @@ def find_presented_refresh(tenant: Tenant, token: str | None) -> PresentedRefres
     (tenant roles, plus roles in the grant's active organization, DESIGN §4)."""
     if not token or len(token) > 200:
         return None
-    rows = (
+    found = (
         scope(tenant)
         .execute_prepared("refresh.presented", _presented_refresh, digest=digest(token))
-        .all()
+        .first()
     )
-    if not rows:
+    if found is None:
         return None
-    row, grant, user = rows[0][0], rows[0][1], rows[0][2]
-    tenant_roles = sorted({r[3] for r in rows if r[3]})
-    org_roles = sorted({r[4] for r in rows if r[4]})
+    row, grant, user, tenant_names, org_names = found
+    tenant_roles = sorted(set(tenant_names.split(","))) if tenant_names else []
+    org_roles = sorted(set(org_names.split(","))) if org_names else []
     return PresentedRefresh(
         row=row,
         grant=grant,
