@@ -9,9 +9,25 @@ PORT   ?= 5000
 EXAMPLE_PORT ?= 5001
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install run shell example test lint format bench clean
+.PHONY: install run shell example test lint format bench clean i18n
 
-install: $(VENV)/.installed $(VENV)/.sdk-installed node_modules/.installed static/vendor/htmx.min.js
+PO_FILES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+install: $(VENV)/.installed $(VENV)/.sdk-installed node_modules/.installed static/vendor/htmx.min.js $(MO_FILES)
+
+# Message catalogues: the .po files are the source (committed); the .mo files are
+# compiled from them here, so a fresh clone's `make run` / `make test` has them.
+app/translations/%/LC_MESSAGES/messages.mo: app/translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile -i $< -o $@
+
+# After changing end-user strings: extract them and merge into every catalogue, then
+# translate what `make test` (tests/test_i18n_catalogues.py) reports as missing.
+i18n: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output \
+		--project Gatehouse -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations \
+		--no-location --ignore-obsolete --width 100
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

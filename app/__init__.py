@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 def create_app(config: dict | None = None) -> Flask:
     """Assemble the app: config, extensions, tenancy, blueprints, errors, CLI."""
     from app import cli
+    from app import i18n
     from app import security
     from app import tenancy
     from app import worker
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     origin.init_app(app)  # after the tenant is known: its canonical origin is allowed
     session.init_app(app)
     templating.init_app(app)
+    i18n.init_app(app)  # Flask-Babel: the request's language (ui_locales, cookie, ...)
     _register_blueprints(app)
     errors.init_app(app)
     _commit_at_the_edge(app)

@@ -43,6 +43,7 @@ def main():
 
 def init_app(app) -> None:
     """Register the commands on the app, so ``gatehouse`` and ``flask --app wsgi`` agree."""
+    from app.cli_domains import domains_command
     from app.cli_portability import export_command
     from app.cli_portability import import_command
 
@@ -50,6 +51,7 @@ def init_app(app) -> None:
         app.cli.add_command(command)
     app.cli.add_command(import_command)
     app.cli.add_command(export_command)
+    app.cli.add_command(domains_command)
 
 
 @click.command()

@@ -89,7 +89,10 @@ def tenant_by_slug(slug: str) -> Tenant | None:
 def tenant_by_domain(host: str) -> Tenant | None:
     hostname = host.split(":", 1)[0]
     return db.session.scalar(
-        select(Tenant).join(CustomDomain).where(CustomDomain.host.in_({host, hostname})).limit(1)
+        select(Tenant)
+        .join(CustomDomain)
+        .where(CustomDomain.host.in_({host, hostname}), CustomDomain.verified_at.is_not(None))
+        .limit(1)
     )
 
 
@@ -136,7 +139,9 @@ class SuspendedTenant(Forbidden):
 
 
 # Endpoints that answer on any host, before (or without) a tenant.
-TENANTLESS_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "health.metrics", "static"})
+TENANTLESS_ENDPOINTS = frozenset(
+    {"health.healthz", "health.readyz", "health.metrics", "health.tls_ask", "static"}
+)
 
 
 # Protocol endpoints (token, introspection, revocation, userinfo, discovery, JWKS): they
@@ -238,13 +243,25 @@ def tenant_origin(tenant: Tenant, config=None) -> str:
     config = config or current_app.config
     scheme = config["URL_SCHEME"]
     base = config["BASE_DOMAIN"]
-    if tenant.custom_domain:
-        return f"https://{tenant.custom_domain}"
+    if tenant.custom_domain:  # verified ones only
+        return custom_domain_origin(tenant.custom_domain, config)
     if tenant.is_system:
         return f"{scheme}://{base}"
     if config["TENANT_ROUTING"] == "path":
         return f"{scheme}://{base}/t/{tenant.slug}"
     return f"{scheme}://{tenant.slug}.{base}"
+
+
+def custom_domain_origin(host: str, config=None) -> str:
+    """The origin of a custom domain: ``https://<host>`` in production. Where the
+    instance itself runs on plain HTTP and a port (``URL_SCHEME=http``,
+    ``BASE_DOMAIN=localhost:5000``: development and tests), the custom domain is served
+    by the same listener, so it takes that scheme and port."""
+    config = config or current_app.config
+    if config["URL_SCHEME"] != "http":
+        return f"https://{host}"
+    _, colon, port = config["BASE_DOMAIN"].rpartition(":")
+    return f"http://{host}:{port}" if colon and port.isdigit() else f"http://{host}"
 
 
 def issuer_for(tenant: Tenant) -> str:

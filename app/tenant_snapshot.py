@@ -167,9 +167,14 @@ def _build(rows) -> TenantSnapshot | None:
 
 
 def _select():
+    # Only verified custom domains route requests and make the issuer (#20): a pending
+    # one is not part of the snapshot at all.
     return (
         select(*_TENANT_COLUMNS, *_DOMAIN_COLUMNS)
-        .outerjoin(CustomDomain, CustomDomain.tenant_id == Tenant.id)
+        .outerjoin(
+            CustomDomain,
+            (CustomDomain.tenant_id == Tenant.id) & CustomDomain.verified_at.is_not(None),
+        )
         .order_by(CustomDomain.id)
     )
 
@@ -181,7 +186,11 @@ def load_by_slug(slug: str) -> TenantSnapshot | None:
 
 def load_by_domain(hosts: set[str]) -> TenantSnapshot | None:
     """One query: the tenant that registered one of ``hosts`` as its custom domain."""
-    owner = select(CustomDomain.tenant_id).where(CustomDomain.host.in_(hosts)).limit(1)
+    owner = (
+        select(CustomDomain.tenant_id)
+        .where(CustomDomain.host.in_(hosts), CustomDomain.verified_at.is_not(None))
+        .limit(1)
+    )
     return _build(db.session.execute(_select().where(Tenant.id == owner.scalar_subquery())))
 
 

@@ -12,6 +12,7 @@ from app.models import BrowserSession
 from app.models import Client
 from app.models import ClientResourceGrant
 from app.models import Connection
+from app.models import CustomDomain
 from app.models import Invitation
 from app.models import Membership
 from app.models import Organization
@@ -92,6 +93,9 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             },
         )
         scim_token, _ = scim_tokens.create_token(other_tenant, org, "b scim")
+        from app.services import custom_domains
+
+        custom_domain = custom_domains.add_domain(other_tenant, "login.globex.example")
         endpoint, _ = webhooks_service.create_endpoint(
             other_tenant, {"url": "https://b.example/hook"}
         )
@@ -120,6 +124,10 @@ def b_objects(app, other_tenant, make_user, tenant_client):
         db.session.commit()
         return {
             "domain_id": domain.id,
+            "custom_domain_id": custom_domain.id,
+            # Not an object of B: a template name is per tenant (the console's own tenant);
+            # an unknown name answers 404 like every other miss.
+            "template_name": "no-such-template",
             "connection_id": connection.id,
             "token_id": scim_token.id,
             "user_id": b_user.id,
@@ -162,6 +170,7 @@ def snapshot(app, tenant_id):
                 UpstreamProvider, "id", "name", "client_id", "client_secret_encrypted"
             ),
             "domains": rows(OrgDomain, "id", "domain", "verified_at"),
+            "custom_domains": rows(CustomDomain, "id", "host", "verified_at"),
             "connections": rows(Connection, "id", "name", "domains", "enforced"),
             "scim_tokens": rows(ScimToken, "id", "name", "token_digest"),
             "webhooks": rows(WebhookEndpoint, "id", "url", "enabled", "secret_encrypted"),

@@ -33,6 +33,8 @@ BODIES = {
     "ProviderUpdate": {"name": "Pwned"},
     "OrgDomainCreate": {"domain": "pwned.example"},
     "OrgDomainVerify": {"operator": True},
+    "DomainCreate": {"host": "login.pwned.example"},
+    "EmailTemplatePut": {"subject": "Pwned", "text": "{{ link }}"},
     "ConnectionCreate": {"kind": "saml", "name": "Pwned", "metadata_xml": "<x/>"},
     "ConnectionUpdate": {"name": "Pwned", "enforced": True},
     "ScimTokenCreate": {"name": "pwned"},
@@ -51,6 +53,7 @@ def _fixture_b(app, other_tenant, make_user):
     from app.services import admin_keys
     from app.services import clients
     from app.services import connections
+    from app.services import custom_domains
     from app.services import invitations
     from app.services import org_domains
     from app.services import orgs
@@ -93,6 +96,7 @@ def _fixture_b(app, other_tenant, make_user):
             },
         )
         token, _ = scim_tokens.create_token(b, org, "globex scim")
+        custom_domain = custom_domains.add_domain(b, "login.globex.example")
         endpoint, _ = webhooks.create_endpoint(b, {"url": "https://globex.example/hook"})
         delivery = webhooks.send_test(b, endpoint)
         from app.services.portability import jobs
@@ -114,6 +118,10 @@ def _fixture_b(app, other_tenant, make_user):
         db.session.commit()
         return {
             "domain_id": domain.id,
+            "custom_domain_id": custom_domain.id,
+            # Not an object of B: template names are per tenant (A's own slug with a real
+            # name reaches A's template); an unknown name answers 404 like every miss.
+            "template_name": "no-such-template",
             "connection_id": connection.id,
             "token_id": token.id,
             "user_id": user.id,

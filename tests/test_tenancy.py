@@ -4,6 +4,7 @@ import pytest
 
 from app.extensions import db
 from app.models import CustomDomain
+from app.models.base import utcnow
 from app.services import tenants as tenants_service
 from app.tenancy import is_same_origin_path
 from app.tenancy import issuer_for
@@ -67,10 +68,12 @@ def test_suspended_tenant_is_403_that_says_so(app, client, tenant):
 
 def test_custom_domain_resolves_and_is_the_issuer(app, client, tenant):
     with app.app_context():
-        db.session.add(CustomDomain(tenant_id=tenant.id, host="login.acme.example"))
+        db.session.add(
+            CustomDomain(tenant_id=tenant.id, host="login.acme.example", verified_at=utcnow())
+        )
         db.session.commit()
         acme = tenants_service.get_tenant("acme-corp")
-        assert issuer_for(acme) == "https://login.acme.example"
+        assert issuer_for(acme) == "http://login.acme.example"
     response = client.get("/", base_url="http://login.acme.example")
     assert response.status_code == 200
     assert "Acme Corp" in response.get_data(as_text=True)

@@ -118,6 +118,8 @@ NAV = [
     ("admin.roles_index", "Roles"),
     ("admin.providers_index", "Identity providers"),
     ("admin.settings", "Settings"),
+    ("admin.domains_index", "Domains"),
+    ("admin.email_templates_index", "Email templates"),
     ("admin.keys_index", "Signing keys"),
     ("admin.sessions_index", "Sessions"),
     ("admin.audit_index", "Audit log"),

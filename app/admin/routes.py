@@ -4,6 +4,8 @@ from app.admin import access  # noqa: F401  (guard and URL processors first)
 from app.admin import api_keys  # noqa: F401
 from app.admin import audit  # noqa: F401
 from app.admin import clients  # noqa: F401
+from app.admin import domains  # noqa: F401
+from app.admin import email_templates  # noqa: F401
 from app.admin import imports  # noqa: F401
 from app.admin import invitations  # noqa: F401
 from app.admin import keys  # noqa: F401

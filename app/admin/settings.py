@@ -46,6 +46,11 @@ def _changes_from_form() -> dict:
         "branding": {k: (request.form.get(f"branding.{k}") or "").strip() for k in BRANDING},
     }
     changes["custom_claims"] = claims_from_text(request.form.get("custom_claims", ""))
+    if "default_locale" in request.form:  # the languages and mail section (#20)
+        changes["default_locale"] = request.form.get("default_locale", "")
+        changes["locales"] = request.form.getlist("locales")
+        changes["mail_sender_name"] = (request.form.get("mail_sender_name") or "").strip()
+        changes["mail_reply_to"] = (request.form.get("mail_reply_to") or "").strip()
     changes.update({name: form_int(name) for name in NUMBERS})
     changes.update({name: bool(request.form.get(name)) for name in FLAGS})
     return changes

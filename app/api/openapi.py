@@ -71,6 +71,17 @@ PATH_PARAMS = {
     "key_id": path_param("key_id", "Admin key id (`akey_...`)."),
     "connection_id": path_param("connection_id", "Connection id (`con_...`)."),
     "domain_id": path_param("domain_id", "Organization domain id (`odm_...`)."),
+    "custom_domain_id": path_param("custom_domain_id", "Custom domain id (`dom_...`)."),
+    "template_name": {
+        "name": "template_name",
+        "in": "path",
+        "required": True,
+        "description": "One of `verify_email`, `reset_password`, `invitation`, `login_code`.",
+        "schema": {
+            "type": "string",
+            "enum": ["verify_email", "reset_password", "invitation", "login_code"],
+        },
+    },
     "token_id": path_param("token_id", "SCIM token id (`sct_...`)."),
     "webhook_id": path_param("webhook_id", "Webhook endpoint id (`wh_...`)."),
     "delivery_id": path_param("delivery_id", "Delivery id (`dlv_...`)."),
@@ -87,6 +98,13 @@ PAGING = (
     ),
 )
 SEARCH = (query_param("q", "Search text (case-insensitive substring)."), *PAGING)
+LOCALE = (
+    query_param(
+        "locale",
+        "`en`, `es`, `fr`, `de` or `pt-BR` (default: the tenant's `default_locale`).",
+        {"type": "string", "enum": ["en", "es", "fr", "de", "pt-BR"]},
+    ),
+)
 CONFIRM = (query_param("confirm", "Repeat the slug to confirm (or send it in the body)."),)
 
 
@@ -273,6 +291,30 @@ OPERATIONS: list[Operation] = [
        "Create a SCIM token; the answer holds `token` once",
        ok=201, out=ref("ScimTokenCreated"), body="ScimTokenCreate"),
     Op("delete", f"{T}/orgs/{{org}}/scim-tokens/{{token_id}}", "Revoke a SCIM token", ok=204),
+    # Custom domains of the tenant (the verified one is its issuer)
+    Op("get", f"{T}/domains", "List the tenant's custom domains",
+       out=listing("Domain"), query=PAGING),
+    Op("post", f"{T}/domains",
+       "Register a custom domain (pending until its `_gatehouse` TXT record is verified)",
+       ok=201, out=ref("Domain"), body="DomainCreate"),
+    Op("get", f"{T}/domains/{{custom_domain_id}}", "Read a custom domain", out=ref("Domain")),
+    Op("post", f"{T}/domains/{{custom_domain_id}}/verify",
+       "Check the TXT record now; once verified the domain routes and is the issuer "
+       "(`operator: true` skips DNS; instance credential)",
+       out=ref("Domain"), body="OrgDomainVerify", body_required=False,
+       errors=(*COMMON_ERRORS, 422)),
+    Op("delete", f"{T}/domains/{{custom_domain_id}}",
+       "Remove a custom domain (the issuer falls back to the next verified one or the "
+       "tenant's subdomain)", ok=204),
+    # Email templates (sandboxed Jinja; refused at save time when they cannot render)
+    Op("get", f"{T}/email-templates/{{template_name}}",
+       "Read a mail template in `locale` (the tenant's own, else the built-in source)",
+       out=ref("EmailTemplate"), query=LOCALE),
+    Op("put", f"{T}/email-templates/{{template_name}}",
+       "Replace a mail template in `locale` (rendered with sample values first)",
+       out=ref("EmailTemplate"), body="EmailTemplatePut", query=LOCALE),
+    Op("delete", f"{T}/email-templates/{{template_name}}",
+       "Restore the built-in template in `locale`", ok=204, query=LOCALE),
     # Invitations
     Op("get", f"{T}/invitations", "List invitations", out=listing("Invitation"),
        query=(enum_param("status", "Only one status.",

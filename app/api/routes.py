@@ -34,6 +34,8 @@ from app.api import admin_keys  # noqa: E402,F401
 from app.api import audit  # noqa: E402,F401
 from app.api import clients  # noqa: E402,F401
 from app.api import connections  # noqa: E402,F401
+from app.api import domains  # noqa: E402,F401
+from app.api import email_templates  # noqa: E402,F401
 from app.api import invitations  # noqa: E402,F401
 from app.api import keys  # noqa: E402,F401
 from app.api import openapi  # noqa: E402,F401

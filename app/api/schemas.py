@@ -9,6 +9,7 @@ from __future__ import annotations
 from app.services.settings import _ENUMS as SETTING_ENUMS
 from app.services.settings import _RANGES as SETTING_RANGES
 from app.services.settings import DEFAULTS as SETTING_DEFAULTS
+from app.services.settings import LOCALES as SETTING_LOCALES
 
 ID = {"type": "string", "maxLength": 40}
 SLUG = {"type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[a-z0-9-]+$"}
@@ -98,7 +99,10 @@ def _setting_schema(key: str) -> dict:
     if key == "login_methods":
         return {
             "type": "array",
-            "items": {"type": "string", "enum": ["passkey", "password", "upstream"]},
+            "items": {
+                "type": "string",
+                "enum": ["email_code", "magic_link", "passkey", "password", "upstream"],
+            },
         }
     if key == "custom_claims":
         return {
@@ -111,6 +115,18 @@ def _setting_schema(key: str) -> dict:
             ),
             "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 100},
         }
+    if key == "default_locale":
+        return {"type": "string", "enum": list(SETTING_LOCALES)}
+    if key == "locales":
+        return {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "enum": list(SETTING_LOCALES)},
+        }
+    if key == "mail_sender_name":
+        return {"type": "string", "maxLength": 100}
+    if key == "mail_reply_to":
+        return {"type": "string", "maxLength": 320}
     if key == "branding":
         return closed(
             {
@@ -511,6 +527,50 @@ SCHEMAS["OrgDomainVerify"] = closed(
             "description": "Mark verified without DNS (instance credentials only).",
         }
     }
+)
+SCHEMAS["Domain"] = resource(
+    {
+        "host": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "verified"]},
+        "verification": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string"},
+                "name": {"type": "string"},
+                "value": {"type": "string"},
+            },
+        },
+        "verified_at": TIME_OR_NULL,
+        "verified_by": {"type": ["string", "null"]},
+    }
+)
+SCHEMAS["DomainCreate"] = closed(
+    {"host": {"type": "string", "minLength": 1, "maxLength": 253}}, ("host",)
+)
+SCHEMAS["EmailTemplate"] = {
+    "type": "object",
+    "properties": {
+        "name": {
+            "type": "string",
+            "enum": ["verify_email", "reset_password", "invitation", "login_code"],
+        },
+        "locale": {"type": "string"},
+        "custom": {"type": "boolean"},
+        "subject": {"type": "string"},
+        "text": {"type": "string"},
+        "html": {"type": "string"},
+        "variables": {"type": "array", "items": {"type": "string"}},
+        "updated_at": TIME_OR_NULL,
+    },
+    "required": ["name", "locale", "custom", "subject", "text", "html", "variables"],
+}
+SCHEMAS["EmailTemplatePut"] = closed(
+    {
+        "subject": {"type": "string", "minLength": 1, "maxLength": 1000},
+        "text": {"type": "string", "minLength": 1, "maxLength": 20000},
+        "html": {"type": "string", "maxLength": 100000},
+    },
+    ("subject", "text"),
 )
 SCHEMAS["ScimToken"] = resource(
     {"org_id": ID, "name": {"type": "string"}, "last_used_at": TIME_OR_NULL}

@@ -3,6 +3,7 @@ name, code, csrf_token; ``next`` rides along hidden and is validated where it is
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms import HiddenField
@@ -24,27 +25,27 @@ from app.web.validators import new_password_length
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        "Email", validators=[DataRequired("Enter your email address."), Length(max=320)]
+        _l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=320)]
     )
     password = PasswordField(
-        "Password", validators=[DataRequired("Enter your password."), Length(max=1024)]
+        _l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024)]
     )
     next = HiddenField()
-    submit = SubmitField("Sign in")
+    submit = SubmitField(_l("Sign in"))
 
 
 class SignupForm(FlaskForm):
     """Every field is checked by the services' own rules, so all errors show at once."""
 
-    name = StringField("Name", validators=[display_name])
+    name = StringField(_l("Name"), validators=[display_name])
     email = EmailField(
-        "Email", validators=[DataRequired("Enter your email address."), Length(max=320)]
+        _l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=320)]
     )
     password = PasswordField(
-        "Password", validators=[DataRequired("Choose a password."), new_password_length()]
+        _l("Password"), validators=[DataRequired(_l("Choose a password.")), new_password_length()]
     )
     next = HiddenField()
-    submit = SubmitField("Create account")
+    submit = SubmitField(_l("Create account"))
 
     def validate_email(self, field):
         try:
@@ -63,22 +64,23 @@ class SignupForm(FlaskForm):
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(
-        "Email", validators=[DataRequired("Enter your email address."), Length(max=320)]
+        _l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=320)]
     )
-    submit = SubmitField("Email me a reset link")
+    submit = SubmitField(_l("Email me a reset link"))
 
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password", validators=[DataRequired("Choose a new password."), new_password_length()]
+        _l("New password"),
+        validators=[DataRequired(_l("Choose a new password.")), new_password_length()],
     )
-    submit = SubmitField("Set new password")
+    submit = SubmitField(_l("Set new password"))
 
 
 class ConfirmForm(FlaskForm):
     """A form with only its CSRF token: sign out, resend verification, end a session."""
 
-    submit = SubmitField("Continue")
+    submit = SubmitField(_l("Continue"))
 
 
 def apply_errors(form: FlaskForm, errors: dict[str, str]) -> str:
@@ -92,3 +94,24 @@ def apply_errors(form: FlaskForm, errors: dict[str, str]) -> str:
         else:
             leftover.append(message)
     return " ".join(leftover)
+
+
+class EmailCodeRequestForm(FlaskForm):
+    """Ask for a one-time code or a magic link (``method``: email_code or magic_link)."""
+
+    email = EmailField(
+        _l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=320)]
+    )
+    method = HiddenField()
+    next = HiddenField()
+
+
+class EmailCodeForm(FlaskForm):
+    """The emailed 6-digit code (field ``code``); ``email`` rides along for the
+    per-account rate limit."""
+
+    code = StringField(
+        _l("Code"), validators=[DataRequired(_l("Enter the code from the email.")), Length(max=12)]
+    )
+    email = HiddenField()
+    next = HiddenField()

@@ -6,6 +6,7 @@ from flask import current_app
 from flask import g
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth import bp
@@ -41,15 +42,23 @@ def password_hint() -> str:
     if tenant is None:
         return ""
     minimum = get_settings(tenant)["password_min_length"]
-    return (
-        f"Use {minimum} to {PASSWORD_MAX_LENGTH} characters. "
-        "A few unrelated words make a strong password."
+    return _(
+        "Use %(min)d to %(max)d characters. A few unrelated words make a strong password.",
+        min=minimum,
+        max=PASSWORD_MAX_LENGTH,
     )
+
+
+def login_methods() -> list[str]:
+    """The tenant's enabled sign-in methods (the pages show only these)."""
+    tenant = g.get("tenant")
+    return list(get_settings(tenant)["login_methods"]) if tenant is not None else []
 
 
 @bp.app_context_processor
 def _nav_context():
     return {
+        "login_methods": login_methods,
         "nav_admin_url": admin_url,
         "nav_signup_open": signup_open,
         "password_hint": password_hint(),

@@ -8,6 +8,7 @@ from flask import render_template
 from flask import request
 from flask import session as flask_session
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth import bp
@@ -30,6 +31,7 @@ from app.services import credentials
 from app.services import email_tokens
 from app.services.errors import ServiceError
 from app.services.errors import ValidationFailed
+from app.services.settings import get_settings
 from app.tenancy import current_tenant
 from app.tenancy import scope
 from app.web.session import current_session
@@ -53,6 +55,10 @@ def login():
             return _identifier_page(form)
     elif identifier_first and "password" not in request.form:
         return _identifier_step(form)
+    if not password_allowed():  # login_methods: the password is off in this tenant
+        if form.is_submitted():
+            return _password_off(), 403
+        return render_template("auth/login.html", form=form)
     if identifier_first and realm.enforced_for(current_tenant, form.email.data):
         connection = realm.enforced_for(current_tenant, form.email.data)
         return realm.go(connection, form.next.data)  # passwords are off for this address
@@ -70,6 +76,16 @@ def login():
     if second_step is not None:
         return second_step
     return complete_sign_in(user, ["pwd"], form.next.data)
+
+
+def password_allowed() -> bool:
+    return "password" in get_settings(current_tenant)["login_methods"]
+
+
+def _password_off():
+    return render_template(
+        "auth/method_unavailable.html", message=_("This sign-in method is not available here.")
+    )
 
 
 def _identifier_page(form):
@@ -120,8 +136,6 @@ def signup():
 
 
 def _verification_required() -> bool:
-    from app.services.settings import get_settings
-
     return get_settings(current_tenant)["require_email_verification"]
 
 
@@ -139,7 +153,7 @@ def logout():
             target_id=ended.user_id,
             session_id=ended.id,
         )
-    flash("You are signed out.", "success")
+    flash(_("You are signed out."), "success")
     return redirect(url_for("auth.login"))
 
 
@@ -150,7 +164,7 @@ def verify_email(token: str):
     except email_tokens.InvalidToken as exc:
         return render_template("auth/link_invalid.html", message=exc.message), 400
     flask_session.pop(PENDING_VERIFY, None)
-    flash("Your email address is confirmed.", "success")
+    flash(_("Your email address is confirmed."), "success")
     if current_user.is_authenticated:
         return redirect(url_for("account.index"))
     return redirect(url_for("auth.login"))
@@ -166,13 +180,15 @@ def resend_verification():
         if user is not None and user.is_active and not user.email_verified:
             email_tokens.send_verification(current_tenant, user)
             return render_template("auth/verify_sent.html", email=user.email)
-    flash("Sign in again to get a new confirmation link.", "error")
+    flash(_("Sign in again to get a new confirmation link."), "error")
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @throttled("PASSWORD_RESET_RATE_LIMIT", "PASSWORD_RESET_ACCOUNT_RATE_LIMIT")
 def forgot_password():
+    if not password_allowed():
+        return _password_off(), 403
     form = ForgotPasswordForm()
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
@@ -184,6 +200,8 @@ def forgot_password():
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 @throttled("PASSWORD_RESET_RATE_LIMIT")
 def reset_password(token: str):
+    if not password_allowed():
+        return _password_off(), 403
     try:
         user = email_tokens.check_token(current_tenant, token, email_tokens.RESET)
     except email_tokens.InvalidToken as exc:
@@ -206,9 +224,9 @@ def reset_password(token: str):
         except ServiceError as exc:
             return render_template("auth/link_invalid.html", message=exc.message, reset=True), 400
         if current_user.is_authenticated and current_user.id == user.id:
-            flash("Your password is changed. Your other sessions are signed out.", "success")
+            flash(_("Your password is changed. Your other sessions are signed out."), "success")
             return redirect(url_for("account.index"))
-        flash("Your password is changed. Sign in with the new one.", "success")
+        flash(_("Your password is changed. Sign in with the new one."), "success")
         return redirect(url_for("auth.login"))
     status = 422 if form.is_submitted() else 200
     return render_template("auth/reset.html", form=form, email=user.email), status

@@ -67,6 +67,8 @@ def complete(state: pending.PendingSignIn, user: User, kind: str) -> str:
     tenant = current_tenant
     factor_amr = mfa.AMR_FOR_KIND[kind]
     amr = [v for v in state.amr if v != factor_amr] + [factor_amr]
+    if factor_amr in state.amr:  # e.g. an emailed code, then TOTP: both are "otp"
+        amr.append("mfa")
     pending.drop(tenant)
     audit.record(
         tenant,

@@ -1,5 +1,6 @@
 """Forms of the second-factor pages (field ``code`` for one-time codes, DESIGN §3)."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired
@@ -10,8 +11,8 @@ class ChallengeForm(FlaskForm):
     """A TOTP code or a recovery code."""
 
     code = StringField(
-        "Code",
-        validators=[DataRequired(message="Enter the code."), Length(max=32)],
+        _l("Code"),
+        validators=[DataRequired(message=_l("Enter the code.")), Length(max=32)],
         render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
     )
 

@@ -4,10 +4,12 @@ from app.models.admin_key import AdminApiKey
 from app.models.audit import AuditEvent
 from app.models.client import Client
 from app.models.client import Consent
+from app.models.email_template import EmailTemplate
 from app.models.import_job import ImportJob
 from app.models.invitation import EmailToken
 from app.models.invitation import Invitation
 from app.models.key import SigningKey
+from app.models.login_code import LoginCode
 from app.models.mail import Job
 from app.models.mail import OutboxMessage
 from app.models.mfa import MfaFactor
@@ -53,6 +55,7 @@ __all__ = [
     "ConnectionIdentity",
     "Consent",
     "CustomDomain",
+    "EmailTemplate",
     "EmailToken",
     "Event",
     "Grant",
@@ -60,6 +63,7 @@ __all__ = [
     "ImportJob",
     "Invitation",
     "LinkedIdentity",
+    "LoginCode",
     "Membership",
     "MembershipRole",
     "MfaFactor",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import JSON
@@ -40,7 +41,10 @@ class Tenant(TimestampMixin, db.Model):
     __mapper_args__ = {"exclude_properties": ["config_version", "config_changed_at"]}
 
     domains: Mapped[list[CustomDomain]] = relationship(
-        back_populates="tenant", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="tenant",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="CustomDomain.id",
     )
 
     @property
@@ -53,7 +57,8 @@ class Tenant(TimestampMixin, db.Model):
 
     @property
     def custom_domain(self) -> str | None:
-        return self.domains[0].host if self.domains else None
+        """The first verified custom domain: the tenant's canonical origin and issuer."""
+        return next((d.host for d in self.domains if d.is_verified), None)
 
 
 class CustomDomain(TimestampMixin, db.Model):
@@ -64,5 +69,16 @@ class CustomDomain(TimestampMixin, db.Model):
         String(40), ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=False
     )
     host: Mapped[str] = mapped_column(String(253), unique=True, nullable=False)
+    # The value of the TXT record ``_gatehouse.<host>`` that proves control (random).
+    verification_token: Mapped[str] = mapped_column(
+        String(100), default=lambda: secrets.token_urlsafe(24), nullable=False
+    )
+    # Pending until verified: only a verified domain routes requests and is the issuer.
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_by: Mapped[str | None] = mapped_column(String(16))  # "dns" or "operator"
 
     tenant: Mapped[Tenant] = relationship(back_populates="domains")
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None

@@ -14,6 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 from datetime import timedelta
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from app.extensions import db
 from app.models import Tenant
 from app.models import User
@@ -39,7 +42,7 @@ class InvalidCredentials(ServiceError):
     title = "Sign-in failed"
 
     def __init__(self):
-        super().__init__(GENERIC_FAILURE)
+        super().__init__(_("Incorrect email or password."))
 
 
 class AccountLocked(ServiceError):
@@ -51,8 +54,11 @@ class AccountLocked(ServiceError):
     def __init__(self, until: datetime):
         minutes = max(1, round((until - utcnow()).total_seconds() / 60))
         super().__init__(
-            "Too many failed attempts. Try again in "
-            f"{minutes} minute{'s' if minutes != 1 else ''}, or reset your password."
+            ngettext(
+                "Too many failed attempts. Try again in %(num)d minute, or reset your password.",
+                "Too many failed attempts. Try again in %(num)d minutes, or reset your password.",
+                minutes,
+            )
         )
         self.until = until
 
@@ -65,7 +71,7 @@ class EmailNotVerified(ServiceError):
 
     def __init__(self, user: User):
         super().__init__(
-            "Confirm your email address first: open the link we emailed you, or send a new one."
+            _("Confirm your email address first: open the link we emailed you, or send a new one.")
         )
         self.user = user
 
@@ -74,7 +80,8 @@ def is_locked(user: User, now: datetime | None = None) -> bool:
     return bool(user.locked_until and user.locked_until > (now or utcnow()))
 
 
-def _record_failure(tenant: Tenant, user: User, settings: dict) -> None:
+def record_failure(tenant: Tenant, user: User, settings: dict) -> None:
+    """Count a failed first factor; lock the account at the tenant's threshold."""
     user.failed_logins += 1
     if user.failed_logins >= settings["lockout_threshold"]:
         user.locked_until = utcnow() + timedelta(minutes=settings["lockout_minutes"])
@@ -104,7 +111,7 @@ def authenticate(tenant: Tenant, email: str, password: str) -> User:
     if not ok or not user.is_active:
         reason = "bad_password" if not ok else "disabled"
         if not ok:
-            _record_failure(tenant, user, settings)
+            record_failure(tenant, user, settings)
         audit.record(tenant, "login.failed", target_type="user", target_id=user.id, reason=reason)
         db.session.flush()
         if is_locked(user):
@@ -132,8 +139,9 @@ SIGNUP_CLOSED = {
 def signup_refusal(tenant: Tenant) -> str | None:
     """Why self sign-up is unavailable in this tenant, or None when it is open."""
     if tenant.is_system:
-        return SIGNUP_CLOSED["closed"]
-    return SIGNUP_CLOSED.get(get_settings(tenant)["signup_mode"])
+        return _(SIGNUP_CLOSED["closed"])
+    message = SIGNUP_CLOSED.get(get_settings(tenant)["signup_mode"])
+    return _(message) if message else None
 
 
 def signup_email_problem(tenant: Tenant, email: str) -> str | None:
@@ -141,7 +149,7 @@ def signup_email_problem(tenant: Tenant, email: str) -> str | None:
     if email_domain_allowed(tenant, email):
         return None
     domains = ", ".join(get_settings(tenant)["allowed_email_domains"])
-    return f"Sign-up is limited to addresses at {domains}."
+    return _("Sign-up is limited to addresses at %(domains)s.", domains=domains)
 
 
 def sign_up(tenant: Tenant, email: str, password: str, name: str = "") -> User | None:

@@ -32,8 +32,10 @@ class DnsUnavailable(Exception):
     """The resolver could not answer (timeout, SERVFAIL): try again later."""
 
 
-def record_for(domain: str, token: str) -> TxtRecord:
-    return TxtRecord(f"{PREFIX}.{domain}", f"gatehouse-verification={token}")
+def record_for(domain: str, token: str, prefix: str = PREFIX) -> TxtRecord:
+    """The record proving control of ``domain``: ``<prefix>.<domain>`` TXT
+    ``gatehouse-verification=<token>`` (custom domains use ``_gatehouse``)."""
+    return TxtRecord(f"{prefix}.{domain}", f"gatehouse-verification={token}")
 
 
 def resolver(address: str | None) -> dns.resolver.Resolver:

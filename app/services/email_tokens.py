@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import update
 
 from app.extensions import db
@@ -41,8 +42,14 @@ class InvalidToken(ServiceError):
     title = "Link not valid"
 
     def __init__(self, purpose: str):
-        what = "verification" if purpose == VERIFY else "password reset"
-        super().__init__(f"This {what} link is invalid or has expired. Ask for a new one.")
+        if purpose == VERIFY:
+            super().__init__(
+                _("This verification link is invalid or has expired. Ask for a new one.")
+            )
+        else:
+            super().__init__(
+                _("This password reset link is invalid or has expired. Ask for a new one.")
+            )
 
 
 def issue_token(tenant: Tenant, user: User, purpose: str) -> str:
@@ -109,33 +116,19 @@ def _deliver(tenant: Tenant, to: str, subject: str, text: str) -> None:
 
 
 def send_verification(tenant: Tenant, user: User) -> None:
-    """Email ``user`` a link that confirms their address."""
+    """Email ``user`` a link that confirms their address (template ``verify_email``)."""
+    from app.services import mail_templates
+
     link = link_for(tenant, VERIFY, issue_token(tenant, user, VERIFY))
-    name = display_name(tenant)
-    _deliver(
-        tenant,
-        user.email,
-        f"Confirm your email for {name}",
-        f"Hello{' ' + user.name if user.name else ''},\n\n"
-        f"Confirm your email address for {name} by opening this link:\n\n{link}\n\n"
-        "The link works once and expires in 48 hours. If you did not sign up, ignore "
-        "this message.\n",
-    )
+    mail_templates.send(tenant, "verify_email", user, link=link, hours=48)
 
 
 def send_reset(tenant: Tenant, user: User) -> None:
-    """Email ``user`` a link to choose a new password."""
+    """Email ``user`` a link to choose a new password (template ``reset_password``)."""
+    from app.services import mail_templates
+
     link = link_for(tenant, RESET, issue_token(tenant, user, RESET))
-    name = display_name(tenant)
-    _deliver(
-        tenant,
-        user.email,
-        f"Reset your {name} password",
-        f"Someone asked to reset the password of your {name} account.\n\n"
-        f"Choose a new password here:\n\n{link}\n\n"
-        "The link works once and expires in 1 hour. If it was not you, ignore this "
-        "message: your password stays as it is.\n",
-    )
+    mail_templates.send(tenant, "reset_password", user, link=link, hours=1)
 
 
 def send_already_registered(tenant: Tenant, user: User) -> None:

@@ -31,10 +31,8 @@ from app.services.errors import NotFound
 from app.services.errors import PermissionDenied
 from app.services.errors import ServiceError
 from app.services.errors import ValidationFailed
-from app.services.mail import send_mail
 from app.services.names import clean_name
 from app.services.password_policy import password_problems
-from app.services.settings import display_name
 from app.services.users import normalize_email
 from app.tenancy import external_url
 from app.tenancy import scope
@@ -291,14 +289,14 @@ def _owned(tenant: Tenant, invitation: Invitation) -> None:
 
 
 def _send(tenant: Tenant, invitation: Invitation, token: str) -> None:
-    name = display_name(tenant)
+    from app.services import mail_templates
+
     org = organization_of(tenant, invitation)
-    target = f"{org.name} at {name}" if org else name
-    send_mail(
+    mail_templates.send(
         tenant,
+        "invitation",
         invitation.email,
-        f"You're invited to {target}",
-        f"You have been invited to join {target}.\n\n"
-        f"Accept the invitation: {invitation_link(tenant, token)}\n\n"
-        f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.\n",
+        link=invitation_link(tenant, token),
+        expires=invitation.expires_at,
+        org_name=org.name if org else "",
     )

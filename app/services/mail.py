@@ -48,21 +48,32 @@ def _smtp_send(url: str, message: EmailMessage) -> None:
 QUEUED_FLAG = "gatehouse.mail_queued"
 
 
-def send_mail(tenant: Tenant | None, to: str, subject: str, text: str) -> OutboxMessage:
-    """Queue a plain-text message in the caller's transaction; the worker sends it
-    (nothing is sent for a rolled-back change, and an SMTP outage only delays it). The
-    sender name is the tenant's display name."""
+def send_mail(
+    tenant: Tenant | None, to: str, subject: str, text: str, html: str | None = None
+) -> OutboxMessage:
+    """Queue a message (plain text, and an HTML alternative when given) in the caller's
+    transaction; the worker sends it (nothing is sent for a rolled-back change, and an
+    SMTP outage only delays it). The sender name is the tenant's ``mail_sender_name``,
+    else its display name; ``mail_reply_to`` becomes Reply-To."""
     from app.services.settings import display_name
+    from app.services.settings import get_settings
 
     sender = current_app.config["MAIL_FROM"]
-    if tenant is not None and "<" in sender:
-        sender = f'"{display_name(tenant)}" <{sender.split("<", 1)[1]}'
+    reply_to = None
+    if tenant is not None:
+        settings = get_settings(tenant)
+        reply_to = settings["mail_reply_to"] or None
+        if "<" in sender:
+            name = (settings["mail_sender_name"] or display_name(tenant)).replace('"', "")
+            sender = f'"{name}" <{sender.split("<", 1)[1]}'
     message = OutboxMessage(
         tenant_id=tenant.id if tenant else None,
         sender=sender[:400],
         to=to,
         subject=subject[:300],
         body_text=text,
+        body_html=html,
+        reply_to=reply_to,
         status="pending",
     )
     db.session.add(message)
@@ -97,7 +108,11 @@ def deliver(message: OutboxMessage) -> str:
     email["To"] = message.to
     email["Subject"] = message.subject
     email["Message-ID"] = f"<{message.id}@gatehouse>"
+    if message.reply_to:
+        email["Reply-To"] = message.reply_to
     email.set_content(message.body_text)
+    if message.body_html:
+        email.add_alternative(message.body_html, subtype="html")
     _smtp_send(config["SMTP_URL"], email)
     log.info("mail sent", extra={"to": message.to, "subject": message.subject})
     return "sent"

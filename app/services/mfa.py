@@ -60,9 +60,14 @@ def allowed_factors(tenant: Tenant) -> list[str]:
 
 
 def passwordless_enabled(tenant: Tenant) -> bool:
-    """True when passkeys may sign in on their own (settings ``passwordless_passkeys``)."""
+    """True when passkeys may sign in on their own (settings ``passwordless_passkeys``, and
+    ``passkey`` among the ``login_methods``)."""
     settings = get_settings(tenant)
-    return bool(settings["passwordless_passkeys"]) and "webauthn" in settings["mfa_factors"]
+    return (
+        bool(settings["passwordless_passkeys"])
+        and "webauthn" in settings["mfa_factors"]
+        and "passkey" in settings["login_methods"]
+    )
 
 
 def user_factors(
@@ -104,7 +109,11 @@ def must_enroll(tenant: Tenant, user: User) -> bool:
 
 
 def amr_satisfies_mfa(amr: list[str] | None) -> bool:
-    return bool(set(amr or ()) & SECOND_FACTOR_AMR)
+    """Two factors, one of them a second-factor kind: ``pwd`` + ``otp``, a passkey with
+    user verification (``hwk`` + ``user``), or ``mfa``. An emailed one-time code alone
+    (``otp``, a first factor) is not multi-factor."""
+    values = set(amr or ())
+    return "mfa" in values or (bool(values & SECOND_FACTOR_AMR) and len(values) >= 2)
 
 
 def session_satisfies_mfa(session: BrowserSession | None) -> bool:

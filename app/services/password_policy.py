@@ -12,6 +12,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from flask_babel import gettext as _
+
 from app.models import Tenant
 from app.services.settings import get_settings
 
@@ -35,13 +37,13 @@ def password_problems(tenant: Tenant, password: str, email: str = "") -> list[st
     minimum = get_settings(tenant)["password_min_length"]
     problems = []
     if len(password) < minimum:
-        problems.append(f"Use at least {minimum} characters.")
+        problems.append(_("Use at least %(min)d characters.", min=minimum))
     if len(password) > MAX_LENGTH:
-        problems.append(f"Use at most {MAX_LENGTH} characters.")
+        problems.append(_("Use at most %(max)d characters.", max=MAX_LENGTH))
     if is_common_password(password):
-        problems.append("This password is too common; choose one that is harder to guess.")
+        problems.append(_("This password is too common; choose one that is harder to guess."))
     lowered = password.lower()
     local = email.split("@", 1)[0].lower()
     if email and (email.lower() in lowered or (len(local) >= 4 and local in lowered)):
-        problems.append("Don't use your email address in your password.")
+        problems.append(_("Don't use your email address in your password."))
     return problems

@@ -24,7 +24,14 @@ DEFAULTS: dict[str, Any] = {
     "mfa_policy": "optional",
     "mfa_factors": ["totp", "webauthn"],
     "passwordless_passkeys": False,
-    "login_methods": ["password"],
+    # Every method a tenant had before login_methods was enforced (#20): passkeys still
+    # need passwordless_passkeys, upstream buttons need providers.
+    "login_methods": ["passkey", "password", "upstream"],  # sorted, as stored
+    "default_locale": "en",
+    "locales": ["en", "es", "fr", "de", "pt-BR"],
+    # Mail: the sender's display name (empty: the tenant's display name) and Reply-To.
+    "mail_sender_name": "",
+    "mail_reply_to": "",
     "session_idle_minutes": 60 * 24,
     "session_max_hours": 24 * 14,
     "access_token_ttl_seconds": 600,
@@ -66,7 +73,9 @@ _DOMAIN_RE = re.compile(r"(?=.{1,253}\Z)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)
 _COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 _LOGO_URL_RE = re.compile(r"https://[^\s\"'<>\\]{1,1990}")
 _FACTORS = {"totp", "webauthn"}
-_LOGIN_METHODS = {"password", "passkey", "upstream"}
+_LOGIN_METHODS = {"password", "passkey", "upstream", "email_code", "magic_link"}
+LOCALES = ("en", "es", "fr", "de", "pt-BR")
+_EMAIL_RE = re.compile(r"[^@\s<>\"',;]{1,64}@[a-z0-9.-]{1,253}\.[a-z]{2,63}", re.IGNORECASE)
 
 
 def merge_settings(stored: dict | None) -> dict[str, Any]:
@@ -142,6 +151,23 @@ def _validate(key: str, value: Any, errors: dict[str, str]) -> Any:
         if problem:
             errors[key] = problem
         return cleaned
+    if key == "default_locale":
+        if value not in LOCALES:
+            errors[key] = f"must be one of: {', '.join(LOCALES)}"
+        return value
+    if key == "locales":
+        if not isinstance(value, list) or not value or not set(value) <= set(LOCALES):
+            errors[key] = f"must be a non-empty list drawn from: {', '.join(LOCALES)}"
+            return value
+        return [code for code in LOCALES if code in value]
+    if key == "mail_sender_name":
+        if not isinstance(value, str) or len(value) > 100 or any(c in value for c in '\r\n<>"@'):
+            errors[key] = "at most 100 characters, without line breaks, quotes, < > or @"
+        return value.strip() if isinstance(value, str) else value
+    if key == "mail_reply_to":
+        if not isinstance(value, str) or (value and not _EMAIL_RE.fullmatch(value.strip())):
+            errors[key] = "must be an email address (or empty)"
+        return value.strip() if isinstance(value, str) else value
     errors[key] = "unknown setting"
     return value
 
@@ -189,6 +215,8 @@ def update_settings(tenant: Tenant, changes: dict[str, Any]) -> dict[str, Any]:
         else:
             stored[key] = value
     merged = {**get_settings(tenant), **stored}
+    if merged["default_locale"] not in merged["locales"]:
+        raise ValidationFailed({"default_locale": "must be one of the tenant's locales"})
     if merged["session_idle_minutes"] > merged["session_max_hours"] * 60:
         raise ValidationFailed({"session_idle_minutes": "longer than the session's maximum"})
     tenant.settings = stored

@@ -13,6 +13,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.flow import complete_sign_in
@@ -21,6 +22,7 @@ from app.auth.flow import requested_next
 from app.mfa.flow import second_factor_redirect
 from app.services import providers as providers_service
 from app.services import upstream
+from app.services.settings import get_settings
 from app.tenancy import current_tenant
 from app.upstream import bp
 from app.upstream import client
@@ -64,6 +66,8 @@ def begin(
 @bp.get("/login/providers/<provider_id>")
 def start(provider_id: str):
     provider = providers_service.get_provider(current_tenant, provider_id)  # NotFound -> 404
+    if "upstream" not in get_settings(current_tenant)["login_methods"]:
+        return refused(_("This sign-in method is not available here."))
     return begin(provider, mode="signin", next_url=requested_next())
 
 

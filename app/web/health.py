@@ -1,4 +1,5 @@
-"""Liveness and readiness (answer on any host) and Prometheus metrics (base host only)."""
+"""Liveness and readiness (answer on any host); Prometheus metrics and the on-demand TLS
+``ask`` endpoint (base host only)."""
 
 from __future__ import annotations
 
@@ -117,6 +118,23 @@ def metrics():
 
     text = current_app.extensions[_EXT].render() + queue_metrics.render()
     response = Response(text, mimetype="text/plain; version=0.0.4")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/tls/ask")
+def tls_ask():
+    """The on-demand TLS ``ask`` endpoint (Caddy's ``on_demand_tls``): 200 when
+    ``?domain=`` is a verified custom domain, else 404, so certificates are only ever
+    requested for hosts a tenant has proved it controls. On the base host only."""
+    from app.services import custom_domains
+
+    host = request.host.lower().rstrip(".")
+    if host != current_app.config["BASE_DOMAIN"] or request.script_root:
+        abort(404)
+    if not custom_domains.is_verified_host(request.args.get("domain", "")):
+        return Response("unknown domain\n", status=404, mimetype="text/plain")
+    response = Response("ok\n", mimetype="text/plain")
     response.headers["Cache-Control"] = "no-store"
     return response
 

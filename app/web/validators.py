@@ -3,6 +3,7 @@ the admin API and the services all say the same thing about the same input."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms.validators import Length
 from wtforms.validators import ValidationError
 
@@ -24,4 +25,7 @@ def display_name(form, field) -> None:
 def new_password_length() -> Length:
     """The service's maximum, also rendered as the input's ``maxlength`` (never a lower
     one that would silently cut a pasted password); the minimum is the tenant's."""
-    return Length(max=PASSWORD_MAX_LENGTH, message=f"Use at most {PASSWORD_MAX_LENGTH} characters.")
+    return Length(
+        max=PASSWORD_MAX_LENGTH,
+        message=_l("Use at most %(max)d characters.", max=PASSWORD_MAX_LENGTH),
+    )

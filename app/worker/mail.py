@@ -80,4 +80,5 @@ def _send(session: Session, message: OutboxMessage, now: datetime) -> None:
         message.sent_at, message.next_attempt_at, message.last_error = now, None, None
         if message.status == "sent":
             message.body_text = ""  # delivered: its single-use links need not stay at rest
+            message.body_html = None
     session.commit()

@@ -23,6 +23,7 @@ from app.models import Consent
 from app.models import EmailToken
 from app.models import Event
 from app.models import Invitation
+from app.models import LoginCode
 from app.models import MfaFactor
 from app.models import OutboxMessage
 from app.models import Tenant
@@ -191,6 +192,8 @@ def erase_user(tenant: Tenant, user: User) -> str:
         event.data = _scrub(event.data or {}, replacements)
     for token in data.all(EmailToken, EmailToken.user_id == user.id):
         db.session.delete(token)
+    for code in data.all(LoginCode, LoginCode.user_id == user.id):
+        db.session.delete(code)
     for invitation in data.all(Invitation, Invitation.email == user.email):
         db.session.delete(invitation)
     db.session.execute(  # mail not yet delivered to them (the outbox is not tenant-owned)
