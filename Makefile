@@ -14,7 +14,7 @@ PYTEST_ARGS ?= -n 2
 PO_FILES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-install: $(VENV)/.installed node_modules/.installed static/vendor/htmx.min.js $(MO_FILES)
+install: $(VENV)/.installed $(VENV)/.sdk-installed node_modules/.installed static/vendor/htmx.min.js $(MO_FILES)
 
 # Message catalogues: the .po files are the source (committed); the .mo files are
 # compiled from them here, so a fresh clone's `make run` / `make test` has them.
@@ -33,6 +33,13 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# The Python SDK as its users get it: a regular (not editable) install of sdk/python with
+# its Flask extra, so the tests and the example import the packaged form.
+$(VENV)/.sdk-installed: $(VENV)/.installed sdk/python/pyproject.toml $(wildcard sdk/python/gatehouse_sdk/*.py)
+	$(BIN)/pip install --quiet --no-build-isolation --force-reinstall --no-deps ./sdk/python
+	$(BIN)/pip install --quiet --no-build-isolation './sdk/python[flask]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

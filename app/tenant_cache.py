@@ -1,9 +1,10 @@
 """Per-worker tenant snapshots (app/tenant_snapshot.py), kept coherent across workers and
 instances by a per-tenant configuration version.
 
-* **Bump.** A flush that inserts, changes or deletes a tenant, custom domain, client or
-  signing key runs ``UPDATE tenants SET config_version = config_version + 1,
-  config_changed_at = now`` for the tenants concerned, in the same transaction.
+* **Bump.** A flush that inserts, changes or deletes a tenant, custom domain, client,
+  signing key, API resource, role permission or client resource grant runs
+  ``UPDATE tenants SET config_version = config_version + 1, config_changed_at = now`` for
+  the tenants concerned, in the same transaction.
 * **This process** drops those snapshots when the transaction commits.
 * **Other workers and instances** see the change within about a second
   (``TENANT_SYNC_INTERVAL``, 0.5 s), checked at most once per interval per worker, at the
@@ -41,7 +42,10 @@ from sqlalchemy.orm import Session
 
 from app.models import SYSTEM_SLUG
 from app.models import Client
+from app.models import ClientResourceGrant
 from app.models import CustomDomain
+from app.models import Resource
+from app.models import RolePermission
 from app.models import SigningKey
 from app.models import Tenant
 from app.models import TenantLogo
@@ -52,7 +56,18 @@ log = logging.getLogger("gatehouse.tenant_cache")
 
 _EXT = "gatehouse.tenant_cache"
 _CHANGED = "gatehouse.tenants_changed"
-CONFIG_MODELS = (Tenant, CustomDomain, Client, SigningKey, TenantLogo)
+# API resources, role permissions and client grants are on the snapshot too
+# (app/services/resource_config.py).
+CONFIG_MODELS = (
+    Tenant,
+    CustomDomain,
+    Client,
+    SigningKey,
+    Resource,
+    RolePermission,
+    ClientResourceGrant,
+    TenantLogo,
+)
 STREAM = "gatehouse:tenant-config"
 STREAM_MAXLEN = 100_000
 POLL_LOOKBACK = timedelta(seconds=30)

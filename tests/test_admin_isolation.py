@@ -10,12 +10,16 @@ from app.extensions import db
 from app.models import AdminApiKey
 from app.models import BrowserSession
 from app.models import Client
+from app.models import ClientResourceGrant
 from app.models import Connection
 from app.models import CustomDomain
 from app.models import Invitation
 from app.models import Membership
 from app.models import Organization
 from app.models import OrgDomain
+from app.models import Resource
+from app.models import Role
+from app.models import RolePermission
 from app.models import ScimToken
 from app.models import Tenant
 from app.models import TenantLogo
@@ -104,6 +108,24 @@ def b_objects(app, other_tenant, make_user, tenant_client):
         from app.services import logos
 
         logos.set_logo(other_tenant, GOOD_SVG)
+        from app.services import permissions as permissions_service
+        from app.services import resources as resources_service
+        from app.services import roles as roles_service
+
+        resource = resources_service.create_resource(
+            other_tenant,
+            {
+                "identifier": "https://api.globex.example",
+                "name": "B API",
+                "permissions": [{"name": "read:b"}],
+            },
+        )
+        role = roles_service.create_role(other_tenant, "tenant", "b-role")
+        entry = [{"resource": resource.identifier, "permission": "read:b"}]
+        permissions_service.set_role_permissions(other_tenant, role, entry)
+        permissions_service.set_client_grants(
+            other_tenant, client, [{"resource": resource.identifier, "permissions": ["read:b"]}]
+        )
         db.session.commit()
         return {
             "domain_id": domain.id,
@@ -123,6 +145,8 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             "webhook_id": endpoint.id,
             "delivery_id": delivery.id,
             "job_id": job.id,
+            "resource_id": resource.id,
+            "role_id": role.id,
             "tenant_slug": other_tenant.slug,
         }
 
@@ -162,6 +186,10 @@ def snapshot(app, tenant_id):
                     select(TenantLogo).where(TenantLogo.tenant_id == tenant_id)
                 )
             ],
+            "resources": rows(Resource, "id", "name", "permissions", "access_token_ttl_seconds"),
+            "role_rows": rows(Role, "id", "name", "description"),
+            "role_permissions": rows(RolePermission, "id", "role_id", "permission"),
+            "resource_grants": rows(ClientResourceGrant, "id", "client_id", "permissions"),
         }
 
 
@@ -229,6 +257,8 @@ def test_b_rows_never_show_up_in_a_lists(app, tenant, other_tenant, b_objects, m
         "/admin/audit",
         "/admin/keys",
         "/admin/providers",
+        "/admin/resources",
+        "/admin/roles",
     ]
     for path in pages:
         body = client.get(path).get_data(as_text=True)

@@ -55,6 +55,8 @@ BODIES = {
     "WebhookSecretRotate": {"overlap_seconds": 0},
     "UserImportFile": [{"email": "intruder@example.com"}],
     "image/png": _png(),
+    "ResourceCreate": {"identifier": "https://api.globex.example", "name": "Pwned"},
+    "ResourceUpdate": {"name": "Pwned", "permissions": []},
 }
 INSTANCE_ONLY = {("/v2/admin/tenants", "get"), ("/v2/admin/tenants", "post")}
 
@@ -68,7 +70,9 @@ def _fixture_b(app, other_tenant, make_user):
     from app.services import invitations
     from app.services import org_domains
     from app.services import orgs
+    from app.services import permissions
     from app.services import providers
+    from app.services import resources
     from app.services import roles
     from app.services import scim_tokens
     from app.services import sessions
@@ -114,6 +118,19 @@ def _fixture_b(app, other_tenant, make_user):
         from app.services import logos
 
         logos.set_logo(b, _png())
+        api = resources.create_resource(
+            b,
+            {
+                "identifier": "https://api.globex.example",
+                "name": "Globex API",
+                "permissions": [{"name": "read:all"}],
+            },
+        )
+        entry = [{"resource": api.identifier, "permission": "read:all"}]
+        permissions.set_role_permissions(b, role, entry)
+        permissions.set_client_grants(
+            b, client, [{"resource": api.identifier, "permissions": ["read:all"]}]
+        )
         db.session.commit()
         return {
             "domain_id": domain.id,
@@ -134,6 +151,7 @@ def _fixture_b(app, other_tenant, make_user):
             "webhook_id": endpoint.id,
             "delivery_id": delivery.id,
             "job_id": job.id,
+            "resource_id": api.id,
         }
 
 

@@ -57,8 +57,28 @@ def _populate(app, tenant, make_user):
         org = orgs.create_org(t, "Engineering", "eng", domains=["eng.example.com"])
         orgs.add_member(t, org, db.session.merge(ada), ["owner", "billing"])
         providers.create_provider(t, {"kind": "github", "client_id": "gh", "client_secret": "s"})
+        from app.services import permissions
+        from app.services import resources
+
+        api = resources.create_resource(
+            t,
+            {
+                "identifier": "https://api.acme.example",
+                "name": "Acme API",
+                "permissions": [{"name": "read:audit", "description": "Read the audit log"}],
+                "access_token_ttl_seconds": 300,
+            },
+        )
+        auditor = roles.get_role(t, "auditor", "tenant")
+        entry = [{"resource": api.identifier, "permission": "read:audit"}]
+        permissions.set_role_permissions(t, auditor, entry)
         client, secret = clients.create_client(
-            t, {"client_name": "Acme App", "grant_types": ["client_credentials"]}
+            t,
+            {
+                "client_name": "Acme App",
+                "grant_types": ["client_credentials"],
+                "resource_grants": [{"resource": api.identifier, "permissions": ["read:audit"]}],
+            },
         )
         users.update_user(t, db.session.merge(ada), {"metadata": {"tier": "gold"}})
         db.session.commit()
@@ -106,6 +126,13 @@ def test_round_trip_keeps_an_equivalent_tenant(app, tenant, make_user, second_ap
     exported = _export(app)
     assert exported["providers"][0].get("client_secret") is None
     assert all(u["password_hash"] for u in exported["users"])
+
+    assert exported["resources"][0]["identifier"] == "https://api.acme.example"
+    auditor = next(r for r in exported["roles"] if r["name"] == "auditor")
+    assert auditor["permissions"] == [
+        {"resource": "https://api.acme.example", "permission": "read:audit"}
+    ]
+    assert exported["clients"][0]["resource_grants"][0]["permissions"] == ["read:audit"]
 
     result = _import(second_app, exported)  # creates the tenant there
     assert "set its client secret again" in result.output

@@ -1,4 +1,4 @@
-"""The Python resource-server helper (app.sdk) against real Gatehouse tokens and JWKS.
+"""The Python resource-server helper (gatehouse_sdk) against real Gatehouse tokens and JWKS.
 
 Tokens come from a live Gatehouse over HTTP (client_credentials and the authorization
 code flow); the verifier fetches discovery and JWKS over HTTP too, through the
@@ -25,13 +25,13 @@ from flask import Flask
 from flask import g
 from flask import jsonify
 from flask import request
+from gatehouse_sdk import InvalidToken
+from gatehouse_sdk import TokenVerifier
+from gatehouse_sdk import init_verifier
+from gatehouse_sdk import loopback_fetch
+from gatehouse_sdk import require_token
 
 from app.extensions import db
-from app.sdk import InvalidToken
-from app.sdk import TokenVerifier
-from app.sdk import init_verifier
-from app.sdk import loopback_fetch
-from app.sdk import require_token
 from examples.api.app import create_api
 from tests.support.sdk_http import GatehouseHTTP
 
@@ -264,15 +264,41 @@ def _challenge(response):
     return response.headers.get("WWW-Authenticate", "")
 
 
+NOTES = "http://example.test/api"
+BILLING = "http://example.test/billing"
+
+
+def _apis(gh, tenant):
+    gh.define_api(tenant, NOTES, ["read:notes", "write:notes"])
+    gh.define_api(tenant, BILLING, ["read:invoices"])
+
+
 def test_require_token_answers_per_rfc_6750(gh, tenant, other_tenant):
-    ours = gh.service_client(tenant, roles=["member"])
-    theirs = gh.service_client(other_tenant, roles=["admin"])
-    verifier = TokenVerifier(
-        [gh.issuer(tenant), gh.issuer(other_tenant)],
-        audience=[ours.id, theirs.id],
-        fetch=loopback_fetch,
+    from examples.api.billing import create_billing_api
+
+    for t in (tenant, other_tenant):
+        _apis(gh, t)
+    ours = gh.service_client(
+        tenant,
+        roles=["member"],
+        grants=[
+            {"resource": NOTES, "permissions": ["read:notes", "write:notes"]},
+            {"resource": BILLING, "permissions": ["read:invoices"]},
+        ],
     )
-    api = create_api(verifier).test_client()
+    reader = gh.service_client(
+        tenant, grants=[{"resource": NOTES, "permissions": ["read:notes"]}], name="Reader"
+    )
+    theirs = gh.service_client(
+        other_tenant,
+        roles=["admin"],
+        grants=[{"resource": NOTES, "permissions": ["read:notes", "write:notes"]}],
+    )
+    issuers = [gh.issuer(tenant), gh.issuer(other_tenant)]
+    api = create_api(TokenVerifier(issuers, audience=NOTES, fetch=loopback_fetch)).test_client()
+    billing = create_billing_api(
+        TokenVerifier(issuers, audience=BILLING, fetch=loopback_fetch)
+    ).test_client()
 
     response = api.get("/api/me")
     assert response.status_code == 401
@@ -283,16 +309,36 @@ def test_require_token_answers_per_rfc_6750(gh, tenant, other_tenant):
     assert 'error="invalid_token"' in _challenge(response)
     assert response.json["error"] == "invalid_token"
 
-    acme_token = gh.client_credentials(tenant, ours)
+    acme_token = gh.client_credentials(tenant, ours, resource=NOTES)
     acme = {"Authorization": f"Bearer {acme_token}"}
     me = api.get("/api/me", headers=acme)
     assert me.status_code == 200
-    assert me.json["tenant_id"] == tenant.id and me.json["roles"] == ["member"]
+    assert me.json["aud"] == NOTES and me.json["tenant_id"] == tenant.id
+    assert me.json["scopes"] == ["read:notes", "write:notes"]
 
-    forbidden = api.get("/api/admin", headers=acme)
+    # A token for the billing API is refused by the notes API, and the other way round.
+    billing_token = gh.client_credentials(tenant, ours, resource=BILLING)
+    refused = api.get("/api/me", headers={"Authorization": f"Bearer {billing_token}"})
+    assert refused.status_code == 401
+    assert 'error_description="the token is not meant for this audience"' in _challenge(refused)
+    assert billing.get("/me", headers=acme).status_code == 401
+    invoices = billing.get("/invoices", headers={"Authorization": f"Bearer {billing_token}"})
+    assert invoices.status_code == 200 and invoices.json["tenant_id"] == tenant.id
+    # The client's own token (no resource) is for no API.
+    plain = {"Authorization": f"Bearer {gh.client_credentials(tenant, ours)}"}
+    assert api.get("/api/me", headers=plain).status_code == 401
+
+    # A missing permission is 403 insufficient_scope naming what is needed (RFC 6750 §3.1).
+    read_only = {"Authorization": f"Bearer {gh.client_credentials(tenant, reader, resource=NOTES)}"}
+    forbidden = api.post("/api/notes", json={"text": "x"}, headers=read_only)
     assert forbidden.status_code == 403
     assert 'error="insufficient_scope"' in _challenge(forbidden)
-    globex = {"Authorization": f"Bearer {gh.client_credentials(other_tenant, theirs)}"}
+    assert 'scope="write:notes"' in _challenge(forbidden)
+    forbidden = api.get("/api/admin", headers=acme)
+    assert forbidden.status_code == 403  # a role check: `admin` not held
+    globex = {
+        "Authorization": f"Bearer {gh.client_credentials(other_tenant, theirs, resource=NOTES)}"
+    }
     assert api.get("/api/admin", headers=globex).json["tenant_id"] == other_tenant.id
 
     # Every query is scoped by the token's tenant: globex never sees acme's notes.

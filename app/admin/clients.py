@@ -15,6 +15,8 @@ from app.admin.common import respond
 from app.admin.common import tenant_route
 from app.models import Client
 from app.services import clients as clients_service
+from app.services import permissions as permissions_service
+from app.services import resources as resources_service
 from app.services.errors import ServiceError
 from app.tenancy import issuer_for
 
@@ -49,6 +51,16 @@ def _choices() -> dict:
     }
 
 
+def _api_access(client: Client) -> dict:
+    """The client's resource grants and the tenant's APIs, for the API access panel."""
+    tenant = console_tenant()
+    grants = permissions_service.client_grants(tenant, [client.id])[client.id]
+    return {
+        "apis": resources_service.list_resources(tenant),
+        "granted": {g["resource"]: set(g["permissions"]) for g in grants},
+    }
+
+
 @tenant_route("/clients")
 def clients_index():
     return respond("admin/clients.html", clients=clients_service.list_clients(console_tenant()))
@@ -76,6 +88,7 @@ def clients_create():
                 recent=has_recent_auth(),
                 created=True,
                 **_choices(),
+                **_api_access(client),
             )
     return respond(
         "admin/client_new.html",
@@ -92,14 +105,35 @@ def _client(client_id: str) -> Client:
 
 @tenant_route("/clients/<client_id>")
 def clients_show(client_id: str):
+    client = _client(client_id)
     return respond(
         "admin/client.html",
-        c=_client(client_id),
+        c=client,
         form=None,
         errors={},
         recent=has_recent_auth(),
         **_choices(),
+        **_api_access(client),
     )
+
+
+@tenant_route("/clients/<client_id>/resource-grants", methods=["POST"])
+def clients_resource_grants(client_id: str):
+    """The API access panel: which APIs (and permissions) client_credentials may reach."""
+    tenant = console_tenant()
+    client = _client(client_id)
+    chosen: dict[str, list[str]] = {i: [] for i in request.form.getlist("grant")}
+    for value in request.form.getlist("permission"):
+        identifier, _, name = value.partition(" ")
+        chosen.setdefault(identifier, []).append(name)
+    grants = [{"resource": i, "permissions": names} for i, names in chosen.items()]
+    try:
+        permissions_service.set_client_grants(tenant, client, grants)
+    except ServiceError as exc:
+        context = {"c": client, "form": None, "errors": {}, "recent": has_recent_auth()}
+        access = {**_api_access(client), "access_errors": errors_of(exc)}
+        return respond("admin/client.html", status=422, **context, **_choices(), **access)
+    return done("API access saved.", "admin.clients_show", client_id=client.id)
 
 
 @tenant_route("/clients/<client_id>", methods=["POST"], endpoint="clients_update")
@@ -112,7 +146,9 @@ def clients_update(client_id: str):
         clients_service.update_client(tenant, client, data)
     except ServiceError as exc:
         context = {"c": client, "form": data, "errors": errors_of(exc), "recent": has_recent_auth()}
-        return respond("admin/client.html", FORM, status=422, **context, **_choices())
+        return respond(
+            "admin/client.html", FORM, status=422, **context, **_choices(), **_api_access(client)
+        )
     return done(
         "Client saved.",
         "admin.clients_show",
@@ -137,6 +173,7 @@ def clients_rotate_secret(client_id: str):
         errors={},
         recent=True,
         **_choices(),
+        **_api_access(client),
     )
 
 

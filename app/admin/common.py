@@ -118,6 +118,8 @@ NAV = [
     ("admin.invitations_index", "Invitations"),
     ("admin.orgs_index", "Organizations"),
     ("admin.clients_index", "Clients"),
+    ("admin.resources_index", "APIs"),
+    ("admin.roles_index", "Roles"),
     ("admin.providers_index", "Identity providers"),
     ("admin.settings", "Settings"),
     ("admin.domains_index", "Domains"),

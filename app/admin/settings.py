@@ -47,6 +47,7 @@ def _changes_from_form() -> dict:
         "allowed_email_domains": form_list("allowed_email_domains"),
         "branding": {k: (request.form.get(f"branding.{k}") or "").strip() for k in BRANDING},
     }
+    changes["custom_claims"] = claims_from_text(request.form.get("custom_claims", ""))
     if "default_locale" in request.form:  # the languages and mail section (#20)
         changes["default_locale"] = request.form.get("default_locale", "")
         changes["locales"] = request.form.getlist("locales")
@@ -55,6 +56,21 @@ def _changes_from_form() -> dict:
     changes.update({name: form_int(name) for name in NUMBERS})
     changes.update({name: bool(request.form.get(name)) for name in FLAGS})
     return changes
+
+
+def claims_from_text(text: str) -> dict:
+    """``claim = metadata key`` per line (a line without ``=`` maps a key to itself)."""
+    mapping = {}
+    for line in (text or "").splitlines():
+        claim, sep, key = line.partition("=")
+        claim, key = claim.strip(), key.strip()
+        if claim:
+            mapping[claim] = key if sep else claim
+    return mapping
+
+
+def claims_text(mapping: dict) -> str:
+    return "\n".join(f"{claim} = {key}" for claim, key in (mapping or {}).items())
 
 
 def _preview_branding(source) -> dict:
@@ -99,6 +115,9 @@ def settings():
     if errors:  # show what was typed, next to its error
         values = {**values, **_changes_from_form()}
         values["allowed_email_domains"] = form_list("allowed_email_domains")
+    values = {**values, "custom_claims_text": claims_text(values.get("custom_claims"))}
+    if errors:
+        values["custom_claims_text"] = request.form.get("custom_claims", "")
     source = request.form if errors else {f"branding.{k}": v for k, v in values["branding"].items()}
     return respond(
         "admin/settings.html",

@@ -16,6 +16,7 @@ from app.api.routes import no_content
 from app.api.schemas import SCHEMAS
 from app.api.validation import json_body
 from app.services import clients as clients_service
+from app.services import permissions
 
 
 @bp.get("/tenants/<tenant_ref>/clients")
@@ -23,7 +24,10 @@ def clients_index(tenant_ref):
     tenant = tenant_for(tenant_ref)
     after, limit = page_params()
     rows = clients_service.list_clients(tenant)
-    return jsonify(page_of_list(rows, after, limit, clients_service.client_to_dict))
+    grants = permissions.client_grants(tenant, [c.id for c in rows])
+    return jsonify(
+        page_of_list(rows, after, limit, lambda c: clients_service.client_to_dict(c, grants[c.id]))
+    )
 
 
 @bp.post("/tenants/<tenant_ref>/clients")

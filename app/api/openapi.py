@@ -86,6 +86,7 @@ PATH_PARAMS = {
     "webhook_id": path_param("webhook_id", "Webhook endpoint id (`wh_...`)."),
     "delivery_id": path_param("delivery_id", "Delivery id (`dlv_...`)."),
     "job_id": path_param("job_id", "Import job id (`imp_...`)."),
+    "resource_id": path_param("resource_id", "API resource id (`res_...`)."),
 }
 
 PAGING = (
@@ -238,9 +239,26 @@ OPERATIONS: list[Operation] = [
        query=(enum_param("kind", "Only one kind.", ["tenant", "org"]), *PAGING)),
     Op("post", f"{T}/roles", "Create a custom role", ok=201, out=ref("Role"), body="RoleCreate"),
     Op("get", f"{T}/roles/{{role}}", "Read a role", out=ref("Role")),
-    Op("patch", f"{T}/roles/{{role}}", "Change a role's description",
+    Op("patch", f"{T}/roles/{{role}}",
+       "Change a role's description; `permissions` replaces its API permissions",
        out=ref("Role"), body="RoleUpdate"),
     Op("delete", f"{T}/roles/{{role}}", "Delete a custom role (holders lose it)", ok=204),
+    # API resources (RFC 8707) and what users may hold
+    Op("get", f"{T}/resources", "List API resources", out=listing("Resource"), query=PAGING),
+    Op("post", f"{T}/resources",
+       "Define an API: its `identifier` (the `aud` of its tokens) and permissions",
+       ok=201, out=ref("Resource"), body="ResourceCreate"),
+    Op("get", f"{T}/resources/{{resource_id}}", "Read an API resource", out=ref("Resource")),
+    Op("patch", f"{T}/resources/{{resource_id}}",
+       "Rename; replace permissions (removed ones leave roles and grants); token lifetime",
+       out=ref("Resource"), body="ResourceUpdate"),
+    Op("delete", f"{T}/resources/{{resource_id}}",
+       "Delete an API resource (roles and clients lose its permissions)", ok=204),
+    Op("get", f"{T}/users/{{user_id}}/permissions",
+       "The user's effective permissions: tenant roles, plus roles in `org`",
+       out=ref("UserPermissions"),
+       query=(query_param("org", "An organization id or slug the user is a member of.",
+                          {"type": "string", "maxLength": 100}),)),
     # Organizations and members
     Op("get", f"{T}/orgs", "List and search organizations", out=listing("Org"), query=SEARCH),
     Op("post", f"{T}/orgs", "Create an organization", ok=201, out=ref("Org"), body="OrgCreate"),

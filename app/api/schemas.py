@@ -30,6 +30,39 @@ EXTERNAL_ID = {
     "description": "The user's id in the system they came from (unique in the tenant).",
 }
 DOMAINS = {"type": "array", "maxItems": 100, "items": {"type": "string", "maxLength": 253}}
+RESOURCE_IDENTIFIER = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 500,
+    "description": "An absolute URI without fragment (RFC 8707); the `aud` of its tokens.",
+}
+PERMISSION_NAME = {"type": "string", "minLength": 1, "maxLength": 100}
+PERMISSION_REF = {
+    "type": "object",
+    "properties": {"resource": RESOURCE_IDENTIFIER, "permission": PERMISSION_NAME},
+    "required": ["resource", "permission"],
+    "additionalProperties": False,
+}
+PERMISSION_REFS = {
+    "type": "array",
+    "maxItems": 500,
+    "items": PERMISSION_REF,
+    "description": "Permissions of the tenant's resources; replaces the list.",
+}
+RESOURCE_GRANTS = {
+    "type": "array",
+    "maxItems": 100,
+    "description": "What client_credentials tokens may carry, per resource (replaces the list).",
+    "items": {
+        "type": "object",
+        "properties": {
+            "resource": RESOURCE_IDENTIFIER,
+            "permissions": {"type": "array", "maxItems": 100, "items": PERMISSION_NAME},
+        },
+        "required": ["resource", "permissions"],
+        "additionalProperties": False,
+    },
+}
 
 
 def closed(properties: dict, required: tuple = ()) -> dict:
@@ -70,6 +103,17 @@ def _setting_schema(key: str) -> dict:
                 "type": "string",
                 "enum": ["email_code", "magic_link", "passkey", "password", "upstream"],
             },
+        }
+    if key == "custom_claims":
+        return {
+            "type": "object",
+            "maxProperties": 20,
+            "description": (
+                "Claim name → key of the user's `metadata`, added to ID and access tokens. "
+                "Names are namespaced (`https://your-domain/name`) or plain names that are "
+                "no standard or reserved claim."
+            ),
+            "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 100},
         }
     if key == "default_locale":
         return {"type": "string", "enum": list(SETTING_LOCALES)}
@@ -260,6 +304,7 @@ SCHEMAS: dict[str, dict] = {
             "name": {"type": "string"},
             "description": {"type": "string"},
             "builtin": {"type": "boolean"},
+            "permissions": {"type": "array", "items": PERMISSION_REF},
         }
     ),
     "RoleCreate": closed(
@@ -267,10 +312,13 @@ SCHEMAS: dict[str, dict] = {
             "kind": {"type": "string", "enum": ["tenant", "org"]},
             "name": {"type": "string", "minLength": 1, "maxLength": 64},
             "description": {"type": "string", "maxLength": 300},
+            "permissions": PERMISSION_REFS,
         },
         ("name",),
     ),
-    "RoleUpdate": closed({"description": {"type": "string", "maxLength": 300}}, ("description",)),
+    "RoleUpdate": closed(
+        {"description": {"type": "string", "maxLength": 300}, "permissions": PERMISSION_REFS}
+    ),
     # --- organizations
     "Org": resource({"name": {"type": "string"}, "slug": {"type": "string"}, "domains": DOMAINS}),
     "OrgCreate": closed({"name": NAME, "slug": SLUG, "domains": DOMAINS}, ("name",)),
@@ -316,6 +364,7 @@ SCHEMAS: dict[str, dict] = {
             "redirect_uris": {"type": "array", "items": {"type": "string"}},
             "grant_types": {"type": "array", "items": {"type": "string"}},
             "token_endpoint_auth_method": {"type": "string"},
+            "resource_grants": RESOURCE_GRANTS,
             "client_secret": {
                 "type": "string",
                 "description": "Only in the create and rotate answers.",
@@ -354,6 +403,7 @@ SCHEMAS: dict[str, dict] = {
             "id_token_signed_response_alg": {"type": "string", "enum": ["RS256", "ES256"]},
             "first_party": {"type": "boolean"},
             "roles": ROLE_NAMES,
+            "resource_grants": RESOURCE_GRANTS,
         },
         ("client_name",),
     ),
@@ -768,4 +818,72 @@ SCHEMAS["Logo"] = {
         "updated_at": {"type": "string", "format": "date-time"},
     },
     "required": ["content_type", "digest", "size", "url", "updated_at"],
+}
+# --- API resources and permissions (issue #17)
+_RESOURCE_PERMISSIONS = {
+    "type": "array",
+    "maxItems": 100,
+    "items": {
+        "type": "object",
+        "properties": {
+            "name": {**PERMISSION_NAME, "description": "A scope value, e.g. `read:invoices`."},
+            "description": {"type": "string", "maxLength": 300},
+        },
+        "required": ["name"],
+        "additionalProperties": False,
+    },
+}
+_TTL = {
+    "type": ["integer", "null"],
+    "minimum": 60,
+    "maximum": 86400,
+    "description": "Lifetime of this resource's access tokens (null: the tenant's setting).",
+}
+SCHEMAS["Resource"] = resource(
+    {
+        "identifier": {"type": "string"},
+        "name": {"type": "string"},
+        "permissions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "description": {"type": "string"}},
+                "required": ["name", "description"],
+            },
+        },
+        "access_token_ttl_seconds": {"type": ["integer", "null"]},
+    }
+)
+SCHEMAS["ResourceCreate"] = closed(
+    {
+        "identifier": RESOURCE_IDENTIFIER,
+        "name": NAME,
+        "permissions": _RESOURCE_PERMISSIONS,
+        "access_token_ttl_seconds": _TTL,
+    },
+    ("identifier", "name"),
+)
+SCHEMAS["ResourceUpdate"] = closed(
+    {
+        "identifier": {
+            **RESOURCE_IDENTIFIER,
+            "description": "Cannot change; accepted only when it is the current one.",
+        },
+        "name": NAME,
+        "permissions": {
+            **_RESOURCE_PERMISSIONS,
+            "description": "Replaces the list; a removed permission leaves every role and grant.",
+        },
+        "access_token_ttl_seconds": _TTL,
+    }
+)
+SCHEMAS["UserPermissions"] = {
+    "type": "object",
+    "properties": {
+        "user_id": ID,
+        "org_id": {"type": ["string", "null"]},
+        "roles": {"type": "array", "items": {"type": "string"}},
+        "permissions": {"type": "array", "items": PERMISSION_REF},
+    },
+    "required": ["user_id", "org_id", "roles", "permissions"],
 }

@@ -11,11 +11,13 @@ from app.models import BrowserSession
 from app.models import ImportJob
 from app.models import Invitation
 from app.models import Organization
+from app.models import Resource
 from app.models import Role
 from app.models import Tenant
 from app.models import User
 from app.quotas import effective as quota_fields
 from app.services import invitations as invitations_service
+from app.services import permissions as permissions_service
 from app.services import roles as roles_service
 from app.tenancy import issuer_for
 
@@ -57,14 +59,29 @@ def user_to_dict(tenant: Tenant, user: User) -> dict:
     }
 
 
-def role_to_dict(role: Role) -> dict:
+def role_to_dict(role: Role, permissions: list[dict] | None = None) -> dict:
+    """``permissions``: the role's, when the caller read them already (else read here)."""
+    if permissions is None:
+        permissions = permissions_service.permissions_of_roles(role.tenant_id, [role])[role.id]
     return {
         "id": role.id,
         "kind": role.kind,
         "name": role.name,
         "description": role.description,
         "builtin": role.builtin,
+        "permissions": permissions,
         "created_at": timestamp(role.created_at),
+    }
+
+
+def resource_to_dict(resource: Resource) -> dict:
+    return {
+        "id": resource.id,
+        "identifier": resource.identifier,
+        "name": resource.name,
+        "permissions": [dict(p) for p in resource.permissions or []],
+        "access_token_ttl_seconds": resource.access_token_ttl_seconds,
+        "created_at": timestamp(resource.created_at),
     }
 
 

@@ -21,6 +21,9 @@ from app.models.org import MembershipRole
 from app.models.org import Organization
 from app.models.provider import LinkedIdentity
 from app.models.provider import UpstreamProvider
+from app.models.resource import ClientResourceGrant
+from app.models.resource import Resource
+from app.models.resource import RolePermission
 from app.models.session import AuthorizationCode
 from app.models.session import BrowserSession
 from app.models.session import Grant
@@ -50,6 +53,7 @@ __all__ = [
     "AuthorizationCode",
     "BrowserSession",
     "Client",
+    "ClientResourceGrant",
     "Connection",
     "ConnectionIdentity",
     "Consent",
@@ -73,8 +77,10 @@ __all__ = [
     "OutboxMessage",
     "RecoveryCode",
     "RefreshToken",
+    "Resource",
     "RevokedAccessToken",
     "Role",
+    "RolePermission",
     "ScimToken",
     "ScimUser",
     "SeenAssertion",

@@ -65,3 +65,5 @@ class Consent(TenantOwned, db.Model):
         String(40), ForeignKey("clients.id", ondelete="CASCADE"), index=True, nullable=False
     )
     scope: Mapped[str] = mapped_column(String(1000), nullable=False)
+    # API permissions shown and approved, per resource identifier: {identifier: [names]}.
+    permissions: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)

@@ -62,6 +62,8 @@ class AuthorizationCode(TenantOwned, db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The grant (refresh family) the code produced, revoked if the code is replayed.
     grant_id: Mapped[str | None] = mapped_column(String(40))
+    # RFC 8707: the resource identifiers the authorization request named.
+    resources: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
 
 
 class Grant(TenantOwned, db.Model):
@@ -83,6 +85,8 @@ class Grant(TenantOwned, db.Model):
     amr: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # RFC 8707 §2.2: the resources granted at authorization, which a refresh may narrow to.
+    resources: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
 
 
 class RefreshToken(TenantOwned, db.Model):

@@ -10,7 +10,11 @@ nonce, prompt); this module decides what the user must do before a code is issue
 * ``organization=org_...`` selects the active organization (a non-member →
   ``invalid_request``); ``prompt=select_organization`` shows a picker;
 * a third-party client without a remembered consent → the consent page
-  (``prompt=consent`` forces it; ``prompt=none`` → ``consent_required``).
+  (``prompt=consent`` forces it; ``prompt=none`` → ``consent_required``); it lists the
+  permissions each requested API (``resource``, RFC 8707) would get, and the grant then
+  never carries more than that.
+
+A ``resource`` that is not one of this tenant's API identifiers is ``invalid_target``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from flask import render_template
 from flask import request
 from flask_wtf.csrf import ValidationError
 from flask_wtf.csrf import validate_csrf
+from werkzeug.datastructures import MultiDict
 
 from app.mfa.flow import step_up_redirect
 from app.models.base import utcnow
@@ -32,10 +37,12 @@ from app.oauth import errors
 from app.oauth.organizations import session_organization
 from app.oauth.organizations import user_organizations
 from app.oauth.server import authorization
+from app.services import audiences
 from app.services import consent as consent_service
 from app.services import issuance
 from app.services import tokens
 from app.services.errors import ValidationFailed
+from app.services.resource_config import resource_config
 from app.tenancy import current_tenant
 from app.web.session import current_session
 from app.web.session import sign_out
@@ -50,9 +57,12 @@ SCOPE_TEXT = {
 }
 
 
-def _params(drop_prompts=(), drop=()) -> dict:
-    """The authorization request's parameters (query or form), minus some."""
-    values = {k: v for k, v in request.values.items() if k not in _OWN_FIELDS | set(drop)}
+def _params(drop_prompts=(), drop=()) -> MultiDict:
+    """The authorization request's parameters (query or form), minus some; repeated ones
+    (``resource``) keep every value."""
+    values = MultiDict(
+        [(k, v) for k, v in request.values.items(multi=True) if k not in _OWN_FIELDS | set(drop)]
+    )
     if "prompt" in values and drop_prompts:
         kept = [p for p in values["prompt"].split() if p not in drop_prompts]
         values["prompt"] = " ".join(kept)
@@ -61,9 +71,13 @@ def _params(drop_prompts=(), drop=()) -> dict:
     return values
 
 
+def _query(values: MultiDict) -> str:
+    return urlencode(list(values.items(multi=True)))
+
+
 def _to_login(drop_prompts=(), drop=()):
     """Redirect to the hosted login page, coming back here afterwards."""
-    next_path = f"{request.script_root}/oauth2/authorize?{urlencode(_params(drop_prompts, drop))}"
+    next_path = f"{request.script_root}/oauth2/authorize?{_query(_params(drop_prompts, drop))}"
     query = {"next": next_path}
     if request.values.get("login_hint"):
         query["login_hint"] = request.values["login_hint"]
@@ -107,6 +121,22 @@ def handle():
     if "none" in prompts and len(prompts) > 1:
         return fail("invalid_request", "prompt=none cannot be combined with other values.")
 
+    # 0. The APIs asked for (RFC 8707 §2): this tenant's identifiers only.
+    requested = request.values.getlist("resource")
+    config = resource_config(tenant) if requested else None
+    try:
+        requested = audiences.resolve(config, requested) if requested else ()
+    except audiences.InvalidTarget as exc:
+        return fail("invalid_target", str(exc))
+    code_scope = None
+    if requested:  # their permissions asked in `scope` are kept beside the client's scopes
+        try:
+            code_scope = audiences.with_permissions(
+                grant.request.scope or "", grant.request.payload.scope, config, requested
+            )
+        except audiences.ScopeTooLong as exc:
+            return fail("invalid_scope", str(exc))
+
     # 1. Who is signing in (OIDC Core §3.1.2.3).
     if user is None:
         if "none" in prompts:
@@ -131,7 +161,7 @@ def handle():
 
     # 1b. A second factor when the client asks for one (acr_values, OIDC Core §3.1.2.1) or
     # the tenant's policy requires one, and this session was established without it.
-    here = f"{request.script_root}/oauth2/authorize?{urlencode(_params())}"
+    here = f"{request.script_root}/oauth2/authorize?{_query(_params())}"
     step_up = step_up_redirect(user, session, here, request.values.get("acr_values"))
     if step_up is not None:
         if "none" in prompts:
@@ -155,32 +185,56 @@ def handle():
     else:
         org_id = session_organization(tenant, user, session)
 
-    # 3. Consent for third-party clients.
-    scope_value = grant.request.scope or ""
-    if "consent" in prompts or consent_service.needs_consent(tenant, user, client, scope_value):
+    # 3. Consent for third-party clients: the OIDC scopes, and per requested API the
+    # permissions its tokens would carry now (what is shown is what is remembered).
+    scope_value = code_scope or grant.request.scope or ""
+    shown = None
+    if requested and not client.first_party:
+        keys = issuance.user_role_keys(tenant, user, org_id)
+        shown = audiences.consent_permissions(config, requested, scope_value, keys)
+        scope_value = audiences.oidc_scope(scope_value, config)
+    if "consent" in prompts or consent_service.needs_consent(
+        tenant, user, client, scope_value, shown
+    ):
         if "none" in prompts:
             return fail("consent_required", "The user has not consented to this client.")
         decision = request.form.get("decision") if request.method == "POST" else None
         if decision is None:
-            return _consent_page(client, scope_value)
+            return _consent_page(client, scope_value, config, shown)
         try:
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError:
             return errors.error_page("The form expired. Go back to the app and try again.")
         if decision != "approve":
             return fail("access_denied", "The user denied the request.")
-        consent_service.grant_consent(tenant, user, client, scope_value)
+        consent_service.grant_consent(tenant, user, client, scope_value, shown)
 
     # 4. Issue the code (Authlib), with iss added by the RFC 9207 extension.
     if org_id:
         session.active_org_id = org_id
-    grant.request.gatehouse = {"session": session, "org_id": org_id}
+    grant.request.gatehouse = {
+        "session": session,
+        "org_id": org_id,
+        "resources": audiences.grant_resources(requested, shown),
+        "scope": code_scope,  # Authlib validates the request again and resets its scope
+    }
     return authorization.create_authorization_response(
         request=grant.request, grant_user=user, grant=grant
     )
 
 
-def _consent_page(client, scope_value: str):
+def _consent_page(client, scope_value: str, config=None, shown=None):
     scopes = [(s, SCOPE_TEXT.get(s, s)) for s in scope_value.split()]
-    fields = _params()
-    return render_template("oauth/consent.html", client=client, scopes=scopes, fields=fields)
+    apis = []
+    for identifier, names in (shown or {}).items():
+        entry = config.resource(identifier)
+        apis.append(
+            {
+                "name": entry.name,
+                "identifier": identifier,
+                "permissions": [(n, entry.descriptions.get(n, "")) for n in names],
+            }
+        )
+    return render_template(
+        "oauth/consent.html", client=client, scopes=scopes, apis=apis, fields=_params()
+    )

@@ -5,7 +5,8 @@ grant dispatch and response hooks were ~38% of a client_credentials grant's CPU,
 a digest check and a signature. A grant whose request is exactly the common case — POST,
 ``grant_type=client_credentials``, HTTP Basic credentials of an enabled client of this
 tenant that uses ``client_secret_basic`` and may use the grant, each parameter at most
-once — is answered here with the same rules (``grants.client_credentials_scope``,
+once, optionally with one ``resource`` (RFC 8707) the client has a grant for — is answered
+here with the same rules (``grants.client_credentials_scope``,
 ``issuance.client_token_response``) and the same response. Anything else, including
 every failure, returns None and goes to Authlib, which answers it as before (RFC 6749
 errors, ``WWW-Authenticate``, the failure count of client authentication).
@@ -21,10 +22,11 @@ from urllib.parse import unquote
 from flask import Response
 
 from app.oauth.grants import client_credentials_scope
+from app.services import audiences
 from app.services import clients as clients_service
 from app.services import issuance
 
-_PARAMS = frozenset({"grant_type", "scope"})
+_PARAMS = frozenset({"grant_type", "scope", "resource"})
 _HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -66,6 +68,10 @@ def client_credentials(request, snapshot) -> Response | None:
         or not clients_service.check_client_secret(client, credentials[1])
     ):
         return None
-    scope = client_credentials_scope(client, form.get("scope"))
-    body = issuance.client_token_response(snapshot, client, scope)
+    resource = form.get("resource")
+    scope = client_credentials_scope(client, form.get("scope"), resource)
+    try:
+        body = issuance.client_token_response(snapshot, client, scope, resource)
+    except audiences.InvalidTarget:
+        return None  # Authlib answers invalid_target
     return Response(json.dumps(body), status=200, headers=_HEADERS)

@@ -15,6 +15,13 @@ from app.tenancy import current_tenant
 from app.tenancy import issuer_for
 
 
+class InvalidTargetError(OAuth2Error):
+    """RFC 8707 §2: the requested resource is invalid, unknown or not allowed."""
+
+    error = "invalid_target"
+    status_code = 400
+
+
 def error_page(description: str, *, title: str = "This sign-in link is not valid", status=400):
     """The page shown instead of redirecting to an untrusted client."""
     body = render_template("oauth/error.html", title=title, description=description)

@@ -7,6 +7,8 @@ nonce, prompt); storage and token minting are Gatehouse services.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from authlib.oauth2.rfc6749 import InvalidGrantError
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import grants
@@ -15,8 +17,10 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
 
 from app.models import User
+from app.oauth.errors import InvalidTargetError
 from app.oauth.models import OAuthCode
 from app.oauth.models import OAuthToken
+from app.services import audiences
 from app.services import grants as grants_service
 from app.services import issuance
 from app.services.errors import ValidationFailed
@@ -25,6 +29,24 @@ from app.tenancy import current_tenant
 from app.tenancy import scope
 
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+@contextmanager
+def invalid_target():
+    """audiences.InvalidTarget (a resource unknown, not granted, deleted since) as the
+    RFC 8707 error."""
+    try:
+        yield
+    except audiences.InvalidTarget as exc:
+        raise InvalidTargetError(str(exc)) from exc
+
+
+def requested_resource(oauth_request) -> str | None:
+    """The token request's ``resource`` (RFC 8707): at most one per token request here."""
+    values = oauth_request._request.values.getlist("resource")  # the Werkzeug request
+    if len(values) > 1:
+        raise InvalidTargetError("Ask for one resource per token request.")
+    return values[0] if values else None
 
 
 def _active_user(user_id: str | None) -> User | None:
@@ -82,13 +104,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             # RFC 6749 §4.1.3: the token request must repeat redirect_uri only if the
             # authorization request carried it ("" = it was omitted, the default was used).
             redirect_uri=request.payload.redirect_uri or "",
-            scope=request.scope or "",
+            scope=context.get("scope") or request.scope or "",
             nonce=(data.get("nonce") or None),
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
             org_id=context.get("org_id"),
             auth_time=context["session"].auth_time,
             amr=list(context["session"].amr or []),
+            resources=context.get("resources") or [],
         )
 
     def query_authorization_code(self, code, client):
@@ -110,6 +133,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise InvalidGrantError("The user of this code is no longer active.")
         self.request.user = user
         tenant = current_tenant._get_current_object()
+        resource = requested_resource(self.request)
+        if resource is not None and not audiences.granted(code.resources, resource)[0]:
+            raise InvalidTargetError("The resource was not named in the authorization request.")
         grant = grants_service.start_grant(
             tenant,
             client.row,
@@ -119,15 +145,18 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             org_id=code.org_id,
             auth_time=code.auth_time,
             amr=list(code.amr or []),
+            resources=list(code.resources or []),
         )
         code.grant_id = grant.id
-        body = issuance.user_token_response(
-            tenant,
-            client.row,
-            user,
-            grant,
-            include_refresh=client.check_grant_type("refresh_token"),
-        )
+        with invalid_target():
+            body = issuance.user_token_response(
+                tenant,
+                client.row,
+                user,
+                grant,
+                include_refresh=client.check_grant_type("refresh_token"),
+                resource=resource,
+            )
         issuance.add_id_token(tenant, client.row, user, grant, body, nonce=code.nonce)
         return 200, body, self.TOKEN_RESPONSE_HEADER
 
@@ -167,21 +196,29 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if user is None:
             raise InvalidGrantError("The user of this token is no longer active.")
         org_id = self.request.payload.data.get("organization")
+        org_roles = presented.org_roles
         if org_id:
             try:
-                issuance.check_organization(tenant, user, org_id)
+                org_roles = issuance.check_organization(tenant, user, org_id)
             except ValidationFailed as exc:
                 raise InvalidRequestError(exc.errors["organization"]) from exc
+        # RFC 8707 §2.2: only a resource granted at authorization; checked before the
+        # refresh token is used up.
+        resource = requested_resource(self.request)
+        with invalid_target():
+            issuance.check_resource(presented.grant, resource)
+            if resource is not None:
+                audiences.entry_for(issuance.resource_config(tenant), resource)
         grant = grants_service.claim_refresh_token(tenant, presented, client.row)
         if grant is None:
             raise InvalidGrantError("The refresh token is invalid, expired or revoked.")
-        roles = presented.roles
         if org_id and org_id != grant.org_id:
             grant.org_id = org_id
-            roles = None  # the new organization's roles: read by issuance
-        body = issuance.user_token_response(
-            tenant, client.row, user, grant, include_refresh=True, roles=roles
-        )
+        keys = issuance.role_keys(presented.tenant_roles, org_roles)
+        with invalid_target():
+            body = issuance.user_token_response(
+                tenant, client.row, user, grant, include_refresh=True, keys=keys, resource=resource
+            )
         issuance.add_id_token(tenant, client.row, user, grant, body)
         self.request.user = user
         return 200, body, self.TOKEN_RESPONSE_HEADER
@@ -195,17 +232,24 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     @hooked
     def create_token_response(self):
         client = self.request.client
-        scope_value = client_credentials_scope(client.row, self.request.payload.scope)
-        body = issuance.client_token_response(
-            current_tenant._get_current_object(), client.row, scope_value
-        )
+        requested = self.request.payload.scope
+        resource = requested_resource(self.request)
+        scope_value = client_credentials_scope(client.row, requested, resource)
+        with invalid_target():
+            body = issuance.client_token_response(
+                current_tenant._get_current_object(), client.row, scope_value, resource
+            )
         return 200, body, self.TOKEN_RESPONSE_HEADER
 
 
-def client_credentials_scope(client, requested: str | None) -> str:
+def client_credentials_scope(client, requested: str | None, resource: str | None = None) -> str:
     """The scope of a client_credentials token: the requested scopes the client registered
     (all of them when none is requested), never ``openid`` or ``offline_access`` (no
-    user). Unknown scopes are dropped, not an error (as for every grant here)."""
+    user). Unknown scopes are dropped, not an error (as for every grant here). With a
+    ``resource`` (RFC 8707) what was asked, which the client's resource grants then bound
+    (issuance.client_token_response)."""
+    if resource is not None:
+        return requested or ""
     allowed = [s for s in client.scope.split() if s not in {"openid", "offline_access"}]
     if not requested:
         return " ".join(allowed)

@@ -25,6 +25,7 @@ from app.security.tokens import digest
 from app.security.tokens import digests_match
 from app.security.tokens import new_token
 from app.services import audit
+from app.services import permissions
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
 from app.services.names import clean_name
@@ -191,10 +192,21 @@ def _current(client: Client) -> dict:
     return {field: getattr(client, field) for field in FIELDS}
 
 
+def _split_grants(data):
+    """``resource_grants`` (stored in their own rows) apart from the client's columns."""
+    if not isinstance(data, dict) or "resource_grants" not in data:
+        return data, None
+    rest = {k: v for k, v in data.items() if k != "resource_grants"}
+    return rest, data["resource_grants"]
+
+
 def create_client(tenant: Tenant, data: dict) -> tuple[Client, str | None]:
     """Register a client; returns it and its secret (None for public clients), shown once."""
+    data, grants = _split_grants(data)
     values = _validate(data, {"client_name": None, **DEFAULTS}, _scopes_for(tenant))
     quotas.check_capacity(tenant, "max_clients")
+    if grants is not None:  # checked before anything is written
+        permissions.parse_resource_grants(tenant, grants)
     client = Client(**values)
     secret = None
     if values["token_endpoint_auth_method"] != "none":
@@ -203,13 +215,19 @@ def create_client(tenant: Tenant, data: dict) -> tuple[Client, str | None]:
         client.secret_rotated_at = utcnow()
     scope(tenant).add(client)
     db.session.flush()
+    if grants:
+        permissions.set_client_grants(tenant, client, grants)
     audit.record(tenant, "client.created", target_type="client", target_id=client.id)
     return client, secret
 
 
 def update_client(tenant: Tenant, client: Client, data: dict) -> Client:
-    """Change a client's metadata (partial update); switching to public drops the secret."""
+    """Change a client's metadata (partial update); switching to public drops the secret.
+    ``resource_grants``, when given, replaces the client's grants."""
+    data, grants = _split_grants(data)
     values = _validate(data, _current(client), _scopes_for(tenant))
+    if grants is not None:
+        permissions.set_client_grants(tenant, client, grants)
     for field, value in values.items():
         setattr(client, field, value)
     if client.is_public:
@@ -292,12 +310,16 @@ def check_client_secret(client: Client, secret: str | None) -> bool:
     return bool(secret) and digests_match(secret, client.secret_digest)
 
 
-def client_to_dict(client: Client) -> dict:
-    """The client's public view (never the secret or its digest)."""
+def client_to_dict(client: Client, grants: list[dict] | None = None) -> dict:
+    """The client's public view (never the secret or its digest); ``grants``: its
+    resource grants when the caller read them already (else read here)."""
+    if grants is None:
+        grants = permissions.client_grants(client.tenant_id, [client.id])[client.id]
     return {
         "id": client.id,
         "client_id": client.id,
         **{field: getattr(client, field) for field in FIELDS},
+        "resource_grants": grants,
         "public": client.is_public,
         "disabled": client.disabled,
         "created_at": client.created_at.isoformat() if client.created_at else None,

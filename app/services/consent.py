@@ -13,30 +13,60 @@ from app.services import audit
 from app.tenancy import scope
 
 
-def needs_consent(tenant: Tenant, user: User, client: Client, scope_value: str) -> bool:
-    """True unless the client is first-party or the user already granted every scope."""
+def covers(consent: Consent | None, scope_value: str, permissions: dict | None = None) -> bool:
+    """True when a remembered consent covers these scopes and, per API (resource
+    identifier), these permissions: exactly what was shown before, or less."""
+    if consent is None:
+        return False
+    if not set(scope_value.split()) <= set(consent.scope.split()):
+        return False
+    remembered = consent.permissions or {}
+    return all(
+        identifier in remembered and set(names) <= set(remembered[identifier])
+        for identifier, names in (permissions or {}).items()
+    )
+
+
+def needs_consent(
+    tenant: Tenant, user: User, client: Client, scope_value: str, permissions: dict | None = None
+) -> bool:
+    """True unless the client is first-party or the user already granted every scope and
+    every API permission asked (``{identifier: [names]}``)."""
     if client.first_party:
         return False
     consent = scope(tenant).first(
         Consent, Consent.user_id == user.id, Consent.client_id == client.id
     )
-    if consent is None:
-        return True
-    return not set(scope_value.split()) <= set(consent.scope.split())
+    return not covers(consent, scope_value, permissions)
 
 
-def grant_consent(tenant: Tenant, user: User, client: Client, scope_value: str) -> Consent:
-    """Remember (or widen) the user's consent to the client for these scopes."""
+def grant_consent(
+    tenant: Tenant, user: User, client: Client, scope_value: str, permissions: dict | None = None
+) -> Consent:
+    """Remember (or widen) the user's consent to the client for these scopes and the API
+    permissions shown (``{identifier: [names]}``; an API shown with none is remembered)."""
     consent = scope(tenant).first(
         Consent, Consent.user_id == user.id, Consent.client_id == client.id
     )
     if consent is None:
-        consent = scope(tenant).add(Consent(user_id=user.id, client_id=client.id, scope=""))
+        consent = scope(tenant).add(
+            Consent(user_id=user.id, client_id=client.id, scope="", permissions={})
+        )
     merged = dict.fromkeys(consent.scope.split() + scope_value.split())
     consent.scope = " ".join(merged)
+    if permissions:
+        remembered = {k: list(v) for k, v in (consent.permissions or {}).items()}
+        for identifier, names in permissions.items():
+            remembered[identifier] = sorted(set(remembered.get(identifier, [])) | set(names))
+        consent.permissions = remembered
     db.session.flush()
     audit.record(
-        tenant, "consent.granted", target_type="client", target_id=client.id, scope=consent.scope
+        tenant,
+        "consent.granted",
+        target_type="client",
+        target_id=client.id,
+        scope=consent.scope,
+        permissions=consent.permissions or {},
     )
     return consent
 
@@ -52,6 +82,7 @@ def list_consents(tenant: Tenant, user: User) -> list[dict]:
             "client_id": c.client_id,
             "client_name": clients[c.client_id].client_name if c.client_id in clients else "",
             "scope": c.scope,
+            "permissions": dict(c.permissions or {}),
             "granted_at": c.created_at,
         }
         for c in consents

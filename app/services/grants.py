@@ -131,6 +131,8 @@ class PresentedRefresh:
     grant: Grant
     user: User | None
     roles: list[str]  # the user's tenant roles and roles in the grant's organization
+    tenant_roles: list[str]
+    org_roles: list[str]
 
 
 def _role_names(tenant, *joins, where):
@@ -201,9 +203,17 @@ def find_presented_refresh(tenant: Tenant, token: str | None) -> PresentedRefres
     )
     if found is None:
         return None
-    row, grant, user, tenant_roles, org_roles = found
-    roles = {name for names in (tenant_roles, org_roles) if names for name in names.split(",")}
-    return PresentedRefresh(row=row, grant=grant, user=user, roles=sorted(roles))
+    row, grant, user, tenant_names, org_names = found
+    tenant_roles = sorted(set(tenant_names.split(","))) if tenant_names else []
+    org_roles = sorted(set(org_names.split(","))) if org_names else []
+    return PresentedRefresh(
+        row=row,
+        grant=grant,
+        user=user,
+        roles=sorted(set(tenant_roles) | set(org_roles)),
+        tenant_roles=tenant_roles,
+        org_roles=org_roles,
+    )
 
 
 def claim_refresh_token(

@@ -118,9 +118,12 @@ def create_role(tenant: Tenant, kind: str, name: str, description: str = "") -> 
     return role
 
 
-def update_role(tenant: Tenant, role: Role, description: str) -> Role:
-    """Change a role's description (names are immutable: tokens and clients refer to them)."""
+def update_role(tenant: Tenant, role: Role, description: str | None) -> Role:
+    """Change a role's description (names are immutable: tokens and clients refer to them);
+    ``None`` keeps it."""
     _owned(tenant, role)
+    if description is None:
+        return role
     description = _check_description(description)
     if description != role.description:
         before, role.description = role.description, description
@@ -140,8 +143,11 @@ def delete_role(tenant: Tenant, role: Role) -> None:
     _owned(tenant, role)
     if role.builtin:
         raise ValidationFailed({"role": "built-in roles cannot be deleted"})
+    from app.services.permissions import delete_role_permissions
+
     db.session.execute(delete(UserRole).where(UserRole.role_id == role.id))
     db.session.execute(delete(MembershipRole).where(MembershipRole.role_id == role.id))
+    delete_role_permissions(tenant, role)
     audit.record(
         tenant,
         "role.deleted",

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm.attributes import flag_modified
 
 from app.models import Tenant
+from app.services import custom_claims
 from app.services.errors import ValidationFailed
 
 DEFAULTS: dict[str, Any] = {
@@ -43,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
     # working); new tenants store it on (NEW_TENANT_SETTINGS).
     "require_pkce_for_confidential_clients": False,
     "branding": {"display_name": "", "logo_url": "", "primary_color": "#4f46e5"},
+    # Claim name → key of the user's metadata, added to ID and access tokens
+    # (app/services/custom_claims.py: namespaced or collision-free names only).
+    "custom_claims": {},
 }
 
 # Written into every new tenant's settings: the defaults a new tenant starts with where
@@ -142,6 +146,11 @@ def _validate(key: str, value: Any, errors: dict[str, str]) -> Any:
         return value
     if key == "branding":
         return _validate_branding(value, errors)
+    if key == "custom_claims":
+        cleaned, problem = custom_claims.validate_mapping(value)
+        if problem:
+            errors[key] = problem
+        return cleaned
     if key == "default_locale":
         if value not in LOCALES:
             errors[key] = f"must be one of: {', '.join(LOCALES)}"

@@ -69,16 +69,21 @@ def mint_access_token(
     grant_id: str | None = None,
     sid: str | None = None,
     org_id: str | None = None,
+    audience: str | None = None,
+    ttl: int | None = None,
+    extra: dict | None = None,
 ) -> tuple[str, dict]:
-    """A signed RFC 9068 access token and its claims (exactly DESIGN §4)."""
+    """A signed RFC 9068 access token and its claims (exactly DESIGN §4). ``audience``: an
+    API resource's identifier (RFC 8707; default the client), ``ttl``: its lifetime,
+    ``extra``: custom claims (never replacing one of these)."""
     now = int(time.time())
     claims = {
         "iss": issuer_for(tenant),
         "sub": subject,
-        "aud": client.id,
+        "aud": audience or client.id,
         "client_id": client.id,
         "scope": scope,
-        "exp": now + access_token_ttl(tenant),
+        "exp": now + (ttl or access_token_ttl(tenant)),
         "iat": now,
         "jti": f"{grant_id}.{new_token(12)}" if grant_id else new_token(16),
         "tenant_id": tenant.id,
@@ -88,6 +93,8 @@ def mint_access_token(
         claims["sid"] = sid
     if org_id:
         claims["org_id"] = org_id
+    if extra:
+        claims = {**extra, **claims}
     return _sign(tenant, ACCESS_TOKEN_ALG, claims, ACCESS_TOKEN_TYP), claims
 
 
@@ -127,6 +134,7 @@ def mint_id_token(
     org_id: str | None = None,
     access_token: str | None = None,
     idp: str | None = None,
+    extra: dict | None = None,
 ) -> str:
     """A signed ID token with the standard claims plus ``tenant_id`` and ``org_id`` (and
     ``idp``, the enterprise connection, after a sign-in through one)."""
@@ -154,6 +162,8 @@ def mint_id_token(
         claims["at_hash"] = half_hash(access_token, alg)
     if idp:
         claims["idp"] = idp
+    if extra:  # custom claims never replace a claim set above
+        claims = {**extra, **claims}
     return _sign(tenant, alg, claims, "JWT")
 
 

@@ -1,4 +1,9 @@
-"""A tiny Flask API protected by ``app.sdk.require_token``.
+"""The example's notes API, protected by ``gatehouse_sdk.flask.require_token``.
+
+It is an API resource of its own in Gatehouse (identifier: its URL, by default
+``http://localhost:5001/api``; permissions ``read:notes`` and ``write:notes``): its
+verifier accepts only tokens whose ``aud`` is that identifier, so a token for another API
+(examples/api/billing.py) is refused here.
 
 Every "query" is scoped by the token's ``tenant_id`` (and ``org_id``): the notes
 store is one shared table, like a real multi-tenant backend's, and no view reads it
@@ -17,11 +22,12 @@ from flask import Flask
 from flask import g
 from flask import jsonify
 from flask import request
+from gatehouse_sdk import TokenVerifier
+from gatehouse_sdk import token_scopes
+from gatehouse_sdk.flask import init_verifier
+from gatehouse_sdk.flask import require_token
 
-from app.sdk import TokenVerifier
-from app.sdk import init_verifier
-from app.sdk import require_token
-from app.sdk import token_scopes
+PERMISSIONS = {"read:notes": "Read the notes", "write:notes": "Add notes"}
 
 bp = Blueprint("example_api", __name__, url_prefix="/api")
 
@@ -64,9 +70,10 @@ def _store() -> NoteStore:
 @bp.get("/me")
 @require_token()
 def me():
-    """Who is calling: the token's tenant, organization, roles and scopes."""
+    """Who is calling: the token's audience, tenant, organization, roles and scopes."""
     claims = g.token_claims
     return jsonify(
+        aud=claims["aud"],
         sub=claims["sub"],
         tenant_id=claims["tenant_id"],
         org_id=claims.get("org_id"),
@@ -78,7 +85,7 @@ def me():
 
 
 @bp.get("/notes")
-@require_token()
+@require_token(permissions=["read:notes"])
 def list_notes():
     claims = g.token_claims
     notes = _store().for_tenant(claims["tenant_id"], claims.get("org_id"))
@@ -86,7 +93,7 @@ def list_notes():
 
 
 @bp.post("/notes")
-@require_token(roles=["admin", "member", "owner"])
+@require_token(permissions=["write:notes"])
 def add_note():
     claims = g.token_claims
     payload = request.get_json(silent=True) or {}

@@ -14,6 +14,7 @@ const auth = createGatehouse({
   storage: webStorage(sessionStorage),
 });
 window.gatehouse = auth; // for the browser console (and the end-to-end tests)
+window.exampleConfig = config;
 
 function showError(error) {
   const box = $("error");
@@ -31,15 +32,25 @@ function render() {
     ? `${claims.tenant_id} / ${claims.org_id || "none"} / ${(claims.roles || []).join(", ")}`
     : "–";
   $("held-tenants").textContent = auth.tenants.join(", ") || "–";
-  for (const id of ["call-api", "refresh", "logout", "switch-org"]) {
+  for (const id of ["call-api", "call-billing", "refresh", "logout", "switch-org"]) {
     $(id).disabled = !auth.isAuthenticated;
   }
   document.body.dataset.tenant = auth.tenant || "";
 }
 
-async function api(path, init = {}) {
-  const token = await auth.getAccessToken();
-  const response = await fetch(config.apiBase + path, {
+// Each API gets a token of its own (aud = its identifier), asked for at sign-in.
+async function tokenFor(key) {
+  const identifier = config.apis[key].identifier;
+  const held = config.tenants[auth.tenant]?.resources || [];
+  if (!held.includes(identifier)) {
+    throw Object.assign(new Error(`${auth.tenant} defines no API ${identifier}`), { code: "no_api" });
+  }
+  return auth.getAccessToken({ resource: identifier });
+}
+
+async function api(path, init = {}, key = "notes") {
+  const token = await tokenFor(key);
+  const response = await fetch(config.apis[key].base + path, {
     ...init,
     headers: { ...(init.headers || {}), Authorization: `Bearer ${token}` },
   });
@@ -83,6 +94,7 @@ action("switch-org", async () => {
   await loadNotes();
 });
 action("call-api", () => api("/me"));
+action("call-billing", () => api("/invoices", {}, "billing"));
 action("refresh", () => auth.refresh());
 action("logout", () => auth.logout());
 $("note-form").addEventListener("submit", async (event) => {

@@ -4,7 +4,8 @@
  * A dependency-free ES module. Authorization code flow with PKCE S256 (RFC 7636),
  * `state` and `nonce` checked, the authorization response's `iss` checked (RFC 9207),
  * refresh-token rotation with one refresh in flight per tenant, organization and
- * tenant switching, RP-initiated logout. One refresh token per tenant, kept apart.
+ * tenant switching, RP-initiated logout. One refresh token per tenant, kept apart, and
+ * one access token per API (RFC 8707 `resource`), each refreshed on its own.
  * Tokens live in memory unless a storage adapter is passed. API: static/sdk/README.md.
  *
  *   import { createGatehouse } from "/static/sdk/gatehouse.js";
@@ -110,6 +111,9 @@ class Gatehouse {
     this.redirectUri = options.redirectUri;
     this.postLogoutRedirectUri = options.postLogoutRedirectUri || options.redirectUri;
     this.scope = options.scope || DEFAULT_SCOPE;
+    // RFC 8707: the APIs (resource identifiers) sign-in asks access to; a token for one
+    // of them comes from getAccessToken({ resource }).
+    this.resources = [].concat(options.resources || []);
     this.refreshSkew = options.refreshSkew ?? 60;
     this.storage = options.storage || memoryStorage();
     this.transactions = options.transactionStorage || safeSessionStorage();
@@ -119,7 +123,7 @@ class Gatehouse {
     this._aliases = {}; // tenant_id -> tenant key, learned from tokens
     this._active = null;
     this._metadata = {}; // tenant key -> Promise<discovery document>
-    this._inflight = {}; // tenant key -> Promise of the one refresh in flight
+    this._inflight = {}; // tenant key -> { purpose, promise } of the refresh in flight
     this._listeners = new Set();
     this._snapshot = null;
     this.ready = this._restore();
@@ -270,20 +274,25 @@ class Gatehouse {
     return claims;
   }
 
-  _store(key, tokens, previous = {}) {
+  _store(key, tokens, previous = {}, { resource, keepResources = true } = {}) {
     const idToken = tokens.id_token || previous.idToken;
     const user = tokens.id_token ? this._checkIdToken(key, tokens.id_token) : previous.user;
     const access = decodeJwt(tokens.access_token);
     const lifetime = Number(tokens.expires_in) || (access.exp ? access.exp - now() : 300);
+    const held = { accessToken: tokens.access_token, expiresAt: now() + lifetime, scope: tokens.scope || access.scope || "" };
+    const resources = keepResources ? { ...(previous.resources || {}) } : {};
+    if (resource) resources[resource] = held;
     this._sessions[key] = {
-      accessToken: tokens.access_token,
-      expiresAt: now() + lifetime,
+      // The token for the app itself (aud = client id); an API's token is in `resources`.
+      accessToken: resource ? previous.accessToken : held.accessToken,
+      expiresAt: resource ? previous.expiresAt : held.expiresAt,
       // Rotation (DESIGN §4): the new refresh token replaces the old; keep the old
       // only when the server did not send one.
       refreshToken: tokens.refresh_token || previous.refreshToken || null,
       idToken,
       user,
-      scope: tokens.scope || access.scope || previous.scope,
+      scope: resource ? previous.scope : held.scope,
+      resources,
     };
     if (access.tenant_id) this._aliases[access.tenant_id] = key;
   }
@@ -291,7 +300,7 @@ class Gatehouse {
   // --- sign in ---
 
   /** Redirect to the tenant's sign-in page. `organization` selects the active org. */
-  async login({ tenant, organization, prompt, loginHint, scope, returnTo, extraParams } = {}) {
+  async login({ tenant, organization, prompt, loginHint, scope, resources, returnTo, extraParams } = {}) {
     await this.ready;
     const key = this.resolveTenant(tenant);
     const { issuer, clientId } = this.config[key];
@@ -309,6 +318,9 @@ class Gatehouse {
       code_challenge: await pkceChallenge(verifier),
       code_challenge_method: "S256",
     });
+    for (const resource of resources || this.config[key].resources || this.resources) {
+      params.append("resource", resource);
+    }
     if (organization) params.set("organization", organization);
     if (prompt) params.set("prompt", prompt);
     if (loginHint) params.set("login_hint", loginHint);
@@ -386,15 +398,23 @@ class Gatehouse {
 
   // --- tokens ---
 
-  /** A valid access token for the active (or given) tenant, refreshed shortly before expiry. */
-  async getAccessToken({ tenant, minValidity } = {}) {
+  /**
+   * A valid access token for the active (or given) tenant, refreshed shortly before expiry.
+   * With `resource` (an API's identifier, asked for at sign-in): a token for that API
+   * (`aud` = the identifier, `scope` = your permissions there), one per API, each
+   * obtained and renewed with the tenant's refresh token (RFC 8707 §2.2).
+   */
+  async getAccessToken({ tenant, minValidity, resource } = {}) {
     await this.ready;
     const key = this.resolveTenant(tenant);
     const session = this._session(key);
     if (!session) throw new GatehouseError("login_required", `not signed in at ${key}`);
-    if (session.expiresAt - (minValidity ?? this.refreshSkew) > now()) return session.accessToken;
-    await this.refresh({ tenant: key });
-    return this._session(key).accessToken;
+    const skew = minValidity ?? this.refreshSkew;
+    const held = resource ? session.resources?.[resource] : session;
+    if (held && held.expiresAt - skew > now()) return held.accessToken;
+    await this.refresh({ tenant: key, resource });
+    const fresh = this._session(key);
+    return resource ? fresh.resources[resource].accessToken : fresh.accessToken;
   }
 
   /**
@@ -402,24 +422,28 @@ class Gatehouse {
    * flight: two requests with the same rotating refresh token would look like a
    * replay and revoke the whole family (DESIGN §4 reuse detection).
    */
-  refresh({ tenant, organization } = {}) {
+  refresh({ tenant, organization, resource } = {}) {
     const key = this.resolveTenant(tenant);
+    // Calls for the same thing share the request in flight; others queue behind it (each
+    // refresh rotates the one refresh token, so they never run side by side).
+    const purpose = organization ? null : `resource:${resource || ""}`;
     const pending = this._inflight[key];
-    if (pending && !organization) return pending;
-    const previous = pending ? pending.catch(() => {}) : Promise.resolve();
-    const run = previous.then(() => this._refreshNow(key, organization));
-    this._inflight[key] = run;
-    const clear = () => { if (this._inflight[key] === run) delete this._inflight[key]; };
+    if (pending && purpose && pending.purpose === purpose) return pending.promise;
+    const previous = pending ? pending.promise.catch(() => {}) : Promise.resolve();
+    const run = previous.then(() => this._refreshNow(key, organization, resource));
+    this._inflight[key] = { purpose, promise: run };
+    const clear = () => { if (this._inflight[key]?.promise === run) delete this._inflight[key]; };
     run.then(clear, clear);
     return run;
   }
 
-  async _refreshNow(key, organization) {
+  async _refreshNow(key, organization, resource) {
     await this.ready;
     const previous = this._session(key);
     if (!previous?.refreshToken) throw new GatehouseError("login_required", `no refresh token held for ${key}`);
     const params = { grant_type: "refresh_token", refresh_token: previous.refreshToken };
     if (organization) params.organization = organization;
+    if (resource) params.resource = resource;
     let tokens;
     try {
       tokens = await this._tokenRequest(key, params);
@@ -432,7 +456,8 @@ class Gatehouse {
       }
       throw error;
     }
-    this._store(key, tokens, previous);
+    // Another organization means other permissions: tokens of APIs are fetched anew.
+    this._store(key, tokens, previous, { resource, keepResources: !organization });
     await this._save();
     return decodeJwt(tokens.access_token);
   }

@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 
 from app.extensions import db
 from examples.serve import create_example_app
+from examples.serve import register_example_apis
 from examples.serve import spa_config
 from tests.conftest import DEFAULT_PASSWORD
 
@@ -31,15 +32,14 @@ EMAIL = "ada@example.com"
 class SpaServer:
     """The example app (SPA + SDK files + API) in a thread, on its own origin."""
 
-    def __init__(self, app_factory):
+    def __init__(self, app_factory, resources_of=None):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.origin = f"http://localhost:{self.port}"
         self.config = app_factory(self.origin)
-        self.server = make_server(
-            "127.0.0.1", self.port, create_example_app(self.config, self.origin), threaded=True
-        )
+        web = create_example_app(self.config, self.origin, resources_of=resources_of)
+        self.server = make_server("127.0.0.1", self.port, web, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -63,6 +63,8 @@ def spa(live_server, tenant, other_tenant, make_user):
 
     def configure(origin):
         with live_server.app.app_context():
+            for t in (tenant, other_tenant):
+                register_example_apis(db.session.merge(t), origin)
             config = spa_config([db.session.merge(tenant), db.session.merge(other_tenant)], origin)
             db.session.commit()
             return config
@@ -83,6 +85,12 @@ def _sign_in(page, email=EMAIL):
     page.fill("input[name='password']", DEFAULT_PASSWORD)
     page.click("button[type='submit']")
     _ready(page)
+
+
+def _payload(token):
+    import jwt
+
+    return jwt.decode(token, options={"verify_signature": False})
 
 
 def _js(page, expression):
@@ -128,10 +136,31 @@ def test_sign_in_refresh_switch_org_switch_tenant_and_logout(
     assert claims["iss"] == live_server.origin("acme-corp")
     assert _js(page, "gatehouse.user.email") == EMAIL
 
-    # The API verifies the token with app.sdk and answers with the token's tenant.
+    # The API verifies the token with gatehouse_sdk and answers with the token's tenant.
     page.click("#call-api")
     page.wait_for_selector("#api-result:has-text('ten_')")
     assert json.loads(page.text_content("#api-result"))["tenant_id"] == tenant.id
+
+    # One token per API (RFC 8707): each with its own aud and scope, kept, renewed alone.
+    apis = _js(page, "exampleConfig.apis")
+    notes, billing = apis["notes"]["identifier"], apis["billing"]["identifier"]
+    held = page.evaluate(
+        """async ([notes, billing]) => {
+            const a = await gatehouse.getAccessToken({resource: notes});
+            const again = await gatehouse.getAccessToken({resource: notes});
+            const b = await gatehouse.getAccessToken({resource: billing});
+            const renewed = await gatehouse.getAccessToken({resource: billing, minValidity: 1e9});
+            const kept = await gatehouse.getAccessToken({resource: notes});
+            return {a, again, b, renewed, kept, own: await gatehouse.getAccessToken()};
+        }""",
+        [notes, billing],
+    )
+    assert held["a"] == held["again"] == held["kept"]  # kept, not fetched again
+    assert held["renewed"] != held["b"]  # renewed on its own
+    aud = [_payload(t)["aud"] for t in (held["a"], held["b"], held["own"])]
+    assert aud == [notes, billing, spa.config["acme-corp"]["clientId"]]
+    assert _payload(held["a"])["scope"] == "read:notes write:notes"
+    assert _payload(held["renewed"])["scope"] == "read:invoices"
 
     # Refresh: three concurrent callers share one rotation (one request in flight).
     before = len(token_requests)

@@ -28,6 +28,20 @@ def _node() -> str:
     pytest.skip(reason)
 
 
+def _run(node: str, script: Path, env: dict) -> dict:
+    """Run a Node script; its last line of output is the JSON report."""
+    result = subprocess.run(
+        [node, "--dns-result-order=ipv4first", str(script)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-1000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture
 def path_server(make_app):
     """A live server with path routing: Node resolves ``localhost`` but not
@@ -59,19 +73,56 @@ def test_openid_client_completes_the_code_flow(app, tenant, make_user, path_serv
         "EMAIL": user.email,
         "PASSWORD": password,
     }
-    result = subprocess.run(
-        [node, "--dns-result-order=ipv4first", str(SCRIPT)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-1000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = _run(node, SCRIPT, env)
     assert report["issuer"] == issuer and report["iss_in_callback"] == issuer
     assert report["sub"] == user.id and report["tenant_id"] == tenant.id
     assert report["nonce_ok"] is True and report["refreshed"] is True
     assert report["userinfo"]["email"] == user.email
     assert report["userinfo"]["name"] == "Ina Interop"
     assert report["userinfo_after_refresh"] == user.id
+
+
+def test_openid_client_gets_a_token_for_an_api(app, tenant, other_tenant, path_server):
+    """RFC 8707 from another implementation: client_credentials with `resource`, bounded by
+    the client's resource grants, introspected; another tenant's API is invalid_target."""
+    from app.extensions import db
+    from app.services import resources
+
+    node = _node()
+    with app.app_context():
+        for t, identifier in (
+            (tenant, "https://api.acme.example"),
+            (other_tenant, "https://api.globex.example"),
+        ):
+            resources.create_resource(
+                db.session.merge(t),
+                {
+                    "identifier": identifier,
+                    "name": "API",
+                    "permissions": [{"name": "read"}, {"name": "write"}],
+                },
+            )
+        db.session.commit()
+    worker = make_client(
+        app,
+        tenant,
+        client_name="openid-client m2m",
+        grant_types=["client_credentials"],
+        redirect_uris=[],
+        scope="openid",
+        resource_grants=[{"resource": "https://api.acme.example", "permissions": ["read"]}],
+    )
+    env = {
+        **os.environ,
+        "ISSUER": f"http://localhost:{path_server.port}/t/{tenant.slug}",
+        "CLIENT_ID": worker.client_id,
+        "CLIENT_SECRET": worker.secret,
+        "RESOURCE": "https://api.acme.example",
+        "OTHER_RESOURCE": "https://api.globex.example",
+    }
+    report = _run(node, SCRIPT.with_name("oidc_m2m.mjs"), env)
+    assert report["aud"] == "https://api.acme.example" and report["scope"] == "read"
+    assert report["introspected"]["active"] is True
+    assert report["introspected"]["aud"] == "https://api.acme.example"
+    assert report["introspected"]["scope"] == "read"
+    assert report["refused"] == "invalid_target"

@@ -49,8 +49,9 @@ class GatehouseHTTP:
             db.session.commit()
             return RegisteredClient(client.id, secret)
 
-    def service_client(self, tenant, roles=(), name="Reports API") -> RegisteredClient:
-        """A confidential client_credentials client of ``tenant``."""
+    def service_client(self, tenant, roles=(), name="Reports API", grants=()) -> RegisteredClient:
+        """A confidential client_credentials client of ``tenant`` (``grants``: its
+        resource_grants, ``[{"resource", "permissions"}]``)."""
         return self._register(
             tenant,
             {
@@ -58,8 +59,25 @@ class GatehouseHTTP:
                 "grant_types": ["client_credentials"],
                 "token_endpoint_auth_method": "client_secret_basic",
                 "roles": list(roles),
+                "resource_grants": list(grants),
             },
         )
+
+    def define_api(self, tenant, identifier: str, permissions=()) -> str:
+        """An API resource of ``tenant``; returns its id."""
+        from app.services import resources
+
+        with self.app.app_context():
+            resource = resources.create_resource(
+                db.session.merge(tenant),
+                {
+                    "identifier": identifier,
+                    "name": identifier,
+                    "permissions": [{"name": p} for p in permissions],
+                },
+            )
+            db.session.commit()
+            return resource.id
 
     def public_client(self, tenant, *redirect_uris: str) -> RegisteredClient:
         """A first-party public (PKCE) client of ``tenant``."""
@@ -85,11 +103,12 @@ class GatehouseHTTP:
         headers = {"Host": self.host(tenant), **kwargs.pop("headers", {})}
         return requests.post(self._url(path), headers=headers, timeout=10, **kwargs)
 
-    def client_credentials(self, tenant, client: RegisteredClient) -> str:
+    def client_credentials(self, tenant, client: RegisteredClient, **params) -> str:
+        """An access token from client_credentials (``resource=``, ``scope=`` optional)."""
         response = self.post(
             tenant,
             "/oauth2/token",
-            data={"grant_type": "client_credentials"},
+            data={"grant_type": "client_credentials", **params},
             auth=(client.id, client.secret),
         )
         assert response.status_code == 200, response.text

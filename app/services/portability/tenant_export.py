@@ -1,11 +1,11 @@
 """A tenant as one JSON document, written piece by piece (users in batches).
 
-Contents: settings, roles, organizations, upstream providers (client secrets omitted:
-re-enter them in the target), clients (secret digests, so existing secrets keep
-working), users (argon2id or imported hashes, tenant roles, memberships, linked
-identities) and, only when asked, signing keys with their private parts in PEM (treat
-such a file like the keys themselves). ``users`` is the last key, so an importer can
-stream it.
+Contents: settings, API resources, roles (with their API permissions), organizations,
+upstream providers (client secrets omitted: re-enter them in the target), clients (secret
+digests, so existing secrets keep working; resource grants), users (argon2id or imported
+hashes, tenant roles, memberships, linked identities) and, only when asked, signing keys
+with their private parts in PEM (treat such a file like the keys themselves). ``users``
+is the last key, so an importer can stream it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from app.models import LinkedIdentity
 from app.models import Membership
 from app.models import MembershipRole
 from app.models import Organization
+from app.models import Resource
 from app.models import Role
 from app.models import SigningKey
 from app.models import Tenant
@@ -31,6 +32,7 @@ from app.models import UserRole
 from app.models.base import utcnow
 from app.security import crypto
 from app.services import audit
+from app.services import permissions
 from app.services.settings import get_settings
 from app.tenancy import scope
 
@@ -62,16 +64,37 @@ def _dump(value) -> str:
 
 def _sections(tenant: Tenant, with_signing_keys: bool) -> list[tuple[str, object]]:
     data = scope(tenant)
+    roles = data.all(Role, order_by=Role.id)
+    held = permissions.permissions_of_roles(tenant, roles)
+    clients = data.all(Client, order_by=Client.id)
+    grants = permissions.client_grants(tenant, [c.id for c in clients])
     sections: list[tuple[str, object]] = [
         ("gatehouse_export", FORMAT_VERSION),
         ("exported_at", _iso(utcnow())),
         ("tenant", {"id": tenant.id, "slug": tenant.slug, "name": tenant.name}),
         ("settings", get_settings(tenant)),
         (
+            "resources",
+            [
+                {
+                    "identifier": r.identifier,
+                    "name": r.name,
+                    "permissions": list(r.permissions or []),
+                    "access_token_ttl_seconds": r.access_token_ttl_seconds,
+                }
+                for r in data.all(Resource, order_by=Resource.id)
+            ],
+        ),
+        (
             "roles",
             [
-                {"kind": r.kind, "name": r.name, "description": r.description}
-                for r in data.all(Role, order_by=Role.id)
+                {
+                    "kind": r.kind,
+                    "name": r.name,
+                    "description": r.description,
+                    "permissions": held[r.id],
+                }
+                for r in roles
             ],
         ),
         (
@@ -98,8 +121,12 @@ def _sections(tenant: Tenant, with_signing_keys: bool) -> list[tuple[str, object
         (
             "clients",
             [
-                {"client_id": c.id, **{f: getattr(c, f) for f in CLIENT_FIELDS}}
-                for c in data.all(Client, order_by=Client.id)
+                {
+                    "client_id": c.id,
+                    **{f: getattr(c, f) for f in CLIENT_FIELDS},
+                    "resource_grants": grants[c.id],
+                }
+                for c in clients
             ],
         ),
     ]

@@ -1,7 +1,8 @@
 """Applying the sections of a whole-tenant export (see ``tenant_export``) to a tenant.
 
-What exists is kept and matched (roles by kind and name, organizations by slug,
-providers by kind and name, clients and signing keys by id); what is missing is created,
+What exists is kept and matched (API resources by identifier, roles by kind and name,
+organizations by slug, providers by kind and name, clients and signing keys by id); what
+is missing is created (a new role or client with its API permissions or grants),
 keeping the original ids where they are free, so tokens, ``sub`` claims, org ids and
 provider callback URLs stay the same. Users go through the same importer as a user
 file. Providers arrive without their client secret (the export omits it): set it again.
@@ -21,12 +22,22 @@ from app.models import SigningKey
 from app.models import Tenant
 from app.models import UpstreamProvider
 from app.security import crypto
+from app.services import permissions
+from app.services import resources
 from app.services.errors import ServiceError
 from app.services.portability.tenant_export import CLIENT_FIELDS
 from app.services.settings import update_settings
 from app.tenancy import scope
 
-SECTIONS = ("settings", "roles", "organizations", "providers", "clients", "signing_keys")
+SECTIONS = (
+    "settings",
+    "resources",
+    "roles",
+    "organizations",
+    "providers",
+    "clients",
+    "signing_keys",
+)
 
 
 class ExportRejected(ServiceError):
@@ -49,6 +60,7 @@ def apply_section(tenant: Tenant, key: str, value) -> list[str]:
         return []
     handler = {
         "settings": _settings,
+        "resources": _resources,
         "roles": _roles,
         "organizations": _organizations,
         "providers": _providers,
@@ -69,15 +81,50 @@ def _settings(tenant: Tenant, value: dict) -> list[str]:
     return []
 
 
+def _resources(tenant: Tenant, rows: list) -> list[str]:
+    notes = []
+    for row in rows:
+        if resources.find_by_identifier(tenant, row.get("identifier")) is not None:
+            continue
+        try:
+            resources.create_resource(tenant, row)
+        except ServiceError as exc:
+            notes.append(f"resource {str(row.get('identifier'))[:200]}: {exc.message}")
+    return notes
+
+
+def _with_permissions(tenant: Tenant, notes: list, what: str, apply) -> None:
+    try:
+        apply()
+    except ServiceError as exc:
+        notes.append(f"{what}: {exc.message}")
+
+
 def _roles(tenant: Tenant, rows: list) -> list[str]:
     data = scope(tenant)
     existing = {(r.kind, r.name) for r in data.all(Role)}
+    notes: list[str] = []
     for row in rows:
+        role = None
         if (row["kind"], row["name"]) not in existing:
-            data.add(
+            role = data.add(
                 Role(kind=row["kind"], name=row["name"], description=row.get("description", ""))
             )
-    return []
+            db.session.flush()
+        elif row.get("permissions"):
+            role = data.first(Role, Role.kind == row["kind"], Role.name == row["name"])
+            if permissions.permissions_of_roles(tenant, [role])[role.id]:
+                role = None  # an existing role keeps the permissions it has
+        if role is not None and row.get("permissions"):
+            _with_permissions(
+                tenant,
+                notes,
+                f"role {row['name']}",
+                lambda role=role, row=row: permissions.set_role_permissions(
+                    tenant, role, row["permissions"]
+                ),
+            )
+    return notes
 
 
 def _organizations(tenant: Tenant, rows: list) -> list[str]:
@@ -127,6 +174,16 @@ def _clients(tenant: Tenant, rows: list) -> list[str]:
         client = Client(**{f: row[f] for f in CLIENT_FIELDS if f in row})
         client.id = client_id
         data.add(client)
+        if row.get("resource_grants"):
+            db.session.flush()
+            _with_permissions(
+                tenant,
+                notes,
+                f"client {client_id}",
+                lambda client=client, row=row: permissions.set_client_grants(
+                    tenant, client, row["resource_grants"]
+                ),
+            )
     return notes
 
 

@@ -2,7 +2,7 @@
 
     verifier = TokenVerifier(
         issuers=["https://acme-corp.auth.example", "https://globex.auth.example"],
-        audience="cli_01HX...",
+        audience="https://api.example.com",   # your API's identifier (its tokens' aud)
     )
     claims = verifier.verify(token)   # raises InvalidToken
 
@@ -23,10 +23,10 @@ from collections.abc import Iterable
 import jwt
 from jwt.utils import base64url_decode
 
-from app.sdk.jwks import Fetch
-from app.sdk.jwks import JWKSCache
-from app.sdk.jwks import JWKSFetchError
-from app.sdk.jwks import http_fetch
+from gatehouse_sdk.jwks import Fetch
+from gatehouse_sdk.jwks import JWKSCache
+from gatehouse_sdk.jwks import JWKSFetchError
+from gatehouse_sdk.jwks import http_fetch
 
 ALLOWED_ALGORITHMS = ("ES256", "RS256")
 # RFC 8725 §3.1: the algorithm must fit the key; never let the token pick the key type.
@@ -78,7 +78,7 @@ class TokenVerifier:
     """Verifies access tokens of an allow-list of Gatehouse tenant issuers.
 
     ``fetch(url) -> dict`` reads discovery and JWKS documents (injectable: e.g.
-    :func:`app.sdk.jwks.loopback_fetch` in development); ``leeway`` is the clock skew
+    :func:`gatehouse_sdk.jwks.loopback_fetch` in development); ``leeway`` is the clock skew
     tolerated on ``exp``/``iat``/``nbf``, in seconds.
     """
 
@@ -165,6 +165,12 @@ def token_scopes(claims: dict) -> set[str]:
     """The scopes granted by a token (RFC 9068 §2.2.3: space-delimited ``scope``)."""
     scope = claims.get("scope") or ""
     return set(scope.split()) if isinstance(scope, str) else set()
+
+
+def token_permissions(claims: dict) -> set[str]:
+    """The API permissions a token carries: for a token of one API (``resource=`` at
+    Gatehouse, RFC 8707), its ``scope`` holds exactly those permissions."""
+    return token_scopes(claims)
 
 
 def token_roles(claims: dict) -> set[str]:

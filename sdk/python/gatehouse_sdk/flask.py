@@ -1,17 +1,19 @@
 """``require_token``: protect Flask views with Gatehouse access tokens (RFC 6750).
+Needs the ``flask`` extra: ``pip install 'gatehouse-sdk[flask]'``.
 
-    verifier = TokenVerifier(issuers=[...], audience="cli_...")
+    verifier = TokenVerifier(issuers=[...], audience="https://api.example.com")
     init_verifier(app, verifier)
 
     @app.get("/api/projects")
-    @require_token(scopes=["projects:read"], roles=["admin", "member"])
+    @require_token(permissions=["read:projects"])
     def projects():
         tenant_id = g.token_claims["tenant_id"]   # scope every query by it
         ...
 
-A missing or invalid token answers 401 with ``WWW-Authenticate: Bearer`` (with
-``error="invalid_token"`` when a token was presented, RFC 6750 §3.1); a valid token
-that lacks a scope, a role or the tenant answers 403 ``error="insufficient_scope"``.
+A missing or invalid token (another API's token among them: wrong ``aud``) answers 401
+with ``WWW-Authenticate: Bearer`` (with ``error="invalid_token"`` when a token was
+presented, RFC 6750 §3.1); a valid token that lacks a permission, a role or the tenant
+answers 403 ``error="insufficient_scope"`` naming the permissions needed (§3.1).
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ from flask import g
 from flask import jsonify
 from flask import request
 
-from app.sdk.verifier import InvalidToken
-from app.sdk.verifier import KeysUnavailable
-from app.sdk.verifier import TokenVerifier
-from app.sdk.verifier import token_roles
-from app.sdk.verifier import token_scopes
+from gatehouse_sdk.verifier import InvalidToken
+from gatehouse_sdk.verifier import KeysUnavailable
+from gatehouse_sdk.verifier import TokenVerifier
+from gatehouse_sdk.verifier import token_roles
+from gatehouse_sdk.verifier import token_scopes
 
 EXTENSION_KEY = "gatehouse.token_verifier"
 
@@ -87,14 +89,17 @@ def require_token(
     roles: Iterable[str] = (),
     tenant: TenantRule = None,
     verifier: TokenVerifier | None = None,
+    *,
+    permissions: Iterable[str] = (),
 ):
     """Decorator: require a valid access token; its claims go on ``g.token_claims``.
 
-    ``scopes``: every one must be granted. ``roles``: at least one must be held.
-    ``tenant``: a tenant id, several, or a callable returning them for this request
-    (e.g. from the URL); the token's ``tenant_id`` must be one of them.
+    ``permissions`` (API permissions, carried in ``scope``) and ``scopes``: every one must
+    be granted. ``roles``: at least one must be held. ``tenant``: a tenant id, several, or
+    a callable returning them for this request (e.g. from the URL); the token's
+    ``tenant_id`` must be one of them.
     """
-    needed_scopes = set(scopes)
+    needed_scopes = set(scopes) | set(permissions)
     any_roles = set(roles)
 
     def decorate(view):
@@ -120,7 +125,7 @@ def require_token(
                 return bearer_challenge(
                     403,
                     "insufficient_scope",
-                    "the token lacks a required scope",
+                    "the token lacks a required permission",
                     scope=" ".join(sorted(needed_scopes)),
                 )
             if any_roles and not any_roles & token_roles(claims):
