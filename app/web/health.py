@@ -165,7 +165,9 @@ def init_app(app: Flask) -> None:
             observatory(app).observe(
                 group_of_endpoint(request.endpoint),
                 time.perf_counter() - started,
-                g.get("tenant"),
+                # The snapshot, not the ORM row (which may be expired after a failed
+                # statement: reading it would ask the database that just failed).
+                g.get("tenant_config") or g.get("tenant"),
                 response.status_code,
             )
         return response

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.models import Event
@@ -44,6 +45,16 @@ def fan_out(session: Session, now: datetime, limit: int = 200) -> int:
     rows = list(session.scalars(stmt))
     by_tenant: dict[str, list[WebhookEndpoint]] = {}
     for event in rows:
+        # Each event is taken by one worker: SKIP LOCKED on PostgreSQL; on SQLite (no row
+        # locks, two workers may read the same events) the conditional UPDATE decides.
+        taken = session.execute(
+            update(Event)
+            .where(Event.id == event.id, Event.dispatched_at.is_(None))
+            .values(dispatched_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            continue
         if event.tenant_id not in by_tenant:
             by_tenant[event.tenant_id] = list(
                 session.scalars(
@@ -68,7 +79,6 @@ def fan_out(session: Session, now: datetime, limit: int = 200) -> int:
                         next_attempt_at=now,
                     )
                 )
-        event.dispatched_at = now
     session.commit()
     return len(rows)
 
