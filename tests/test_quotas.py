@@ -210,3 +210,20 @@ def test_a_first_refusal_on_a_read_only_endpoint_is_audited(app, tenant, make_us
         assert db.session.scalars(
             scope(tenant).select(Event).where(Event.type == "tenant.quota_exceeded")
         ).all()
+
+
+def test_a_bulk_import_stops_at_max_users_and_updates_still_apply(app, tenant):
+    from tests.support.imports import Importer
+
+    set_quotas(app, tenant, max_users=2)
+    importer = Importer(app)
+    records = [{"email": f"new{i}@example.com", "name": f"New {i}"} for i in range(4)]
+    _response, job = importer.upload(tenant.slug, records)
+    job = importer.job(tenant.slug, job["id"])
+    assert (job["status"], job["created"], job["error_count"]) == ("done", 2, 2), job
+    assert {e["line"] for e in job["errors"]} == {3, 4}
+    assert all("limit of 2 users" in e["error"] for e in job["errors"])
+    # At the limit, records about existing users still update them.
+    _response, again = importer.upload(tenant.slug, [{"email": "new0@example.com", "name": "Zed"}])
+    again = importer.job(tenant.slug, again["id"])
+    assert (again["created"], again["updated"], again["error_count"]) == (0, 1, 0), again

@@ -133,11 +133,12 @@ _CAPACITY = {
 }
 
 
-def check_capacity(tenant, quota: str) -> None:
-    """Refuse to create one more user, organization or client past ``quota``."""
+def room_left(tenant, quota: str) -> int | None:
+    """How many more users, organizations or clients ``quota`` allows (None: unlimited);
+    one count query, none when unlimited."""
     limit = limit_of(tenant, quota)
     if limit is None:
-        return
+        return None
     import app.models as models
     from app.extensions import db
 
@@ -145,13 +146,22 @@ def check_capacity(tenant, quota: str) -> None:
     count = db.session.scalar(
         select(func.count()).select_from(model).where(model.tenant_id == tenant.id)
     )
-    if count >= limit:
+    return max(0, limit - count)
+
+
+def capacity_message(tenant, quota: str) -> str:
+    return f"This tenant has reached its limit of {limit_of(tenant, quota)} {_CAPACITY[quota][1]}."
+
+
+def check_capacity(tenant, quota: str) -> None:
+    """Refuse to create one more user, organization or client past ``quota``."""
+    if room_left(tenant, quota) == 0:
         raise refused(
             tenant,
             quota,
-            limit,
+            limit_of(tenant, quota),
             CAPACITY_RETRY,
-            f"This tenant has reached its limit of {limit} {_CAPACITY[quota][1]}.",
+            capacity_message(tenant, quota),
         )
 
 

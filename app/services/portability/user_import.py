@@ -27,6 +27,8 @@ from app.models import UpstreamProvider
 from app.models import User
 from app.models import UserRole
 from app.models.base import new_id
+from app.quotas.enforce import capacity_message
+from app.quotas.enforce import room_left
 from app.services import roles as roles_service
 from app.services.errors import ValidationFailed
 from app.services.portability.records import RecordError
@@ -122,6 +124,9 @@ class UserImporter:
             except RecordError as exc:
                 results.append((line, exc))
         self._prefetch(ready)
+        # max_users (#23): what the quota allows now; records beyond it are refused one by
+        # one, so an import never takes a tenant past its limit.
+        self.room = room_left(self.tenant, "max_users")
         for line, rec, email, raw in ready:
             try:
                 results.append((line, self._apply(rec, email, raw)))
@@ -196,6 +201,10 @@ class UserImporter:
                     f"identities: {item['provider']} {item['subject']} is linked to another user"
                 )
         if user is None:
+            if self.room is not None:
+                if self.room <= 0:
+                    raise RecordError(capacity_message(self.tenant, "max_users"))
+                self.room -= 1
             user = self._create(rec, email, raw)
             self._set_roles(user, plan.get("roles", {self.tenant_roles["member"]}))
             self._set_orgs(user, plan.get("orgs", {}))
