@@ -121,6 +121,9 @@ def _check_unavailable(kind, answer):
         assert "briefly unavailable" in answer.text and "Traceback" not in answer.text
 
 
+# Timing-bound on a shared 2-core machine (recovery within 5 s while other tests run):
+# one retry, reported by pytest as a rerun, so a repeated failure still fails CI.
+@pytest.mark.flaky(reruns=1)
 def test_postgres_restart_under_load(private_cluster):
     cluster = private_cluster
     ops = control_app(cluster)
