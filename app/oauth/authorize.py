@@ -97,6 +97,9 @@ def _max_age_exceeded(session) -> bool:
 
 def handle():
     """GET or POST /oauth2/authorize."""
+    if any("\x00" in value for _, value in request.values.items(multi=True)):
+        # A NUL can't be stored (PostgreSQL text) nor trusted in a redirect.
+        return errors.error_page("The authorization request is malformed.")
     session = current_session()
     user = g.get("session_user") if session is not None else None
     try:
