@@ -12,6 +12,7 @@ from app.models.invitation import Invitation
 from app.models.key import SigningKey
 from app.models.login_code import LoginCode
 from app.models.logo import TenantLogo
+from app.models.logout import LogoutDelivery
 from app.models.mail import Job
 from app.models.mail import OutboxMessage
 from app.models.mfa import MfaFactor
@@ -69,6 +70,7 @@ __all__ = [
     "Invitation",
     "LinkedIdentity",
     "LoginCode",
+    "LogoutDelivery",
     "Membership",
     "MembershipRole",
     "MfaFactor",

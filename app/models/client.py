@@ -41,6 +41,12 @@ class Client(TenantOwned, db.Model):
     # Roles carried by client_credentials tokens.
     roles: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # OIDC Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed, and whether the
+    # client needs ``sid`` in them (Gatehouse always sends it).
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(2000))
+    backchannel_logout_session_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, nullable=False
+    )
 
     @property
     def client_id(self) -> str:

@@ -5,7 +5,10 @@
   ``aud`` or by ``client_id``), matched exactly; ``state`` is passed back;
 * with a hint naming the signed-in user, the session ends at once (and the grants that
   hang off it are revoked); without one, the user confirms with a CSRF-protected form,
-  so that a third-party page cannot sign people out.
+  so that a third-party page cannot sign people out;
+* every client with a grant in the ended session that registered a
+  ``backchannel_logout_uri`` is then sent a Logout Token by the worker (OIDC Back-Channel
+  Logout 1.0, app/services/backchannel_logout.py), the initiating client included.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ def handle():
             return error_page("The form expired. Try again.", title="Cannot sign out")
     if session is not None:
         grants_service.revoke_session_grants(tenant, session.id, reason="logout")
-        sign_out()
+        sign_out(reason="rp_logout")  # queues the back-channel logout tokens (never waits)
     if target:
         return redirect(target, code=302)
     return render_template("oauth/logged_out.html")

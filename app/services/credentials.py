@@ -28,7 +28,9 @@ def _set_password(tenant: Tenant, user: User, new_password: str, keep_session_id
     user.password_changed_at = utcnow()
     user.failed_logins = 0
     user.locked_until = None
-    ended = sessions.end_user_sessions(tenant, user.id, except_id=keep_session_id)
+    ended = sessions.end_user_sessions(
+        tenant, user.id, except_id=keep_session_id, reason="password_changed"
+    )
     db.session.flush()
     return ended
 

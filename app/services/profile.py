@@ -35,7 +35,7 @@ def end_own_session(tenant: Tenant, user: User, session_id: str) -> BrowserSessi
     session = scope(tenant).get(BrowserSession, session_id)
     if session is None or session.user_id != user.id:
         raise NotFound("No such session.")
-    sessions.end_session(session)
+    sessions.end_session(session, reason="revoked")
     audit.record(tenant, "session.ended", target_type="session", target_id=session.id)
     db.session.flush()
     return session

@@ -13,6 +13,7 @@ from app.models import User
 from app.models.base import utcnow
 from app.security.tokens import digest
 from app.security.tokens import new_token
+from app.services import backchannel_logout
 from app.services.settings import get_settings
 from app.tenancy import scope
 
@@ -75,21 +76,37 @@ def load_session(tenant: Tenant, token: str | None) -> BrowserSession | None:
     return session
 
 
-def end_session(session: BrowserSession) -> None:
+def end_session(session: BrowserSession, *, notify: bool = True, reason: str = "logout") -> None:
+    """End a session; with ``notify`` its clients hear of it over the back channel
+    (OIDC Back-Channel Logout: queued in this transaction, sent by the worker)."""
     if session.ended_at is None:
         session.ended_at = utcnow()
+        if notify:
+            backchannel_logout.sessions_ended(session.tenant_id, [session.id], reason=reason)
 
 
-def end_user_sessions(tenant: Tenant, user_id: str, *, except_id: str | None = None) -> int:
-    """End every live session of a user (password change, admin action); returns how many."""
-    stmt = update(BrowserSession).where(
+def end_user_sessions(
+    tenant: Tenant, user_id: str, *, except_id: str | None = None, reason: str = "revoked"
+) -> int:
+    """End every live session of a user (password change, admin action), telling their
+    clients over the back channel; returns how many."""
+    criteria = [
         BrowserSession.tenant_id == tenant.id,
         BrowserSession.user_id == user_id,
         BrowserSession.ended_at.is_(None),
-    )
+    ]
     if except_id:
-        stmt = stmt.where(BrowserSession.id != except_id)
-    result = db.session.execute(stmt.values(ended_at=utcnow()))
+        criteria.append(BrowserSession.id != except_id)
+    query = scope(tenant).select(BrowserSession, *criteria[1:])
+    ids = list(db.session.scalars(query.with_only_columns(BrowserSession.id)))
+    if not ids:
+        return 0
+    result = db.session.execute(
+        update(BrowserSession)
+        .where(*criteria, BrowserSession.id.in_(ids))
+        .values(ended_at=utcnow())
+    )
+    backchannel_logout.sessions_ended(tenant, ids, reason=reason)
     return result.rowcount or 0
 
 

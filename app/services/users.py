@@ -203,7 +203,7 @@ def set_user_status(tenant: Tenant, user: User, status: str) -> User:
         return user
     user.status = status
     if status == "disabled":
-        end_all_sessions(tenant, user)
+        end_all_sessions(tenant, user, reason="user_disabled")
     audit.record(
         tenant,
         "user.disabled" if status == "disabled" else "user.enabled",
@@ -213,10 +213,10 @@ def set_user_status(tenant: Tenant, user: User, status: str) -> User:
     return user
 
 
-def end_all_sessions(tenant: Tenant, user: User) -> int:
-    """End the user's browser sessions and revoke their refresh-token families (grants);
-    returns how many sessions ended."""
-    ended = end_user_sessions(tenant, user.id)
+def end_all_sessions(tenant: Tenant, user: User, *, reason: str = "revoked") -> int:
+    """End the user's browser sessions (their clients are told over the back channel) and
+    revoke their refresh-token families (grants); returns how many sessions ended."""
+    ended = end_user_sessions(tenant, user.id, reason=reason)
     db.session.execute(
         update(Grant)
         .where(Grant.tenant_id == tenant.id, Grant.user_id == user.id, Grant.revoked_at.is_(None))
@@ -231,7 +231,7 @@ def end_session_by_id(tenant: Tenant, session_id: str) -> None:
     session = scope(tenant).get(BrowserSession, session_id)
     if session is None or session.ended_at is not None:
         raise NotFound("No such live session.")
-    end_session(session)
+    end_session(session, reason="revoked")
     revoke_session_grants(tenant, session.id, reason="session_ended")
     audit.record(
         tenant,
@@ -300,7 +300,7 @@ def update_user(tenant: Tenant, user: User, data: dict) -> User:
         db.session.flush()
         audit.record(tenant, "user.updated", target_type="user", target_id=user.id, fields=changed)
     if "password" in changed:  # a password set by an admin signs the user out everywhere
-        end_all_sessions(tenant, user)
+        end_all_sessions(tenant, user, reason="password_changed")
     if "roles" in data:
         set_tenant_roles(tenant, user, list(data["roles"]))
     if "status" in data:

@@ -39,7 +39,7 @@ def _load_user_from_cookie(_request) -> User | None:
         session = sessions_service.load_session(tenant, request.cookies.get(cookie_name(tenant.id)))
         user = scope(tenant).get(User, session.user_id) if session else None
         if user is not None and not user.is_active:
-            sessions_service.end_session(session)
+            sessions_service.end_session(session, reason="user_disabled")
             session, user = None, None
         g.browser_session = session
         g.session_user = user
@@ -58,7 +58,9 @@ def sign_in(user: User, amr: list[str]) -> BrowserSession:
     """Start a fresh session (a new id: rotation at sign-in) and set its cookie."""
     old = current_session()
     if old is not None:
-        sessions_service.end_session(old)
+        # Rotation at a new sign-in of the same person (prompt=login, step-up) keeps their
+        # apps signed in; another person signing in ends the previous one's apps too.
+        sessions_service.end_session(old, notify=old.user_id != user.id)
     session, token = sessions_service.start_session(
         current_tenant,
         user,
@@ -83,11 +85,12 @@ def rotate_csrf_token() -> None:
     g.pop(field, None)
 
 
-def sign_out() -> BrowserSession | None:
-    """End the server-side session and clear the cookie."""
+def sign_out(reason: str = "logout") -> BrowserSession | None:
+    """End the server-side session (its clients are told over the back channel) and clear
+    the cookie."""
     session = current_session()
     if session is not None:
-        sessions_service.end_session(session)
+        sessions_service.end_session(session, reason=reason)
     g.browser_session = None
     g.session_user = None
     g.clear_session_cookie = True

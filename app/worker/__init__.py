@@ -21,6 +21,7 @@ log = logging.getLogger("gatehouse.worker")
 def run_once(now: datetime | None = None, *, mail_only: bool = False) -> int:
     """One pass over every queue (needs an app context); answers the rows handled."""
     from app.services import usage
+    from app.worker import logout
     from app.worker import mail
     from app.worker import prune
     from app.worker import webhooks
@@ -37,6 +38,7 @@ def run_once(now: datetime | None = None, *, mail_only: bool = False) -> int:
         if not mail_only:
             handled += webhooks.fan_out(session, at())
             handled += webhooks.deliver_due(session, at())
+            handled += logout.deliver_due(session, at())
             prune.prune(session, at())  # not counted: it never means more work is waiting
             usage.maybe_flush()  # usage counters -> tenant_usage_daily, once a minute
     return handled
@@ -68,8 +70,9 @@ def start_thread(app: Flask) -> threading.Event:
 
 
 def init_app(app: Flask) -> None:
-    """Config defaults; with OUTBOX_DRAIN_ON_COMMIT (tests) a commit that queued mail runs
-    the worker's mail pass at once, so tests read delivered mail without a thread."""
+    """Config defaults; with OUTBOX_DRAIN_ON_COMMIT (tests) a commit that queued mail or
+    back-channel logout tokens runs that pass of the worker at once, so tests read
+    delivered mail and received logout tokens without a thread."""
     from sqlalchemy import event
 
     defaults = {
@@ -78,6 +81,10 @@ def init_app(app: Flask) -> None:
         "WEBHOOK_RETRY_WINDOW_SECONDS": 3 * 24 * 3600,
         "WEBHOOK_DISABLE_AFTER_SECONDS": 3 * 24 * 3600,
         "MAIL_RETRY_BASE_SECONDS": 30.0,
+        # Back-channel logout: a few quick tries (a logout token is worth little late).
+        "BACKCHANNEL_LOGOUT_MAX_ATTEMPTS": 5,
+        "BACKCHANNEL_LOGOUT_RETRY_BASE_SECONDS": 10.0,
+        "BACKCHANNEL_LOGOUT_RETRY_WINDOW_SECONDS": 3600,
         "OUTBOX_DRAIN_ON_COMMIT": False,
     }
     for key, value in defaults.items():
@@ -91,18 +98,36 @@ def _drain_after_commit(session: Session) -> None:
     from flask import current_app
     from flask import has_app_context
 
+    from app.services.backchannel_logout import QUEUED_FLAG as LOGOUT_FLAG
     from app.services.mail import QUEUED_FLAG
 
-    if not session.info.pop(QUEUED_FLAG, False) or not has_app_context():
+    mail_queued = session.info.pop(QUEUED_FLAG, False)
+    logout_queued = session.info.pop(LOGOUT_FLAG, False)
+    if not (mail_queued or logout_queued) or not has_app_context():
         return
-    if current_app.config.get("OUTBOX_DRAIN_ON_COMMIT"):
-        try:
+    if not current_app.config.get("OUTBOX_DRAIN_ON_COMMIT"):
+        return
+    try:
+        if mail_queued:
             run_once(mail_only=True)
-        except Exception:  # noqa: BLE001 - the commit already happened; the worker retries
-            log.exception("mail drain after commit failed")
+        if logout_queued:
+            _drain_logout()
+    except Exception:  # noqa: BLE001 - the commit already happened; the worker retries
+        log.exception("outbox drain after commit failed")
+
+
+def _drain_logout() -> None:
+    from app import rls
+    from app.worker import logout
+
+    with Session(db.engine, expire_on_commit=False) as session:
+        rls.bypass("worker", session)
+        logout.deliver_due(session, datetime.now(UTC))
 
 
 def _forget_queued(session: Session) -> None:
+    from app.services.backchannel_logout import QUEUED_FLAG as LOGOUT_FLAG
     from app.services.mail import QUEUED_FLAG
 
     session.info.pop(QUEUED_FLAG, None)
+    session.info.pop(LOGOUT_FLAG, None)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Event
 from app.models import Job
+from app.models import LogoutDelivery
 from app.models import OutboxMessage
 from app.models import WebhookDelivery
 
@@ -22,6 +23,10 @@ def render() -> str:
         "webhooks": (WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at),
         "mail": (OutboxMessage.status == "pending", OutboxMessage.next_attempt_at),
         "jobs": (Job.status == "pending", Job.next_attempt_at),
+        "backchannel_logout": (
+            LogoutDelivery.status == "pending",
+            LogoutDelivery.next_attempt_at,
+        ),
     }
     depth, age = [], []
     for name, (pending, due) in queues.items():

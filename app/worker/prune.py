@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.models import Event
 from app.models import FlowState
 from app.models import Job
+from app.models import LogoutDelivery
 from app.models import OutboxMessage
 from app.models import WebhookDelivery
 
@@ -44,6 +45,9 @@ def prune(session: Session, now: datetime) -> int:
             OutboxMessage.created_at < before, OutboxMessage.status != "pending"
         ),
         delete(Job).where(Job.created_at < before, Job.status != "pending"),
+        delete(LogoutDelivery).where(
+            LogoutDelivery.created_at < before, LogoutDelivery.status != "pending"
+        ),
         delete(FlowState).where(FlowState.expires_at < now),  # abandoned sign-in steps
     ):
         removed += session.execute(stmt).rowcount or 0

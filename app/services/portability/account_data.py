@@ -171,7 +171,7 @@ def _scrub(value, replacements: dict[str, str]):
 def erase_user(tenant: Tenant, user: User) -> str:
     """Delete the account (Art. 17); returns the pseudonym its audit trail now carries."""
     alias = pseudonym(f"{tenant.id}:{user.id}")
-    end_all_sessions(tenant, user)
+    end_all_sessions(tenant, user, reason="user_deleted")
     replacements = {user.id: alias, user.email: alias}
     for event in db.session.scalars(_events_about(tenant, user)):
         if event.actor_id == user.id:
