@@ -14,6 +14,7 @@ from app.admin.common import form_list
 from app.admin.common import respond
 from app.admin.common import tenant_route
 from app.models import Client
+from app.services import backchannel_logout
 from app.services import clients as clients_service
 from app.services import permissions as permissions_service
 from app.services import resources as resources_service
@@ -35,6 +36,10 @@ def _data_from_form() -> dict:
         "id_token_signed_response_alg": request.form.get("id_token_signed_response_alg", ""),
         "first_party": bool(request.form.get("first_party")),
         "roles": form_list("roles"),
+        "backchannel_logout_uri": (request.form.get("backchannel_logout_uri") or "").strip(),
+        "backchannel_logout_session_required": bool(
+            request.form.get("backchannel_logout_session_required")
+        ),
     }
 
 
@@ -52,12 +57,14 @@ def _choices() -> dict:
 
 
 def _api_access(client: Client) -> dict:
-    """The client's resource grants and the tenant's APIs, for the API access panel."""
+    """The client's resource grants and the tenant's APIs, for the API access panel (and
+    its recent back-channel logout deliveries, for the panel under it)."""
     tenant = console_tenant()
     grants = permissions_service.client_grants(tenant, [client.id])[client.id]
     return {
         "apis": resources_service.list_resources(tenant),
         "granted": {g["resource"]: set(g["permissions"]) for g in grants},
+        "logout_deliveries": backchannel_logout.list_deliveries(tenant, client, limit=20)[:20],
     }
 
 

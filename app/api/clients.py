@@ -9,12 +9,14 @@ from flask import jsonify
 
 from app.api import bp
 from app.api.auth import tenant_for
+from app.api.pagination import page
 from app.api.pagination import page_of_list
 from app.api.pagination import page_params
 from app.api.routes import created
 from app.api.routes import no_content
 from app.api.schemas import SCHEMAS
 from app.api.validation import json_body
+from app.services import backchannel_logout
 from app.services import clients as clients_service
 from app.services import permissions
 
@@ -67,3 +69,13 @@ def clients_rotate_secret(tenant_ref, client_id):
     client = clients_service.get_client(tenant, client_id)
     secret = clients_service.rotate_client_secret(tenant, client)
     return jsonify({"client_id": client.id, "client_secret": secret})
+
+
+@bp.get("/tenants/<tenant_ref>/clients/<client_id>/backchannel-logout-deliveries")
+def clients_logout_deliveries(tenant_ref, client_id):
+    """The client's back-channel logout deliveries, newest first, with every attempt."""
+    tenant = tenant_for(tenant_ref)
+    client = clients_service.get_client(tenant, client_id)
+    before, limit = page_params()
+    rows = backchannel_logout.list_deliveries(tenant, client, before=before, limit=limit)
+    return jsonify(page(rows, limit, backchannel_logout.delivery_to_dict))

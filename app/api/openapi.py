@@ -356,6 +356,9 @@ OPERATIONS: list[Operation] = [
     Op("delete", f"{T}/clients/{{client_id}}", "Delete a client (its grants go too)", ok=204),
     Op("post", f"{T}/clients/{{client_id}}/secret",
        "Rotate the secret; the answer holds it once", out=ref("ClientSecret")),
+    Op("get", f"{T}/clients/{{client_id}}/backchannel-logout-deliveries",
+       "Back-channel logout tokens sent to the client, newest first, with every attempt",
+       out=listing("LogoutDelivery"), query=PAGING),
     # Upstream identity providers
     Op("get", f"{T}/providers", "List upstream identity providers",
        out=listing("Provider"), query=PAGING),

@@ -365,6 +365,8 @@ SCHEMAS: dict[str, dict] = {
             "grant_types": {"type": "array", "items": {"type": "string"}},
             "token_endpoint_auth_method": {"type": "string"},
             "resource_grants": RESOURCE_GRANTS,
+            "backchannel_logout_uri": {"type": ["string", "null"]},
+            "backchannel_logout_session_required": {"type": "boolean"},
             "client_secret": {
                 "type": "string",
                 "description": "Only in the create and rotate answers.",
@@ -404,6 +406,16 @@ SCHEMAS: dict[str, dict] = {
             "first_party": {"type": "boolean"},
             "roles": ROLE_NAMES,
             "resource_grants": RESOURCE_GRANTS,
+            "backchannel_logout_uri": {
+                "type": ["string", "null"],
+                "maxLength": 2000,
+                "description": "OIDC Back-Channel Logout: where logout tokens are POSTed "
+                "(absolute https URI, no fragment; null removes it).",
+            },
+            "backchannel_logout_session_required": {
+                "type": "boolean",
+                "description": "The client needs `sid` in logout tokens (always sent).",
+            },
         },
         ("client_name",),
     ),
@@ -719,6 +731,32 @@ SCHEMAS["WebhookDelivery"] = resource(
         "next_attempt_at": TIME_OR_NULL,
     },
     ("id", "endpoint_id", "event_id", "event_type", "status", "attempts", "created_at"),
+)
+SCHEMAS["LogoutDelivery"] = resource(
+    {
+        "client_id": ID,
+        "session_id": ID,
+        "sub": ID,
+        "reason": {
+            "type": "string",
+            "description": "What ended the session: `logout`, `rp_logout`, `revoked`, "
+            "`password_changed`, `user_disabled`, `user_deleted`.",
+        },
+        "status": {"type": "string", "enum": ["pending", "succeeded", "failed"]},
+        "attempts": {"type": "integer"},
+        "response_status": {"type": ["integer", "null"]},
+        "response_body": {"type": ["string", "null"], "description": "First 1 KB."},
+        "latency_ms": {"type": ["number", "null"]},
+        "error": {"type": ["string", "null"]},
+        "history": {
+            "type": "array",
+            "description": "Every attempt: `at`, `status`, `error`, `jti` of the token sent.",
+            "items": {"type": "object"},
+        },
+        "last_attempt_at": TIME_OR_NULL,
+        "next_attempt_at": TIME_OR_NULL,
+    },
+    ("id", "client_id", "session_id", "sub", "status", "attempts", "created_at"),
 )
 SCHEMAS["Event"] = {
     "type": "object",

@@ -59,7 +59,9 @@ def metadata(issuer: str) -> dict:
         "prompt_values_supported": ["none", "login", "consent", "select_organization"],
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": False,
-        "backchannel_logout_supported": False,
+        # OIDC Back-Channel Logout 1.0 §2.1: logout tokens carry ``sid`` (and ``sub``).
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
     }
 
 

@@ -25,6 +25,7 @@ from app.security.tokens import digest
 from app.security.tokens import digests_match
 from app.security.tokens import new_token
 from app.services import audit
+from app.services import backchannel_logout
 from app.services import permissions
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
@@ -54,6 +55,8 @@ DEFAULTS = {
     "roles": [],
     "post_logout_redirect_uris": [],
     "redirect_uris": [],
+    "backchannel_logout_uri": None,
+    "backchannel_logout_session_required": False,
 }
 FIELDS = ("client_name", *DEFAULTS)
 # Unknown client ids remembered per snapshot, at most (a guessing client cannot grow it).
@@ -135,6 +138,7 @@ def _validate(data: dict, current: dict, scopes: set[str] = SCOPES) -> dict:
         if problems:
             errors[field] = problems[0]
         merged[field] = uris
+    _backchannel_logout(data, current, merged, errors)
     grants = _string_list(merged.get("grant_types"), "grant_types", errors)
     if not grants or not set(grants) <= GRANT_TYPES:
         errors.setdefault("grant_types", f"must be drawn from: {', '.join(sorted(GRANT_TYPES))}")
@@ -170,6 +174,26 @@ def _validate(data: dict, current: dict, scopes: set[str] = SCOPES) -> dict:
     if errors:
         raise ValidationFailed(errors)
     return merged
+
+
+def _backchannel_logout(data: dict, current: dict, merged: dict, errors: dict) -> None:
+    """OIDC Back-Channel Logout §2.2: an absolute URI without fragment (https; http only
+    for loopback hosts, as for redirect URIs), checked against the outbound guard when it
+    changes; "" or null removes it."""
+    uri = merged.get("backchannel_logout_uri")
+    uri = uri.strip() if isinstance(uri, str) else uri
+    if uri in (None, ""):
+        merged["backchannel_logout_uri"] = None
+    elif not isinstance(uri, str):
+        errors["backchannel_logout_uri"] = "must be a URL or null"
+    else:
+        changed = uri != current.get("backchannel_logout_uri")
+        problem = backchannel_logout.uri_problem(uri, check_address=changed)
+        if problem:
+            errors["backchannel_logout_uri"] = problem
+        merged["backchannel_logout_uri"] = uri
+    if not isinstance(merged.get("backchannel_logout_session_required"), bool):
+        errors["backchannel_logout_session_required"] = "must be true or false"
 
 
 def _may_hold_admin(grant_types, auth_method) -> bool:

@@ -51,6 +51,8 @@ CLIENT_FIELDS = (
     "first_party",
     "roles",
     "disabled",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
 )
 
 
