@@ -93,6 +93,7 @@ class AuthorizationParams:
         self.pushed = client_id is not None
         self.client_id = client_id
         self.resume = resume  # the resume handle this request came back with
+        self.kept = _pairs(values)  # what that handle holds
 
     @classmethod
     def of_request(cls, tenant) -> AuthorizationParams:
@@ -107,11 +108,11 @@ class AuthorizationParams:
         if not client_id:
             raise ValueError("client_id is required with request_uri.")
         pairs, resume = pushed_requests.redeem(tenant, client_id, request_uri)
-        values = MultiDict(pairs)
+        params = cls(tenant, MultiDict(pairs), client_id=client_id, resume=resume)
         if resume and request.method == "POST" and request.form.get("organization"):
             # The organization picker's choice (checked like any organization= below).
-            values["organization"] = request.form["organization"]
-        return cls(tenant, values, client_id=client_id, resume=resume)
+            params.values["organization"] = request.form["organization"]
+        return params
 
     def get(self, name: str, default=None):
         return self.values.get(name, default)
@@ -134,11 +135,11 @@ class AuthorizationParams:
         parameters, or for a pushed request ``client_id`` and a resume handle."""
         if not self.pushed:
             return values
-        if self.resume is None or _pairs(values) != _pairs(self.values):
+        if self.resume is None or _pairs(values) != self.kept:
             pushed_requests.finish(self.tenant, self.resume)
             uri = pushed_requests.resume(self.tenant, self.client_id, _pairs(values))
             self.resume = uri[len(pushed_requests.URN_PREFIX) :]
-            self.values = values
+            self.kept = _pairs(values)
         uri = pushed_requests.URN_PREFIX + self.resume
         return MultiDict([("client_id", self.client_id), ("request_uri", uri)])
 

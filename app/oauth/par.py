@@ -29,6 +29,9 @@ from app.tenancy import current_config
 
 # Client authentication travels beside the request's parameters; never kept with them.
 _CLIENT_AUTH_PARAMS = frozenset({"client_secret", "client_assertion", "client_assertion_type"})
+# What one pushed request may hold (names and values): far more than any authorization URL
+# carries, far less than the form parser accepts (the row lives 60 s).
+MAX_CHARS = 32 * 1024
 
 
 def _error(error: str, description: str, status: int = 400) -> Response:
@@ -73,6 +76,8 @@ def _push(req, tenant) -> Response:
     values = MultiDict([(k, v) for k, v in form.items(multi=True) if k not in _CLIENT_AUTH_PARAMS])
     if any("\x00" in v for _, v in values.items(multi=True)):
         return _error("invalid_request", "The authorization request is malformed.")
+    if sum(len(k) + len(v) for k, v in values.items(multi=True)) > MAX_CHARS:
+        return _error("invalid_request", "The authorization request is too large.")
     if values.get("client_id", client.client_id) != client.client_id:
         return _error("invalid_request", "client_id is not the authenticated client.")
     values["client_id"] = client.client_id

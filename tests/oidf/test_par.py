@@ -359,3 +359,76 @@ def test_par_required_flag_through_the_admin_api_and_the_console(app, tenant, ma
     assert "Client saved." in edited.get_data(as_text=True)
     shown = api.get(f"/tenants/{tenant.slug}/clients/{client_id}").get_json()
     assert shown["require_pushed_authorization_requests"] is False
+
+
+def test_par_refuses_a_nul_and_an_oversized_request(tc, rp):
+    nul = push(tc, rp, state="a\x00b")
+    assert nul.status_code == 400 and nul.get_json()["error"] == "invalid_request"
+    huge = push(tc, rp, state="s" * (33 * 1024))
+    assert huge.status_code == 400 and huge.get_json()["error"] == "invalid_request"
+
+
+def test_par_prompt_login_signs_in_again_and_keeps_the_pushed_request(app, tenant, user, tc, rp):
+    verifier, challenge = pkce_pair()
+    request_uri = _pushed(tc, rp, verifier_challenge=challenge, prompt="login", state="st-re")
+    to_login = _authorize_with(tc, rp.client_id, request_uri)
+    assert "/login?" in to_login.headers["Location"]
+    next_url = parse_qs(urlsplit(to_login.headers["Location"]).query)["next"][0]
+    assert "prompt" not in next_url and set(parse_qs(urlsplit(next_url).query)) == {
+        "client_id",
+        "request_uri",
+    }
+    sign_in(app, tc, tenant, user)  # the old session was ended
+    query = query_of(tc.get(next_url))  # prompt=login is not asked again
+    assert query["state"] == "st-re"
+    assert exchange(tc, rp, query["code"], verifier).status_code == 200
+
+
+def test_par_organization_picker_then_consent(app, tenant, user, tc):
+    from app.services import orgs as orgs_service
+    from tests.support.http import csrf_from
+    from tests.support.oauth import claims_of
+
+    with app.app_context():
+        ops = orgs_service.create_org(db.session.merge(tenant), "Operations")
+        orgs_service.add_member(
+            db.session.merge(tenant), ops, db.session.merge(user), roles=["member"]
+        )
+        db.session.commit()
+        ops_id = ops.id
+    partner = make_client(app, tenant, client_name="Partner App", first_party=False)
+    verifier, challenge = pkce_pair()
+    request_uri = _pushed(tc, partner, verifier_challenge=challenge, prompt="select_organization")
+    picker = _authorize_with(tc, partner.client_id, request_uri)
+    html = picker.get_data(as_text=True)
+    assert picker.status_code == 200 and "Operations" in html
+    resume = html.split('name="request_uri" value="')[1].split('"')[0]
+    chosen = tc.post(
+        "/oauth2/authorize",
+        data={"client_id": partner.client_id, "request_uri": resume, "organization": ops_id},
+    )
+    consent = chosen.get_data(as_text=True)
+    assert chosen.status_code == 200 and 'name="decision"' in consent  # then the consent page
+    approved = tc.post(
+        "/oauth2/authorize",
+        data={
+            "client_id": partner.client_id,
+            "request_uri": consent.split('name="request_uri" value="')[1].split('"')[0],
+            "decision": "approve",
+            "csrf_token": csrf_from(consent),
+        },
+    )
+    code = query_of(approved)["code"]
+    tokens = exchange(tc, partner, code, verifier).get_json()
+    assert claims_of(tokens["access_token"])["org_id"] == ops_id
+
+
+def test_par_consent_page_may_be_reloaded(app, tenant, tc):
+    partner = make_client(app, tenant, client_name="Partner App", first_party=False)
+    first = _authorize_with(tc, partner.client_id, _pushed(tc, partner))
+    resume = first.get_data(as_text=True).split('name="request_uri" value="')[1].split('"')[0]
+    for _ in range(2):  # a reload of the page the resume handle leads to
+        again = _authorize_with(tc, partner.client_id, resume)
+        assert again.status_code == 200 and 'name="decision"' in again.get_data(as_text=True)
+    other = make_client(app, tenant, client_name="Other App", first_party=False)
+    _refused_page(_authorize_with(tc, other.client_id, resume), "invalid_request_uri")
