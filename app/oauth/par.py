@@ -77,7 +77,8 @@ def _push(req, tenant) -> Response:
     if any("\x00" in v for _, v in values.items(multi=True)):
         return _error("invalid_request", "The authorization request is malformed.")
     if sum(len(k) + len(v) for k, v in values.items(multi=True)) > MAX_CHARS:
-        return _error("invalid_request", "The authorization request is too large.")
+        # RFC 9126 §2.3: 413 for a request beyond what the server accepts
+        return _error("invalid_request", "The authorization request is too large.", 413)
     if values.get("client_id", client.client_id) != client.client_id:
         return _error("invalid_request", "client_id is not the authenticated client.")
     values["client_id"] = client.client_id

@@ -365,7 +365,7 @@ def test_par_refuses_a_nul_and_an_oversized_request(tc, rp):
     nul = push(tc, rp, state="a\x00b")
     assert nul.status_code == 400 and nul.get_json()["error"] == "invalid_request"
     huge = push(tc, rp, state="s" * (33 * 1024))
-    assert huge.status_code == 400 and huge.get_json()["error"] == "invalid_request"
+    assert huge.status_code == 413 and huge.get_json()["error"] == "invalid_request"
 
 
 def test_par_prompt_login_signs_in_again_and_keeps_the_pushed_request(app, tenant, user, tc, rp):
