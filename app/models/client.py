@@ -50,7 +50,7 @@ class Client(TenantOwned, db.Model):
     # client needs ``sid`` in them (Gatehouse always sends it).
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(2000))
     backchannel_logout_session_required: Mapped[bool] = mapped_column(
-        Boolean, default=False, nullable=False
+        Boolean, default=False, server_default=false(), nullable=False
     )
 
     @property
