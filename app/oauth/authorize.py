@@ -40,6 +40,7 @@ from app.oauth.server import authorization
 from app.services import audiences
 from app.services import consent as consent_service
 from app.services import issuance
+from app.services import registration
 from app.services import tokens
 from app.services.errors import ValidationFailed
 from app.services.resource_config import resource_config
@@ -239,5 +240,11 @@ def _consent_page(client, scope_value: str, config=None, shown=None):
             }
         )
     return render_template(
-        "oauth/consent.html", client=client, scopes=scopes, apis=apis, fields=_params()
+        "oauth/consent.html",
+        client=client,
+        scopes=scopes,
+        apis=apis,
+        fields=_params(),
+        # A dynamically registered client's own logo and links (RFC 7591 §2), as it said.
+        registered=registration.extras_of(current_tenant, client.id),
     )

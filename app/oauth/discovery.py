@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 
+from flask import g
+
 from app.services.clients import AUTH_METHODS
 from app.services.clients import ID_TOKEN_ALGS
 from app.services.clients import SCOPES
+from app.services.registration import is_enabled as registration_enabled
 
 # Browsers and relying parties may keep discovery a while; JWKS only a minute, so a
 # ``next`` key (published one whole rotation before it signs) is seen well before it signs.
@@ -26,9 +29,10 @@ CLAIMS = [
 ]  # fmt: skip
 
 
-def metadata(issuer: str) -> dict:
-    """What this provider really supports, and nothing else."""
-    return {
+def metadata(issuer: str, config=None) -> dict:
+    """What this provider really supports, and nothing else. ``config``: the tenant
+    snapshot (default: the request's), for what varies per tenant."""
+    document = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oauth2/authorize",
         "token_endpoint": f"{issuer}/oauth2/token",
@@ -61,6 +65,18 @@ def metadata(issuer: str) -> dict:
         "frontchannel_logout_supported": False,
         "backchannel_logout_supported": False,
     }
+    # RFC 7591 §3 / RFC 8414 §2: only where the tenant turned registration on (discovery
+    # is built once per snapshot, and every settings change makes a new snapshot).
+    config = config if config is not None else _request_config(issuer)
+    if config is not None and registration_enabled(config.merged_settings):
+        document["registration_endpoint"] = f"{issuer}/oauth2/register"
+    return document
+
+
+def _request_config(issuer: str):
+    """The request's tenant snapshot, when it is this issuer's."""
+    snapshot = g.get("tenant_config") if g else None
+    return snapshot if snapshot is not None and snapshot.issuer == issuer else None
 
 
 def prepared(body: dict) -> tuple[bytes, str]:
