@@ -77,10 +77,10 @@ def registration_tokens_create():
     )
 
 
-@tenant_route("/registration/<token_id>/revoke", methods=["POST"])
+@tenant_route("/registration/<registration_token_id>/revoke", methods=["POST"])
 @recent_auth("admin.registration_tokens_index")
-def registration_tokens_revoke(token_id: str):
-    row = registration_tokens.revoke_token(console_tenant(), token_id)  # NotFound -> 404
+def registration_tokens_revoke(registration_token_id: str):
+    row = registration_tokens.revoke_token(console_tenant(), registration_token_id)  # or 404
     return done(
         f"Initial access token {row.name} revoked.",
         "admin.registration_tokens_index",
