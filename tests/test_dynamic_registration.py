@@ -24,6 +24,7 @@ from tests.support.oauth import refresh
 from tests.support.oauth import sign_in
 from tests.support.registration import as_client
 from tests.support.registration import manage
+from tests.support.registration import metadata
 from tests.support.registration import mint_initial_token
 from tests.support.registration import oauth_error
 from tests.support.registration import register
@@ -439,3 +440,30 @@ def test_management_refusals_do_not_leak(app, tenant, other_tenant, tenant_clien
         "invalid_token",
     )
     assert manage(tc, "GET", one["client_id"], one["registration_access_token"]).status_code == 200
+
+
+def test_the_last_use_of_an_initial_token_is_taken_once(app, tenant, live_server):
+    """Two registrations racing for a token's last use (a real server, threads released
+    together, the client insert slowed down so both pass the token check first): one 201,
+    one 401, one client."""
+    from tests.support.races import HttpClient
+    from tests.support.races import together
+    from tests.support.races import widened_race_window
+
+    set_mode(app, tenant, "initial_access_token")
+    token = mint_initial_token(app, tenant, max_uses=1)
+
+    def call():
+        http = HttpClient(live_server, f"{tenant.slug}.{live_server.base_domain}")
+        return http.request(
+            "POST",
+            "/oauth2/register",
+            json=metadata(),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    with widened_race_window(Client):
+        responses = together(call, call)
+    assert sorted(r.status_code for r in responses) == [201, 401], [r.text for r in responses]
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(Client)) == 1
