@@ -467,3 +467,23 @@ def test_the_last_use_of_an_initial_token_is_taken_once(app, tenant, live_server
     assert sorted(r.status_code for r in responses) == [201, 401], [r.text for r in responses]
     with app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(Client)) == 1
+
+
+FIELDS = (
+    "client_name", "redirect_uris", "post_logout_redirect_uris", "grant_types",
+    "response_types", "token_endpoint_auth_method", "scope", "id_token_signed_response_alg",
+    "application_type", "logo_uri", "client_uri", "policy_uri", "tos_uri", "contacts",
+    "software_id", "software_version", "jwks", "subject_type",
+)  # fmt: skip
+ODD_VALUES = (1, True, "", {"a": 1}, [{"x": 1}], [1], ["code", ["nested"]], "x" * 3000)
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_odd_json_values_are_a_400_never_a_500(app, tenant, tenant_client, field):
+    set_mode(app, tenant, "open")
+    tc = tenant_client(tenant)
+    for value in ODD_VALUES:
+        response = register(tc, **{field: value})
+        assert response.status_code in (201, 400), (field, value, response.status_code)
+        if response.status_code == 400:
+            assert response.get_json()["error"].startswith("invalid_"), (field, value)
