@@ -10,6 +10,12 @@ jwks``/``-jwks-uri`` (``private_key_jwt`` is not available to registered clients
 ``oidcc-registration-sector-uri``/``-sector-bad`` (no pairwise subjects),
 ``oidcc-idtoken-unsigned`` (no ``none`` ID tokens), ``oidcc-userinfo-rs256`` (userinfo
 is plain JSON).
+
+Not here: ``oidcc-ensure-redirect-uri-in-authorization-request`` (Gatehouse deliberately
+accepts an authorization request without ``redirect_uri`` when the client registered
+exactly one, tests/test_oauth_flow.py, where the module expects an error) and
+``oidcc-request-uri-*`` (request objects are not supported: discovery says
+``request_uri_parameter_supported: false``).
 """
 
 from __future__ import annotations
@@ -251,3 +257,15 @@ def test_oidcc_refresh_token(rp):
     other = rp.client(grant_types=["authorization_code", "refresh_token"])
     stolen = refresh(rp.tc, other, refreshed.get_json()["refresh_token"])
     assert stolen.status_code == 400 and stolen.get_json()["error"] == "invalid_grant"
+
+
+def test_oidcc_response_type_missing(rp):
+    """No response_type: an error, on a page or sent back to the (registered) redirect URI
+    as ``invalid_request`` or ``unsupported_response_type``."""
+    client = rp.client()
+    sign_in(rp.app, rp.tc, rp.tenant, rp.user)
+    response = authorize(rp.tc, client, response_type=None)
+    if response.status_code == 302:
+        assert query_of(response)["error"] in {"invalid_request", "unsupported_response_type"}
+    else:
+        assert response.status_code == 400
