@@ -29,7 +29,9 @@ from app.tenancy import issuer_for
 def _bearer() -> str | None:
     """RFC 6750 §2.1: the token of ``Authorization: Bearer <token>``, or None."""
     scheme, _, value = (request.headers.get("Authorization") or "").partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
 
 
 def _answer(body: dict, status: int = 200):
@@ -41,11 +43,11 @@ def _answer(body: dict, status: int = 200):
 def _error(exc: registration.RegistrationError):
     db.session.rollback()  # an initial token's use is given back with the rest
     response = _answer({"error": exc.error, "error_description": exc.message}, exc.status)
-    if exc.status == 401:
+    if exc.status in (401, 403):
         realm = f'Bearer realm="{issuer_for(current_tenant)}"'
         # RFC 6750 §3.1: no credentials at all → a bare challenge, without an error code.
         response.headers["WWW-Authenticate"] = (
-            f'{realm}, error="invalid_token"' if _bearer() else realm
+            f'{realm}, error="{exc.error}"' if _bearer() else realm
         )
     return response
 
