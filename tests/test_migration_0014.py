@@ -1,6 +1,6 @@
 """Revision 0014 (dynamic client registration, #19) upgrades a database with rows at the
-previous head: tenants and clients stay as they were (registration reads ``off``, the
-existing clients have no registration), the new tables take tokens and registrations
+revision before it: tenants and clients stay as they were (registration reads ``off``,
+the existing clients have no registration), the new tables take tokens and registrations
 and go with their tenant and client; the downgrade drops them again."""
 
 from __future__ import annotations

@@ -6,14 +6,14 @@ The tenant setting ``dynamic_registration`` needs no migration (settings are JSO
 defaults filled in on read: a tenant without it reads ``off``).
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0012"  # main's head since the PAR merge (the brief gave 0011)
 branch_labels = None
 depends_on = None
 
