@@ -221,6 +221,14 @@ def handle():
         # cannot be trusted enough to redirect, so the error page answers.
         return errors.error_page("The authorization request is malformed.")
 
+    if not params.get("redirect_uri") and "openid" in (params.get("scope") or "").split():
+        # OIDC Core §3.1.2.1: an OpenID request names its redirect_uri (plain OAuth may
+        # omit it when one is registered, RFC 6749 §3.1.2.3); not redirected, §4.1.2.1.
+        params.finish()
+        return errors.error_page(
+            "The request has no redirect_uri; an OpenID Connect request must name one.",
+            error="invalid_request",
+        )
     client = grant.request.client.row
     redirect_uri = grant.redirect_uri
     state = params.get("state")

@@ -11,10 +11,7 @@ jwks``/``-jwks-uri`` (``private_key_jwt`` is not available to registered clients
 ``oidcc-idtoken-unsigned`` (no ``none`` ID tokens), ``oidcc-userinfo-rs256`` (userinfo
 is plain JSON).
 
-Not here: ``oidcc-ensure-redirect-uri-in-authorization-request`` (Gatehouse deliberately
-accepts an authorization request without ``redirect_uri`` when the client registered
-exactly one, tests/test_oauth_flow.py, where the module expects an error) and
-``oidcc-request-uri-*`` (request objects are not supported: discovery says
+Not here: ``oidcc-request-uri-*`` (request objects are not supported: discovery says
 ``request_uri_parameter_supported: false``).
 """
 
@@ -216,6 +213,15 @@ def test_oidcc_ensure_registered_redirect_uri(rp):
     client = rp.client()
     sign_in(rp.app, rp.tc, rp.tenant, rp.user)
     response = authorize(rp.tc, client, redirect_uri="https://attacker.example/cb")
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_oidcc_ensure_redirect_uri_in_authorization_request(rp):
+    """An OpenID request without redirect_uri gets an error page, though the registered
+    client has exactly one (OIDC Core §3.1.2.1)."""
+    client = rp.client()
+    sign_in(rp.app, rp.tc, rp.tenant, rp.user)
+    response = authorize(rp.tc, client, redirect_uri=None)
     assert response.status_code == 400 and "Location" not in response.headers
 
 
