@@ -9,7 +9,9 @@ and limited to safe defaults: the ``authorization_code`` and ``refresh_token`` g
 URIs (http on a loopback host only for ``application_type: native``, RFC 8252 §7.3),
 no roles nor resource grants. What Gatehouse cannot honour yet is refused with
 ``invalid_client_metadata`` rather than silently dropped (``jwks``, ``jwks_uri``,
-``sector_identifier_uri``, request objects, signed or encrypted userinfo, logout URIs);
+``sector_identifier_uri``, request objects, signed or encrypted userinfo, front-channel
+logout); ``backchannel_logout_uri`` and ``backchannel_logout_session_required`` (OIDC
+Back-Channel Logout §2.2) are accepted, checked as an administrator's are;
 other metadata it does not understand is ignored (RFC 7591 §2).
 
 The client row is made by :mod:`app.services.clients` (its validation, quota, audit and
@@ -61,7 +63,6 @@ REFUSED = {
     "userinfo_signed_response_alg": "userinfo is answered as plain JSON only",
     "userinfo_encrypted_response_alg": "userinfo is answered as plain JSON only",
     "id_token_encrypted_response_alg": "encrypted ID tokens are not supported",
-    "backchannel_logout_uri": "back-channel logout is not available for registered clients",
     "frontchannel_logout_uri": "front-channel logout is not supported",
     "first_party": "first-party clients are registered by an administrator",
     "roles": "roles are given by an administrator",
@@ -259,6 +260,10 @@ def clean_metadata(data) -> tuple[dict, dict]:
         "token_endpoint_auth_method": method,
         "scope": scope_value,
         "id_token_signed_response_alg": alg,
+        "backchannel_logout_uri": data.get("backchannel_logout_uri"),
+        "backchannel_logout_session_required": data.get(
+            "backchannel_logout_session_required", False
+        ),
     }
     return values, {"application_type": application_type, **_extras(data)}
 
@@ -408,6 +413,14 @@ def response_of(issuer: str, outcome: Registered) -> dict:
         "scope": client.scope,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "subject_type": "public",
+        **(
+            {
+                "backchannel_logout_uri": client.backchannel_logout_uri,
+                "backchannel_logout_session_required": client.backchannel_logout_session_required,
+            }
+            if client.backchannel_logout_uri
+            else {}
+        ),
         **(outcome.registration.client_metadata or {}),
         "registration_client_uri": f"{issuer}/oauth2/register/{client.id}",
     }

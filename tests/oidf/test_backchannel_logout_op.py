@@ -222,3 +222,35 @@ def _drain(app, until=None, timeout: float = 10.0) -> None:
             time.sleep(0.02)
     if until is not None:
         raise AssertionError("the worker did not get there in time")
+
+
+def test_oidcc_backchannel_rp_initiated_logout_dynamic_client(
+    app, tenant, user, tenant_client, receiver
+):
+    """The plan with a dynamically registered client (RFC 7591): the back-channel logout
+    metadata is registered, echoed, and honoured; a URI with a fragment is refused."""
+    from tests.oidf.test_dynamic_op import ConformanceRp
+    from tests.support.registration import set_mode
+
+    set_mode(app, tenant, "open")
+    browser = tenant_client(tenant)
+    rp = ConformanceRp(app, browser, tenant, user)
+    refused = rp.register(backchannel_logout_uri=receiver.url() + "#fragment")
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == "invalid_client_metadata"
+    assert "backchannel_logout_uri" in refused.get_json()["error_description"]
+    registered = rp.register(
+        backchannel_logout_uri=receiver.url(),
+        backchannel_logout_session_required=True,
+        post_logout_redirect_uris=[POST_LOGOUT],
+    )
+    assert registered.status_code == 201, registered.get_json()
+    body = registered.get_json()
+    assert body["backchannel_logout_uri"] == receiver.url()
+    assert body["backchannel_logout_session_required"] is True
+    client = RegisteredClient(body["client_id"], body["client_secret"], body["redirect_uris"][0])
+    tokens = rp.code_flow(client)
+    metadata = discovered(browser)
+    rp_initiated_logout(browser, metadata, tokens["id_token"])
+    (token,) = receiver.tokens()
+    validate(browser, metadata, token, client, tokens["id_token"])
