@@ -12,6 +12,7 @@ import pytest
 from app.extensions import db
 from app.models import OutboxMessage
 from app.services import invitations
+from app.services import orgs
 from tests.conftest import DEFAULT_PASSWORD
 from tests.support.axe import AXE
 from tests.support.axe import WIDTHS
@@ -28,8 +29,14 @@ def acme(app, make_tenant, make_user):
         login_methods=["password", "email_code", "magic_link"],
         branding={"primary_color": "#ffee00"},
     )
-    make_user(tenant, "admin@acme.example", roles=("admin",))
+    admin = make_user(tenant, "admin@acme.example", roles=("admin",))
     make_user(tenant, "ana@example.com")
+    with app.app_context():  # the organizations page with its table
+        acme = db.session.merge(tenant)
+        for name, role in (("Blue Team", "owner"), ("Green Team", "member")):
+            org = orgs.create_org(acme, name)
+            orgs.add_member(acme, org, db.session.merge(admin), roles=[role])
+        db.session.commit()
     return tenant
 
 
@@ -99,6 +106,9 @@ def test_hosted_and_console_pages_have_no_serious_violations(
         db.session.commit()
     page.goto(f"{origin}/invitations/{token}?ui_locales=es")
     check("invitation")
+    page.screenshot(
+        path=artifact_path(f"i18n-invitation-es-{scheme}-{size[0]}.png"), full_page=True
+    )
 
     # The account pages and MFA enrolment, signed in (English, then Spanish). Every
     # console page is checked by test_console_accessibility_browser.py.
@@ -118,6 +128,8 @@ def test_hosted_and_console_pages_have_no_serious_violations(
         "/mfa/enroll?ui_locales=es",
     ):
         page.goto(origin + path)
-        check(path.strip("/").replace("/", "-").split("?")[0] + "-es")
+        name = path.strip("/").replace("/", "-").split("?")[0] + "-es"
+        check(name)
+        page.screenshot(path=artifact_path(f"i18n-{name}-{scheme}-{size[0]}.png"), full_page=True)
     context.close()
     assert not found, "\n".join(f"{k}: {v}" for k, v in found.items())
