@@ -73,7 +73,13 @@ def world(app, acme) -> dict[str, str]:
         org = orgs.create_org(tenant, "Blue Team")
         orgs.add_member(tenant, org, ana, roles=["owner"])
         client, _secret = clients.create_client(
-            tenant, {"client_name": "Notes", "redirect_uris": ["https://notes.example/cb"]}
+            tenant,
+            {
+                "client_name": "Notes",
+                "redirect_uris": ["https://notes.example/cb"],
+                # the client page then shows its back-channel logout panel too
+                "backchannel_logout_uri": "https://notes.example/backchannel-logout",
+            },
         )
         api = resources.create_resource(
             tenant,
