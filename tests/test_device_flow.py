@@ -374,3 +374,17 @@ def test_verification_uri_ignores_the_host_header(app, tenant, tv, tenant_client
     device = tenant_client(tenant, path_form=True)
     body = started(device, tv)
     assert body["verification_uri"] == "http://acme-corp.gatehouse.test/device"
+
+
+def test_device_page_speaks_the_persons_language(app, tenant, user, tenant_client):
+    browser = tenant_client(tenant)
+    sign_in(app, browser, tenant, user)
+    page = browser.get("/device", headers={"Accept-Language": "es"})
+    html = page.get_data(as_text=True)
+    assert 'lang="es"' in html and "Conectar un dispositivo" in html
+    wrong = browser.post(
+        "/device",
+        data={"csrf_token": csrf_from(html), "user_code": "nope"},
+        headers={"Accept-Language": "de"},
+    )
+    assert "Dieser Code ist ungültig" in wrong.get_data(as_text=True)
