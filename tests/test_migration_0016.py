@@ -53,12 +53,11 @@ def test_upgrade_from_0011_with_rows_then_store_device_authorizations(tmp_path):
             )
             row = conn.execute(text("SELECT status, interval FROM device_authorizations")).one()
             assert (row.status, row.interval) == ("pending", 5)
-        with pytest.raises(sa_exc.IntegrityError):  # one live user code per tenant
-            with db.engine.begin() as conn:
-                conn.execute(
-                    text(DEVICE_ROW),
-                    {"id": "dva_B", "device": "e" * 64, "user": "u" * 64, "now": now},
-                )
+        # One user code per tenant.
+        with pytest.raises(sa_exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(
+                text(DEVICE_ROW), {"id": "dva_B", "device": "e" * 64, "user": "u" * 64, "now": now}
+            )
         with db.engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 conn.execute(text("PRAGMA foreign_keys = ON"))
