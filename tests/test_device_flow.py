@@ -388,3 +388,53 @@ def test_device_page_speaks_the_persons_language(app, tenant, user, tenant_clien
         headers={"Accept-Language": "de"},
     )
     assert "Dieser Code ist ungültig" in wrong.get_data(as_text=True)
+
+
+def test_resources_are_shown_bounded_and_asked_for_at_the_token_endpoint(
+    app, tenant, user, tv, tenant_client
+):
+    """RFC 8707 as at /oauth2/authorize: the third-party device client's review lists the
+    API's permissions the user's roles give; its token for the API carries at most them."""
+    from app.models import Tenant
+    from app.services import permissions
+    from app.services import resources
+    from app.services import roles
+
+    api = "https://api.acme.example"
+    with app.app_context():
+        t = db.session.get(Tenant, tenant.id)
+        resources.create_resource(
+            t,
+            {
+                "identifier": api,
+                "name": "Acme API",
+                "permissions": [
+                    {"name": "read:docs", "description": "Read your documents"},
+                    {"name": "write:docs", "description": "Change your documents"},
+                ],
+            },
+        )
+        member = roles.get_role(t, "member", "tenant")
+        permissions.set_role_permissions(t, member, [{"resource": api, "permission": "read:docs"}])
+        db.session.commit()
+    device = tenant_client(tenant)
+    unknown = start(device, tv, resource="https://api.globex.example")
+    assert unknown.status_code == 400 and unknown.get_json()["error"] == "invalid_target"
+    body = started(device, tv, scope="openid read:docs write:docs", resource=api)
+    browser = tenant_client(tenant)
+    sign_in(app, browser, tenant, user)
+    review = browser.get("/device", query_string={"user_code": body["user_code"]})
+    html = review.get_data(as_text=True)
+    assert "Acme API" in html and "Read your documents" in html
+    assert "Change your documents" not in html  # the user's roles do not give it
+    decide(browser, body["user_code"])
+    response = poll(device, tv, body["device_code"], resource=api)
+    assert response.status_code == 200, response.get_json()
+    access = claims_of(response.get_json()["access_token"])
+    assert access["aud"] == api and access["scope"] == "read:docs"
+    # Only a resource named in the device authorization request.
+    other = started(device, tv)
+    decide(browser, other["user_code"])
+    refused = poll(device, tv, other["device_code"], resource=api)
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_target"
+    assert poll(device, tv, other["device_code"]).status_code == 200  # not used up
