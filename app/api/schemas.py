@@ -364,6 +364,7 @@ SCHEMAS: dict[str, dict] = {
             "redirect_uris": {"type": "array", "items": {"type": "string"}},
             "grant_types": {"type": "array", "items": {"type": "string"}},
             "token_endpoint_auth_method": {"type": "string"},
+            "require_pushed_authorization_requests": {"type": "boolean"},
             "resource_grants": RESOURCE_GRANTS,
             "client_secret": {
                 "type": "string",
@@ -407,6 +408,10 @@ SCHEMAS: dict[str, dict] = {
             "scope": {"type": "string", "maxLength": 1000},
             "id_token_signed_response_alg": {"type": "string", "enum": ["RS256", "ES256"]},
             "first_party": {"type": "boolean"},
+            "require_pushed_authorization_requests": {
+                "type": "boolean",
+                "description": "RFC 9126: authorization requests only through /oauth2/par.",
+            },
             "roles": ROLE_NAMES,
             "resource_grants": RESOURCE_GRANTS,
         },
@@ -662,6 +667,45 @@ SCHEMAS["ScimTokenCreated"] = {
 }
 SCHEMAS["ScimTokenCreate"] = closed(
     {"name": {"type": "string", "minLength": 1, "maxLength": 200}}, ("name",)
+)
+# --- initial access tokens of dynamic client registration (RFC 7591 §3)
+SCHEMAS["RegistrationToken"] = resource(
+    {
+        "name": {"type": "string"},
+        "expires_at": TIME_OR_NULL,
+        "max_uses": {"type": ["integer", "null"]},
+        "uses": {"type": "integer"},
+        "last_used_at": TIME_OR_NULL,
+        "status": {"type": "string", "enum": ["active", "expired", "used"]},
+    }
+)
+SCHEMAS["RegistrationTokenCreated"] = {
+    "allOf": [
+        {"$ref": "#/components/schemas/RegistrationToken"},
+        {
+            "type": "object",
+            "properties": {"token": {"type": "string", "description": "Shown only once."}},
+            "required": ["token"],
+        },
+    ]
+}
+SCHEMAS["RegistrationTokenCreate"] = closed(
+    {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "expires_in": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": 365 * 86400,
+            "description": "Seconds until it expires (null or absent: never).",
+        },
+        "max_uses": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": 1_000_000,
+            "description": "Registrations it allows (null or absent: unlimited).",
+        },
+    },
+    ("name",),
 )
 # --- webhooks and events (secrets appear once, in the create and rotate answers)
 _WEBHOOK_FIELDS = {

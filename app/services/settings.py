@@ -43,10 +43,16 @@ DEFAULTS: dict[str, Any] = {
     # what a tenant created before the setting existed reads (off: its clients keep
     # working); new tenants store it on (NEW_TENANT_SETTINGS).
     "require_pkce_for_confidential_clients": False,
+    # RFC 9126 §5: every client of the tenant must push its authorization requests
+    # (/oauth2/par); a client can also be required alone (its own flag).
+    "require_pushed_authorization_requests": False,
     "branding": {"display_name": "", "logo_url": "", "primary_color": "#4f46e5"},
     # Claim name → key of the user's metadata, added to ID and access tokens
     # (app/services/custom_claims.py: namespaced or collision-free names only).
     "custom_claims": {},
+    # RFC 7591/7592 at /oauth2/register (app/services/registration.py): ``off``, allowed
+    # with an initial access token minted by an admin, or ``open`` to anyone.
+    "dynamic_registration": "off",
 }
 
 # Written into every new tenant's settings: the defaults a new tenant starts with where
@@ -56,6 +62,7 @@ NEW_TENANT_SETTINGS: dict[str, Any] = {"require_pkce_for_confidential_clients": 
 _ENUMS = {
     "signup_mode": {"open", "invite_only", "closed"},
     "mfa_policy": {"off", "optional", "required", "required_for_admins"},
+    "dynamic_registration": {"off", "initial_access_token", "open"},
 }
 _RANGES = {
     "password_min_length": (8, 128),
@@ -140,6 +147,7 @@ def _validate(key: str, value: Any, errors: dict[str, str]) -> Any:
         "passwordless_passkeys",
         "require_email_verification",
         "require_pkce_for_confidential_clients",
+        "require_pushed_authorization_requests",
     }:
         if not isinstance(value, bool):
             errors[key] = "must be true or false"

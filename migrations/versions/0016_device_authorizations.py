@@ -1,7 +1,7 @@
 """Device authorization grant (RFC 8628, #19): one row per device code and user code.
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0014
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0016"
-down_revision = "0011"
+down_revision = "0014"  # main's head when merged (the brief gave 0011)
 branch_labels = None
 depends_on = None
 
