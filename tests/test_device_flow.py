@@ -438,3 +438,23 @@ def test_resources_are_shown_bounded_and_asked_for_at_the_token_endpoint(
     refused = poll(device, tv, other["device_code"], resource=api)
     assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_target"
     assert poll(device, tv, other["device_code"]).status_code == 200  # not used up
+
+
+def test_the_worker_prunes_device_codes_a_day_after_they_expired(app, tenant, tv, tenant_client):
+    from app.security.tokens import digest
+    from app.worker import prune
+
+    device = tenant_client(tenant)
+    old, fresh = started(device, tv), started(device, tv)
+    with app.app_context():
+        db.session.execute(
+            update(DeviceAuthorization)
+            .where(DeviceAuthorization.device_code_digest == digest(old["device_code"]))
+            .values(expires_at=utcnow() - timedelta(days=2))
+        )
+        db.session.commit()
+        prune._last_run.clear()
+        prune.prune(db.session, utcnow())
+        assert len(db.session.scalars(select(DeviceAuthorization)).all()) == 1
+    assert poll(device, tv, fresh["device_code"]).get_json()["error"] == "authorization_pending"
+    assert poll(device, tv, old["device_code"]).get_json()["error"] == "invalid_grant"
