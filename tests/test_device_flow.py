@@ -458,3 +458,29 @@ def test_the_worker_prunes_device_codes_a_day_after_they_expired(app, tenant, tv
         assert len(db.session.scalars(select(DeviceAuthorization)).all()) == 1
     assert poll(device, tv, fresh["device_code"]).get_json()["error"] == "authorization_pending"
     assert poll(device, tv, old["device_code"]).get_json()["error"] == "invalid_grant"
+
+
+def test_the_admin_api_registers_a_device_client(app, tenant, user, tenant_client):
+    """DESIGN §3: ``grant_types`` takes the device code grant; a device-only public client
+    needs no redirect URI and can run the flow at once."""
+    from tests.support.api import Api
+    from tests.support.api import create_admin_key
+
+    api = Api(app, create_admin_key(app, tenant))
+    created = api.post(
+        "/tenants/acme-corp/clients",
+        json={
+            "client_name": "CLI",
+            "grant_types": [DEVICE],
+            "token_endpoint_auth_method": "none",
+            "scope": "openid profile",
+        },
+    )
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert body["grant_types"] == [DEVICE] and "client_secret" not in body
+    device = tenant_client(tenant)
+    answer = device.post(
+        "/oauth2/device_authorization", data={"client_id": body["client_id"], "scope": "openid"}
+    )
+    assert answer.status_code == 200 and "user_code" in answer.get_json()
