@@ -484,3 +484,22 @@ def test_the_admin_api_registers_a_device_client(app, tenant, user, tenant_clien
         "/oauth2/device_authorization", data={"client_id": body["client_id"], "scope": "openid"}
     )
     assert answer.status_code == 200 and "user_code" in answer.get_json()
+
+
+def test_the_tenants_mfa_policy_applies_before_the_review(app, tenant, user, tv, tenant_client):
+    from app.services.settings import update_settings
+
+    with app.app_context():
+        update_settings(db.session.merge(tenant), {"mfa_policy": "required"})
+        db.session.commit()
+    device = tenant_client(tenant)
+    body = started(device, tv)
+    browser = tenant_client(tenant)
+    sign_in(app, browser, tenant, user)  # a password-only session
+    response = browser.get("/device", query_string={"user_code": body["user_code"]})
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/mfa/step-up"
+    assert parse_qs(location.query)["next"] == [f"/device?user_code={body['user_code']}"]
+    sign_in(app, browser, tenant, user, amr=("pwd", "otp", "mfa"))
+    assert "Living Room TV" in decide(browser, body["user_code"]).get_data(as_text=True)
