@@ -297,7 +297,9 @@ def test_code_entry_is_rate_limited(app, tenant, user, tv, tenant_client):
 
 
 @pytest.mark.config(DEVICE_CODE_TENANT_RATE_LIMIT="2 per minute")
-def test_code_entry_is_rate_limited_per_tenant(app, tenant, user, make_user, tenant_client):
+def test_code_entry_is_rate_limited_per_tenant(
+    app, tenant, user, make_user, make_tenant, tenant_client
+):
     guesses = []
     for n in range(3):
         browser = tenant_client(tenant)
@@ -311,6 +313,16 @@ def test_code_entry_is_rate_limited_per_tenant(app, tenant, user, make_user, ten
             ).status_code
         )
     assert guesses == [200, 200, 429]
+    # Another tenant's count is its own.
+    other = make_tenant("globex", "Globex")
+    browser = tenant_client(other)
+    sign_in(app, browser, other, make_user(other, "g@example.com"))
+    elsewhere = browser.post(
+        "/device",
+        data={"csrf_token": browser.csrf_token("/device"), "user_code": "BCDF-GHJK"},
+        environ_base={"REMOTE_ADDR": "192.0.2.9"},
+    )
+    assert elsewhere.status_code == 200
 
 
 def test_signing_out_revokes_the_device_tokens(app, tenant, user, tv, tenant_client):
