@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from tests.browser.test_accessibility_browser import AXE
-from tests.browser.test_accessibility_browser import WIDTHS
-from tests.browser.test_accessibility_browser import serious_violations
 from tests.conftest import DEFAULT_PASSWORD
+from tests.support.axe import AXE
+from tests.support.axe import WIDTHS
+from tests.support.axe import serious_violations
 from tests.support.oauth import make_client
 
 pytestmark = pytest.mark.browser
