@@ -93,9 +93,17 @@ def main(argv=None) -> int:
 
         app = create_app()
         # The request log goes to a file, as in production (not the terminal).
+        from app.web.hooks import JsonFormatter
+        from app.web.hooks import RequestContextFilter
+
         handler = logging.FileHandler(harness.WORK / "cpu-requests.log")
+        handler.setFormatter(JsonFormatter())  # the production line, JSON with the ids
+        handler.addFilter(RequestContextFilter())
         for name in ("gatehouse.request", ""):
             logging.getLogger(name).handlers[:] = [handler]
+        # Once, as in production: not also through the "gatehouse" logger's stderr handler
+        # (which formatted every line a second time, and wrote it to the terminal).
+        logging.getLogger("gatehouse.request").propagate = False
         with app.app_context():
             engine = db.engine
         statements = [0]
