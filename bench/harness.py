@@ -167,7 +167,7 @@ WORKERS = ("sync", "gthread", "granian")
 
 # Blocking threads per granian worker: the same default as deploy/granian.env
 # (GRANIAN_BLOCKING_THREADS); bench/NOTES.md has the measurement behind it.
-GRANIAN_BLOCKING_THREADS = 1
+GRANIAN_BLOCKING_THREADS = 2
 
 
 def granian_args(port: int, blocking_threads: int | None = None) -> list[str]:
@@ -194,7 +194,7 @@ def granian_args(port: int, blocking_threads: int | None = None) -> list[str]:
 
 class Gatehouse(Server):
     """Gatehouse with ONE worker: gunicorn ``sync``, gunicorn ``gthread`` (N threads) or
-    granian (WSGI, one blocking thread)."""
+    granian (WSGI, ``GRANIAN_BLOCKING_THREADS`` blocking threads, as in production)."""
 
     name = "gatehouse"
 

@@ -198,11 +198,13 @@ class PresentedRefresh:
         )
 
 
-def _role_names(tenant, *joins, where):
-    """A correlated subquery: the role names reached through ``joins`` (every table
-    filtered by ``tenant``), comma-separated (a comma is never in a role name,
-    ROLE_NAME_RE), NULL for none."""
-    stmt = select(func.aggregate_strings(Role.name, ",")).select_from(joins[0][0])
+def _role_names(*joins, where):
+    """A correlated subquery: the role names reached through ``joins`` (tables, each
+    filtered by the tenant in its join condition or ``where``), comma-separated (a comma
+    is never in a role name, ROLE_NAME_RE), NULL for none. Plain tables, not mapped
+    classes: the whole statement stays Core (no ORM compilation or loading)."""
+    roles = Role.__table__.c
+    stmt = select(func.aggregate_strings(roles.name, ",")).select_from(joins[0][0])
     for target, on in joins[1:]:
         stmt = stmt.join(target, on)
     return stmt.where(*where).scalar_subquery()
@@ -229,24 +231,25 @@ def _presented_refresh(tenant):
         .prefix_with("MATERIALIZED")
     )
     token = presented.c
+    roles, user_roles = Role.__table__, UserRole.__table__
+    memberships, membership_roles = Membership.__table__, MembershipRole.__table__
     tenant_roles = _role_names(
-        tenant,
-        (UserRole, None),
-        (Role, (Role.id == UserRole.role_id) & (Role.tenant_id == tenant)),
-        where=(UserRole.user_id == grants.user_id, UserRole.tenant_id == tenant),
+        (user_roles, None),
+        (roles, (roles.c.id == user_roles.c.role_id) & (roles.c.tenant_id == tenant)),
+        where=(user_roles.c.user_id == grants.user_id, user_roles.c.tenant_id == tenant),
     )
     org_roles = _role_names(
-        tenant,
-        (Membership, None),
+        (memberships, None),
         (
-            MembershipRole,
-            (MembershipRole.membership_id == Membership.id) & (MembershipRole.tenant_id == tenant),
+            membership_roles,
+            (membership_roles.c.membership_id == memberships.c.id)
+            & (membership_roles.c.tenant_id == tenant),
         ),
-        (Role, (Role.id == MembershipRole.role_id) & (Role.tenant_id == tenant)),
+        (roles, (roles.c.id == membership_roles.c.role_id) & (roles.c.tenant_id == tenant)),
         where=(
-            Membership.org_id == grants.org_id,
-            Membership.user_id == grants.user_id,
-            Membership.tenant_id == tenant,
+            memberships.c.org_id == grants.org_id,
+            memberships.c.user_id == grants.user_id,
+            memberships.c.tenant_id == tenant,
         ),
     )
     return (
