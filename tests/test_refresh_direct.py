@@ -37,7 +37,9 @@ def _refresh(tc, client, token, *, via_authlib=False, **extra):
 def _comparable(response):
     body = response.get_json()
     headers = sorted((k, v) for k, v in response.headers.items() if k not in _VARYING)
-    shape = {k: v for k, v in body.items() if k not in {"access_token", "refresh_token", "id_token"}}
+    shape = {
+        k: v for k, v in body.items() if k not in {"access_token", "refresh_token", "id_token"}
+    }
     tokens = {}
     for name in ("access_token", "id_token"):
         if name in body:
@@ -164,7 +166,9 @@ def test_a_refresh_token_of_another_tenant_is_unknown(
 
 
 def _introspect(tc, client, token, *, via_authlib=False, **extra):
-    return _post(tc, "/oauth2/introspect", client, {"token": token, **extra}, via_authlib=via_authlib)
+    return _post(
+        tc, "/oauth2/introspect", client, {"token": token, **extra}, via_authlib=via_authlib
+    )
 
 
 def test_the_direct_introspection_is_authlibs_introspection(app, tenant, signed_in):
@@ -174,7 +178,10 @@ def test_the_direct_introspection_is_authlibs_introspection(app, tenant, signed_
     through_authlib = _introspect(signed_in, rp, tokens["access_token"], via_authlib=True)
     assert direct.status_code == 200 and direct.get_json()["active"] is True
     assert direct.get_json() == through_authlib.get_json()
-    headers = [sorted((k, v) for k, v in r.headers.items() if k not in _VARYING) for r in (direct, through_authlib)]
+    headers = [
+        sorted((k, v) for k, v in r.headers.items() if k not in _VARYING)
+        for r in (direct, through_authlib)
+    ]
     assert headers[0] == headers[1]
     hinted = _introspect(signed_in, rp, tokens["access_token"], token_type_hint="access_token")
     assert hinted.get_json() == direct.get_json()

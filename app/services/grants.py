@@ -303,9 +303,11 @@ def switch_organization(tenant: Tenant, grant: GrantRow, org_id: str) -> None:
     grants = Grant.__table__.c
     scope(tenant).execute_prepared(
         "refresh.switch_org",
-        lambda t: update(Grant.__table__)
-        .where(grants.tenant_id == t, grants.id == bindparam("grant_id"))
-        .values(org_id=bindparam("new_org_id")),
+        lambda t: (
+            update(Grant.__table__)
+            .where(grants.tenant_id == t, grants.id == bindparam("grant_id"))
+            .values(org_id=bindparam("new_org_id"))
+        ),
         grant_id=grant.id,
         new_org_id=org_id,
     )
@@ -317,13 +319,15 @@ def _claim_refresh(tenant: Tenant, token_id: str) -> bool:
     tokens = RefreshToken.__table__.c
     result = scope(tenant).execute_prepared(
         "refresh.claim",
-        lambda t: update(RefreshToken.__table__)
-        .where(
-            tokens.tenant_id == t,
-            tokens.id == bindparam("token_id"),
-            tokens.used_at.is_(None),
-        )
-        .values(used_at=bindparam("now")),
+        lambda t: (
+            update(RefreshToken.__table__)
+            .where(
+                tokens.tenant_id == t,
+                tokens.id == bindparam("token_id"),
+                tokens.used_at.is_(None),
+            )
+            .values(used_at=bindparam("now"))
+        ),
         token_id=token_id,
         now=utcnow(),
     )
