@@ -27,7 +27,7 @@ i18n: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output \
 		--project Gatehouse -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations \
-		--no-location --ignore-obsolete --width 100
+		--ignore-obsolete --width 100  # the template has no locations, so neither do the catalogues
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -156,6 +156,7 @@ PROTOCOL_ENDPOINTS = frozenset(
         "oauth.userinfo",
         "oauth.openid_configuration",
         "oauth.jwks",
+        "oauth.par",
     }
 )
 

@@ -3,74 +3,53 @@ it, upgraded, the rows survive and the version is bumped by a configuration chan
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from app import create_app
 from app.extensions import db
-from tests.conftest import TEST_CONFIG
-from tests.support.database import create_test_database
-
-SCRIPT = (
-    Path(__file__).resolve().parent.parent / "migrations/versions/0003_tenant_config_version.py"
-)
-
-
-def _revisions() -> tuple[str, str]:
-    spec = importlib.util.spec_from_file_location("migration_0003", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.revision, module.down_revision
+from tests.support.migrations import app_at
+from tests.support.migrations import revision_script
 
 
 def test_upgrade_keeps_tenants_and_adds_a_working_version(tmp_path):
-    revision, down_revision = _revisions()
-    url, drop = create_test_database(tmp_path)
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
-    try:
-        with app.app_context():
-            upgrade(revision=down_revision)
-            db.session.execute(
-                text(
-                    "INSERT INTO tenants (id, slug, name, status, settings, created_at) VALUES "
-                    "('ten_01MIGRATION0000000000000A', 'acme-corp', 'Acme', 'suspended', "
-                    '\'{"mfa_policy": "required"}\', CURRENT_TIMESTAMP)'
-                )
+    revision = revision_script("0003_tenant_config_version.py")
+    with app_at(tmp_path, revision.down_revision):
+        db.session.execute(
+            text(
+                "INSERT INTO tenants (id, slug, name, status, settings, created_at) VALUES "
+                "('ten_01MIGRATION0000000000000A', 'acme-corp', 'Acme', 'suspended', "
+                '\'{"mfa_policy": "required"}\', CURRENT_TIMESTAMP)'
             )
-            db.session.commit()
-            upgrade(revision=revision)
+        )
+        db.session.commit()
+        upgrade(revision=revision.revision)
 
-            row = db.session.execute(
-                text(
-                    "SELECT slug, status, settings, config_version, config_changed_at "
-                    "FROM tenants WHERE id = 'ten_01MIGRATION0000000000000A'"
-                )
-            ).one()
-            assert row[:2] == ("acme-corp", "suspended")
-            assert "required" in str(row[2])
-            assert row[3] == 0 and row[4] is None
-            db.session.rollback()
+        row = db.session.execute(
+            text(
+                "SELECT slug, status, settings, config_version, config_changed_at "
+                "FROM tenants WHERE id = 'ten_01MIGRATION0000000000000A'"
+            )
+        ).one()
+        assert row[:2] == ("acme-corp", "suspended")
+        assert "required" in str(row[2])
+        assert row[3] == 0 and row[4] is None
+        db.session.rollback()
 
-            # The services write through today's models (later revisions add tables the
-            # change also touches, e.g. the events outbox): go on to the head first.
-            upgrade(revision="head")
-            from app.models import Tenant
-            from app.services import tenants
+        # The services write through today's models (later revisions add tables the
+        # change also touches, e.g. the events outbox): go on to the head first.
+        upgrade(revision="head")
+        from app.models import Tenant
+        from app.services import tenants
 
-            tenant = db.session.get(Tenant, "ten_01MIGRATION0000000000000A")
-            tenants.set_status(tenant, "active")
-            db.session.commit()
-            version, changed = db.session.execute(
-                text(
-                    "SELECT config_version, config_changed_at FROM tenants "
-                    "WHERE id = 'ten_01MIGRATION0000000000000A'"
-                )
-            ).one()
-            assert version == 1 and changed is not None
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        drop()
+        tenant = db.session.get(Tenant, "ten_01MIGRATION0000000000000A")
+        tenants.set_status(tenant, "active")
+        db.session.commit()
+        version, changed = db.session.execute(
+            text(
+                "SELECT config_version, config_changed_at FROM tenants "
+                "WHERE id = 'ten_01MIGRATION0000000000000A'"
+            )
+        ).one()
+        assert version == 1 and changed is not None
+        db.session.remove()
+        db.engine.dispose()

@@ -1,74 +1,59 @@
 """Migration 0005 (portability): existing users survive with empty metadata and no
 external id; the new columns and the import_jobs table work."""
 
-import re
-from pathlib import Path
-
 from flask_migrate import downgrade
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from app import create_app
 from app.extensions import db
-from tests.conftest import TEST_CONFIG
-from tests.support.database import create_test_database
-
-SCRIPT = Path(__file__).parent.parent / "migrations" / "versions" / "0005_portability.py"
-
-
-def _down_revision() -> str:
-    return re.search(r'^down_revision = "(\w+)"', SCRIPT.read_text(), re.M).group(1)
+from tests.support.migrations import app_at
+from tests.support.migrations import revision_script
 
 
 def test_0005_keeps_users_and_adds_metadata_external_id_and_jobs(tmp_path):
-    url, drop = create_test_database(tmp_path)
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
-    try:
-        with app.app_context():
-            upgrade(revision=_down_revision())
-            tenant_id = db.session.execute(
-                text("SELECT id FROM tenants WHERE slug = 'system'")
-            ).scalar_one()
-            db.session.execute(
-                text(
-                    "INSERT INTO users (id, tenant_id, email, name, password_hash, "
-                    "email_verified, status, failed_logins, created_at) VALUES "
-                    "('usr_01OLD', :t, 'old@example.com', 'Old Timer', '$argon2id$v=19$x', "
-                    ":yes, 'active', 0, CURRENT_TIMESTAMP)"
-                ),
-                {"t": tenant_id, "yes": True},
-            )
-            db.session.commit()
-            upgrade(revision="0005")
-            row = db.session.execute(
-                text("SELECT email, name, password_hash, metadata, external_id FROM users")
-            ).one()
-            assert row[:3] == ("old@example.com", "Old Timer", "$argon2id$v=19$x")
-            assert row[3] in ({}, "{}") and row[4] is None
-            db.session.commit()
-            # The models below are the head's (later revisions add columns they map).
-            upgrade()
+    revision = revision_script("0005_portability.py")
+    with app_at(tmp_path, revision.down_revision):
+        tenant_id = db.session.execute(
+            text("SELECT id FROM tenants WHERE slug = 'system'")
+        ).scalar_one()
+        db.session.execute(
+            text(
+                "INSERT INTO users (id, tenant_id, email, name, password_hash, "
+                "email_verified, status, failed_logins, created_at) VALUES "
+                "('usr_01OLD', :t, 'old@example.com', 'Old Timer', '$argon2id$v=19$x', "
+                ":yes, 'active', 0, CURRENT_TIMESTAMP)"
+            ),
+            {"t": tenant_id, "yes": True},
+        )
+        db.session.commit()
+        upgrade(revision="0005")
+        row = db.session.execute(
+            text("SELECT email, name, password_hash, metadata, external_id FROM users")
+        ).one()
+        assert row[:3] == ("old@example.com", "Old Timer", "$argon2id$v=19$x")
+        assert row[3] in ({}, "{}") and row[4] is None
+        db.session.commit()
+        # The models below are the head's (later revisions add columns they map).
+        upgrade()
 
-            from app.models import ImportJob
-            from app.models import User
-            from app.services.portability import jobs
-            from app.services.tenants import get_tenant
+        from app.models import ImportJob
+        from app.models import User
+        from app.services.portability import jobs
+        from app.services.tenants import get_tenant
 
-            system = get_tenant("system")
-            user = db.session.get(User, "usr_01OLD")
-            assert user.user_metadata == {}
-            user.user_metadata, user.external_id = {"plan": "pro"}, "legacy-1"
-            job = jobs.create_job(system, "users.jsonl", None)
-            db.session.commit()
-            db.session.expunge_all()
-            assert db.session.get(User, "usr_01OLD").user_metadata == {"plan": "pro"}
-            assert db.session.get(ImportJob, job.id).status == "queued"
-            db.session.remove()
-            downgrade(revision=_down_revision())
-            assert db.session.execute(text("SELECT email FROM users")).scalar_one() == (
-                "old@example.com"
-            )
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        drop()
+        system = get_tenant("system")
+        user = db.session.get(User, "usr_01OLD")
+        assert user.user_metadata == {}
+        user.user_metadata, user.external_id = {"plan": "pro"}, "legacy-1"
+        job = jobs.create_job(system, "users.jsonl", None)
+        db.session.commit()
+        db.session.expunge_all()
+        assert db.session.get(User, "usr_01OLD").user_metadata == {"plan": "pro"}
+        assert db.session.get(ImportJob, job.id).status == "queued"
+        db.session.remove()
+        downgrade(revision=revision.down_revision)
+        assert db.session.execute(text("SELECT email FROM users")).scalar_one() == (
+            "old@example.com"
+        )
+        db.session.remove()
+        db.engine.dispose()

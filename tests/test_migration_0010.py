@@ -4,33 +4,20 @@ downgrade keeps the old rows."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC
 from datetime import datetime
-from pathlib import Path
 
 from flask_migrate import downgrade
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from app import create_app
 from app.extensions import db
-from tests.conftest import TEST_CONFIG
-from tests.support.database import create_test_database
-
-SCRIPT = Path(__file__).parent.parent / "migrations" / "versions" / "0010_api_resources.py"
-
-
-def _revision():
-    spec = importlib.util.spec_from_file_location("rev0010", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from tests.support.migrations import TENANT_ROW
+from tests.support.migrations import app_at
+from tests.support.migrations import revision_script
 
 ROWS = [
-    "INSERT INTO tenants (id, slug, name, status, settings, created_at) "
-    "VALUES ('ten_A', 'acme', 'Acme', 'active', '{}', :now)",
+    TENANT_ROW,
     "INSERT INTO users (id, tenant_id, email, name, email_verified, status, failed_logins, "
     "metadata, created_at) VALUES ('usr_A', 'ten_A', 'a@acme.example', 'Ada', true, 'active', "
     '0, \'{"plan": "pro"}\', :now)',
@@ -52,66 +39,56 @@ ROWS = [
 
 
 def test_0010_keeps_rows_and_adds_resources(tmp_path):
-    revision = _revision()
-    url, drop = create_test_database(tmp_path)
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    revision = revision_script("0010_api_resources.py")
     now = datetime.now(UTC)
-    try:
-        with app.app_context():
-            upgrade(revision=revision.down_revision)
-            with db.engine.begin() as conn:
-                for statement in ROWS:
-                    conn.execute(text(statement), {"now": now, "digest": "c" * 64})
-            upgrade(revision=revision.revision)
+    with app_at(tmp_path, revision.down_revision):
+        with db.engine.begin() as conn:
+            for statement in ROWS:
+                conn.execute(text(statement), {"now": now, "digest": "c" * 64})
+        upgrade(revision=revision.revision)
 
-            from app.models import AuthorizationCode
-            from app.models import Client
-            from app.models import Consent
-            from app.models import Grant
-            from app.models import Role
-            from app.models import Tenant
-            from app.services import permissions
-            from app.services import resources
+        from app.models import AuthorizationCode
+        from app.models import Client
+        from app.models import Consent
+        from app.models import Grant
+        from app.models import Role
+        from app.models import Tenant
+        from app.services import permissions
+        from app.services import resources
 
-            assert db.session.get(AuthorizationCode, "cod_A").resources == []
-            assert db.session.get(Grant, "gnt_A").resources == []
-            consent = db.session.get(Consent, "cns_A")
-            assert (consent.scope, consent.permissions) == ("openid profile", {})
-            tenant = db.session.get(Tenant, "ten_A")
-            api = resources.create_resource(
-                tenant,
-                {
-                    "identifier": "https://api.acme.example",
-                    "name": "Acme API",
-                    "permissions": [{"name": "read:invoices"}, {"name": "write:invoices"}],
-                },
-            )
-            role = db.session.get(Role, "rol_A")
-            permissions.set_role_permissions(
-                tenant, role, [{"resource": api.identifier, "permission": "read:invoices"}]
-            )
-            client = db.session.get(Client, "cli_A")
-            permissions.set_client_grants(
-                tenant, client, [{"resource": api.identifier, "permissions": ["write:invoices"]}]
-            )
-            db.session.commit()
-            assert permissions.role_permission_map(tenant) == {
-                ("tenant", "member"): {"https://api.acme.example": frozenset({"read:invoices"})}
-            }
-            assert permissions.client_grants(tenant, ["cli_A"]) == {
-                "cli_A": [
-                    {"resource": "https://api.acme.example", "permissions": ["write:invoices"]}
-                ]
-            }
-            db.session.remove()
+        assert db.session.get(AuthorizationCode, "cod_A").resources == []
+        assert db.session.get(Grant, "gnt_A").resources == []
+        consent = db.session.get(Consent, "cns_A")
+        assert (consent.scope, consent.permissions) == ("openid profile", {})
+        tenant = db.session.get(Tenant, "ten_A")
+        api = resources.create_resource(
+            tenant,
+            {
+                "identifier": "https://api.acme.example",
+                "name": "Acme API",
+                "permissions": [{"name": "read:invoices"}, {"name": "write:invoices"}],
+            },
+        )
+        role = db.session.get(Role, "rol_A")
+        permissions.set_role_permissions(
+            tenant, role, [{"resource": api.identifier, "permission": "read:invoices"}]
+        )
+        client = db.session.get(Client, "cli_A")
+        permissions.set_client_grants(
+            tenant, client, [{"resource": api.identifier, "permissions": ["write:invoices"]}]
+        )
+        db.session.commit()
+        assert permissions.role_permission_map(tenant) == {
+            ("tenant", "member"): {"https://api.acme.example": frozenset({"read:invoices"})}
+        }
+        assert permissions.client_grants(tenant, ["cli_A"]) == {
+            "cli_A": [{"resource": "https://api.acme.example", "permissions": ["write:invoices"]}]
+        }
+        db.session.remove()
 
-            downgrade(revision=revision.down_revision)
-            with db.engine.begin() as conn:
-                assert conn.execute(text("SELECT scope FROM consents")).scalar() == (
-                    "openid profile"
-                )
-                assert conn.execute(text("SELECT id FROM grants")).scalar() == "gnt_A"
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        drop()
+        downgrade(revision=revision.down_revision)
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT scope FROM consents")).scalar() == ("openid profile")
+            assert conn.execute(text("SELECT id FROM grants")).scalar() == "gnt_A"
+        db.session.remove()
+        db.engine.dispose()

@@ -34,6 +34,9 @@ def _data_from_form() -> dict:
         "scope": " ".join(request.form.getlist("scope")),
         "id_token_signed_response_alg": request.form.get("id_token_signed_response_alg", ""),
         "first_party": bool(request.form.get("first_party")),
+        "require_pushed_authorization_requests": bool(
+            request.form.get("require_pushed_authorization_requests")
+        ),
         "roles": form_list("roles"),
     }
 

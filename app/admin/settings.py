@@ -33,6 +33,7 @@ FLAGS = (
     "passwordless_passkeys",
     "require_email_verification",
     "require_pkce_for_confidential_clients",
+    "require_pushed_authorization_requests",
 )
 BRANDING = ("display_name", "logo_url", "primary_color")
 

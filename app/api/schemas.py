@@ -364,6 +364,7 @@ SCHEMAS: dict[str, dict] = {
             "redirect_uris": {"type": "array", "items": {"type": "string"}},
             "grant_types": {"type": "array", "items": {"type": "string"}},
             "token_endpoint_auth_method": {"type": "string"},
+            "require_pushed_authorization_requests": {"type": "boolean"},
             "resource_grants": RESOURCE_GRANTS,
             "client_secret": {
                 "type": "string",
@@ -402,6 +403,10 @@ SCHEMAS: dict[str, dict] = {
             "scope": {"type": "string", "maxLength": 1000},
             "id_token_signed_response_alg": {"type": "string", "enum": ["RS256", "ES256"]},
             "first_party": {"type": "boolean"},
+            "require_pushed_authorization_requests": {
+                "type": "boolean",
+                "description": "RFC 9126: authorization requests only through /oauth2/par.",
+            },
             "roles": ROLE_NAMES,
             "resource_grants": RESOURCE_GRANTS,
         },

@@ -9,6 +9,7 @@ from sqlalchemy import Boolean
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -38,6 +39,10 @@ class Client(TenantOwned, db.Model):
         String(10), default="RS256", nullable=False
     )
     first_party: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # RFC 9126 §6: authorization requests only through /oauth2/par.
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), nullable=False
+    )
     # Roles carried by client_credentials tokens.
     roles: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)

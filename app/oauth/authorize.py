@@ -15,6 +15,13 @@ nonce, prompt); this module decides what the user must do before a code is issue
   never carries more than that.
 
 A ``resource`` that is not one of this tenant's API identifiers is ``invalid_target``.
+
+Pushed requests (RFC 9126 §4): with ``request_uri`` only the parameters the client pushed
+to /oauth2/par count (app/services/pushed_requests.py); the browser's way through the
+hosted pages then carries a resume handle, not the parameters. A client (or tenant) that
+requires pushed requests gets ``invalid_request`` for any other. ``response_mode``:
+``query`` (the default) or ``form_post`` (app/oauth/form_post.py), for success and error
+responses alike.
 """
 
 from __future__ import annotations
@@ -31,15 +38,18 @@ from flask_wtf.csrf import ValidationError
 from flask_wtf.csrf import validate_csrf
 from werkzeug.datastructures import MultiDict
 
-from app.mfa.flow import step_up_redirect
+from app.mfa.flow import step_up_url
 from app.models.base import utcnow
 from app.oauth import errors
+from app.oauth import form_post
 from app.oauth.organizations import session_organization
 from app.oauth.organizations import user_organizations
 from app.oauth.server import authorization
 from app.services import audiences
 from app.services import consent as consent_service
 from app.services import issuance
+from app.services import mfa
+from app.services import pushed_requests
 from app.services import tokens
 from app.services.errors import ValidationFailed
 from app.services.resource_config import resource_config
@@ -57,35 +67,108 @@ SCOPE_TEXT = {
 }
 
 
-def _params(drop_prompts=(), drop=()) -> MultiDict:
-    """The authorization request's parameters (query or form), minus some; repeated ones
-    (``resource``) keep every value."""
-    values = MultiDict(
-        [(k, v) for k, v in request.values.items(multi=True) if k not in _OWN_FIELDS | set(drop)]
-    )
-    if "prompt" in values and drop_prompts:
-        kept = [p for p in values["prompt"].split() if p not in drop_prompts]
-        values["prompt"] = " ".join(kept)
-        if not kept:
-            del values["prompt"]
-    return values
+class ParamsView:
+    """The Flask request as Authlib reads it, with other authorization parameters (the
+    pushed ones): everything else (method, headers, form, client address) is the request's."""
+
+    def __init__(self, raw, values: MultiDict):
+        self._raw = raw
+        self.values = values
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+
+def _pairs(values: MultiDict) -> list[tuple[str, str]]:
+    return list(values.items(multi=True))
+
+
+class AuthorizationParams:
+    """The authorization request's parameters: the query (or form), or — with
+    ``request_uri`` — the pushed ones; and how a redirect or form comes back to them."""
+
+    def __init__(self, tenant, values: MultiDict, *, client_id=None, resume=None):
+        self.tenant = tenant
+        self.values = values
+        self.pushed = client_id is not None
+        self.client_id = client_id
+        self.resume = resume  # the resume handle this request came back with
+        self.kept = _pairs(values)  # what that handle holds
+
+    @classmethod
+    def of_request(cls, tenant) -> AuthorizationParams:
+        """Raises pushed_requests.InvalidRequestUri, or ValueError without client_id."""
+        request_uri = request.values.get("request_uri")
+        if request_uri is None:
+            values = MultiDict(
+                [(k, v) for k, v in request.values.items(multi=True) if k not in _OWN_FIELDS]
+            )
+            return cls(tenant, values)
+        client_id = request.values.get("client_id")
+        if not client_id:
+            raise ValueError("client_id is required with request_uri.")
+        pairs, resume = pushed_requests.redeem(tenant, client_id, request_uri)
+        params = cls(tenant, MultiDict(pairs), client_id=client_id, resume=resume)
+        if resume and request.method == "POST" and request.form.get("organization"):
+            # The organization picker's choice (checked like any organization= below).
+            params.values["organization"] = request.form["organization"]
+        return params
+
+    def get(self, name: str, default=None):
+        return self.values.get(name, default)
+
+    def getlist(self, name: str) -> list[str]:
+        return self.values.getlist(name)
+
+    def without(self, drop_prompts=(), drop=()) -> MultiDict:
+        """The parameters minus some; repeated ones (``resource``) keep every value."""
+        values = MultiDict([(k, v) for k, v in _pairs(self.values) if k not in set(drop)])
+        if "prompt" in values and drop_prompts:
+            kept = [p for p in values["prompt"].split() if p not in drop_prompts]
+            values["prompt"] = " ".join(kept)
+            if not kept:
+                del values["prompt"]
+        return values
+
+    def carried(self, values: MultiDict) -> MultiDict:
+        """What a redirect or a form carries to come back here with ``values``: those
+        parameters, or for a pushed request ``client_id`` and a resume handle."""
+        if not self.pushed:
+            return values
+        if self.resume is None or _pairs(values) != self.kept:
+            pushed_requests.finish(self.tenant, self.resume)
+            uri = pushed_requests.resume(self.tenant, self.client_id, _pairs(values))
+            self.resume = uri[len(pushed_requests.URN_PREFIX) :]
+            self.kept = _pairs(values)
+        uri = pushed_requests.URN_PREFIX + self.resume
+        return MultiDict([("client_id", self.client_id), ("request_uri", uri)])
+
+    def url(self, drop_prompts=(), drop=()) -> str:
+        """This endpoint, with the request (minus some parameters)."""
+        query = _query(self.carried(self.without(drop_prompts, drop)))
+        return f"{request.script_root}/oauth2/authorize?{query}"
+
+    def finish(self) -> None:
+        """The authorization response is being sent: a resume handle ends here."""
+        if self.pushed:
+            pushed_requests.finish(self.tenant, self.resume)
+            self.resume = None
 
 
 def _query(values: MultiDict) -> str:
     return urlencode(list(values.items(multi=True)))
 
 
-def _to_login(drop_prompts=(), drop=()):
+def _to_login(params: AuthorizationParams, drop_prompts=(), drop=()):
     """Redirect to the hosted login page, coming back here afterwards."""
-    next_path = f"{request.script_root}/oauth2/authorize?{_query(_params(drop_prompts, drop))}"
-    query = {"next": next_path}
-    if request.values.get("login_hint"):
-        query["login_hint"] = request.values["login_hint"]
+    query = {"next": params.url(drop_prompts, drop)}
+    if params.get("login_hint"):
+        query["login_hint"] = params.get("login_hint")
     return redirect(f"{request.script_root}/login?{urlencode(query)}", code=302)
 
 
-def _max_age_exceeded(session) -> bool:
-    raw = request.values.get("max_age")
+def _max_age_exceeded(params: AuthorizationParams, session) -> bool:
+    raw = params.get("max_age")
     if raw is None or raw == "":
         return False
     try:
@@ -95,62 +178,85 @@ def _max_age_exceeded(session) -> bool:
     return utcnow() - session.auth_time > timedelta(seconds=max(max_age, 0))
 
 
+def requested_resources(tenant, values, grant):
+    """The APIs asked for (RFC 8707 §2: this tenant's identifiers only), their config and
+    the code's scope (their permissions asked in ``scope`` kept beside the client's
+    scopes). Raises audiences.InvalidTarget or audiences.ScopeTooLong."""
+    requested = values.getlist("resource")
+    if not requested:
+        return None, (), None
+    config = resource_config(tenant)
+    requested = audiences.resolve(config, requested)
+    code_scope = audiences.with_permissions(
+        grant.request.scope or "", grant.request.payload.scope, config, requested
+    )
+    return config, requested, code_scope
+
+
 def handle():
     """GET or POST /oauth2/authorize."""
     if any("\x00" in value for _, value in request.values.items(multi=True)):
         # A NUL can't be stored (PostgreSQL text) nor trusted in a redirect.
         return errors.error_page("The authorization request is malformed.")
+    tenant = current_tenant._get_current_object()
+    try:
+        params = AuthorizationParams.of_request(tenant)
+    except pushed_requests.InvalidRequestUri as exc:
+        return errors.error_page(str(exc), error="invalid_request_uri")
+    except ValueError as exc:
+        return errors.error_page(str(exc), error="invalid_request")
     session = current_session()
     user = g.get("session_user") if session is not None else None
+    mode = form_post.mode_of(params.values)
     try:
-        grant = authorization.get_consent_grant(end_user=user)
+        source = ParamsView(request._get_current_object(), params.values)
+        grant = authorization.get_consent_grant(request=source, end_user=user)
     except OAuth2Error as error:
-        return errors.authorization_error(error, request.values.get("state"))
+        params.finish()
+        return errors.authorization_error(error, params.get("state"), mode or "query")
     except ValueError:
         # Authlib refuses to build an error whose description would echo a malformed
         # parameter (a backslash or quote in redirect_uri, RFC 6749 §5.2): the request
         # cannot be trusted enough to redirect, so the error page answers.
         return errors.error_page("The authorization request is malformed.")
 
-    tenant = current_tenant._get_current_object()
     client = grant.request.client.row
     redirect_uri = grant.redirect_uri
-    state = request.values.get("state")
-    prompts = set((request.values.get("prompt") or "").split())
+    state = params.get("state")
+    prompts = set((params.get("prompt") or "").split())
 
     def fail(error: str, description: str):
-        return errors.redirect_error(redirect_uri, error, description, state)
+        params.finish()
+        return errors.redirect_error(redirect_uri, error, description, state, mode or "query")
 
+    if mode is None:
+        return fail("invalid_request", "response_mode must be query or form_post.")
+    if not params.pushed and pushed_requests.is_required(tenant, client):
+        return fail(
+            "invalid_request", "This client must push its authorization requests (/oauth2/par)."
+        )
     if "none" in prompts and len(prompts) > 1:
         return fail("invalid_request", "prompt=none cannot be combined with other values.")
 
     # 0. The APIs asked for (RFC 8707 §2): this tenant's identifiers only.
-    requested = request.values.getlist("resource")
-    config = resource_config(tenant) if requested else None
     try:
-        requested = audiences.resolve(config, requested) if requested else ()
+        config, requested, code_scope = requested_resources(tenant, params, grant)
     except audiences.InvalidTarget as exc:
         return fail("invalid_target", str(exc))
-    code_scope = None
-    if requested:  # their permissions asked in `scope` are kept beside the client's scopes
-        try:
-            code_scope = audiences.with_permissions(
-                grant.request.scope or "", grant.request.payload.scope, config, requested
-            )
-        except audiences.ScopeTooLong as exc:
-            return fail("invalid_scope", str(exc))
+    except audiences.ScopeTooLong as exc:
+        return fail("invalid_scope", str(exc))
 
     # 1. Who is signing in (OIDC Core §3.1.2.3).
     if user is None:
         if "none" in prompts:
             return fail("login_required", "The user is not signed in.")
-        return _to_login()
-    if "login" in prompts or _max_age_exceeded(session):
+        return _to_login(params)
+    if "login" in prompts or _max_age_exceeded(params, session):
         if "none" in prompts:
             return fail("login_required", "The user must sign in again.")
         sign_out()
-        return _to_login(drop_prompts=("login",), drop=("max_age",))
-    hint = request.values.get("id_token_hint")
+        return _to_login(params, drop_prompts=("login",), drop=("max_age",))
+    hint = params.get("id_token_hint")
     if hint:
         try:
             hinted = tokens.verify_id_token_hint(tenant, hint)
@@ -160,19 +266,17 @@ def handle():
             if "none" in prompts:
                 return fail("login_required", "A different user is signed in.")
             sign_out()
-            return _to_login(drop=("id_token_hint",))
+            return _to_login(params, drop=("id_token_hint",))
 
     # 1b. A second factor when the client asks for one (acr_values, OIDC Core §3.1.2.1) or
     # the tenant's policy requires one, and this session was established without it.
-    here = f"{request.script_root}/oauth2/authorize?{_query(_params())}"
-    step_up = step_up_redirect(user, session, here, request.values.get("acr_values"))
-    if step_up is not None:
+    if mfa.session_needs_step_up(tenant, user, session, params.get("acr_values")):
         if "none" in prompts:
             return fail("interaction_required", "A second factor is needed to continue.")
-        return step_up
+        return redirect(step_up_url(params.url()))
 
     # 2. Which organization is active (DESIGN §4).
-    org_id = request.values.get("organization")
+    org_id = params.get("organization")
     if org_id:
         try:
             issuance.check_organization(tenant, user, org_id)
@@ -181,7 +285,7 @@ def handle():
     elif "select_organization" in prompts:
         orgs = user_organizations(tenant, user)
         if orgs and "none" not in prompts:
-            fields = _params(drop_prompts=("select_organization",))
+            fields = params.carried(params.without(drop_prompts=("select_organization",)))
             return render_template(
                 "oauth/select_organization.html", client=client, orgs=orgs, fields=fields
             )
@@ -203,7 +307,8 @@ def handle():
             return fail("consent_required", "The user has not consented to this client.")
         decision = request.form.get("decision") if request.method == "POST" else None
         if decision is None:
-            return _consent_page(client, scope_value, config, shown)
+            fields = params.carried(params.without())
+            return _consent_page(client, scope_value, fields, config, shown)
         try:
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError:
@@ -221,12 +326,16 @@ def handle():
         "resources": audiences.grant_resources(requested, shown),
         "scope": code_scope,  # Authlib validates the request again and resets its scope
     }
-    return authorization.create_authorization_response(
+    params.finish()
+    response = authorization.create_authorization_response(
         request=grant.request, grant_user=user, grant=grant
     )
+    if mode == "form_post":
+        return form_post.from_redirect(response, redirect_uri)
+    return response
 
 
-def _consent_page(client, scope_value: str, config=None, shown=None):
+def _consent_page(client, scope_value: str, fields: MultiDict, config=None, shown=None):
     scopes = [(s, SCOPE_TEXT.get(s, s)) for s in scope_value.split()]
     apis = []
     for identifier, names in (shown or {}).items():
@@ -239,5 +348,5 @@ def _consent_page(client, scope_value: str, config=None, shown=None):
             }
         )
     return render_template(
-        "oauth/consent.html", client=client, scopes=scopes, apis=apis, fields=_params()
+        "oauth/consent.html", client=client, scopes=scopes, apis=apis, fields=fields
     )

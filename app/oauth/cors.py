@@ -1,7 +1,7 @@
 """CORS for browser apps on other origins (single-page apps using the browser SDK).
 
 - Discovery, JWKS and the SDK files are public documents: ``Access-Control-Allow-Origin: *``.
-- The token, userinfo and revocation endpoints answer cross-origin requests only from
+- The token, PAR, userinfo and revocation endpoints answer cross-origin requests only from
   the origins of this tenant's *public* clients' registered redirect URIs (a browser
   app is a public client, RFC 8252/RFC 9700 §2.1). The origin is echoed, never ``*``,
   with ``Vary: Origin``; credentials (cookies) are never allowed, the SDK sends none.
@@ -26,7 +26,7 @@ from app.tenancy import config_of
 from app.tenancy import scope
 
 PUBLIC_PATHS = ("/.well-known/openid-configuration", "/.well-known/jwks.json", "/static/sdk/")
-CLIENT_PATHS = frozenset({"/oauth2/token", "/oauth2/userinfo", "/oauth2/revoke"})
+CLIENT_PATHS = frozenset({"/oauth2/token", "/oauth2/par", "/oauth2/userinfo", "/oauth2/revoke"})
 ALLOW_METHODS = "GET, POST, OPTIONS"
 ALLOW_HEADERS = "Authorization, Content-Type"
 EXPOSE_HEADERS = "WWW-Authenticate"

@@ -11,9 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 
+from flask import g
+
+from app.oauth.form_post import RESPONSE_MODES
 from app.services.clients import AUTH_METHODS
 from app.services.clients import ID_TOKEN_ALGS
 from app.services.clients import SCOPES
+from app.services.settings import DEFAULTS
+from app.services.settings import get_settings
 
 # Browsers and relying parties may keep discovery a while; JWKS only a minute, so a
 # ``next`` key (published one whole rotation before it signs) is seen well before it signs.
@@ -26,8 +31,11 @@ CLAIMS = [
 ]  # fmt: skip
 
 
-def metadata(issuer: str) -> dict:
-    """What this provider really supports, and nothing else."""
+def metadata(issuer: str, settings=None) -> dict:
+    """What this provider really supports, and nothing else. ``settings``: the tenant's
+    (by default the request's tenant snapshot's)."""
+    if settings is None:
+        settings = _request_settings()
     return {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oauth2/authorize",
@@ -39,7 +47,7 @@ def metadata(issuer: str) -> dict:
         "end_session_endpoint": f"{issuer}/oauth2/logout",
         "scopes_supported": sorted(SCOPES),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": sorted(ID_TOKEN_ALGS, reverse=True),
@@ -58,9 +66,19 @@ def metadata(issuer: str) -> dict:
         # prompt=select_organization is Gatehouse's own value (an organization picker).
         "prompt_values_supported": ["none", "login", "consent", "select_organization"],
         "authorization_response_iss_parameter_supported": True,
+        # RFC 9126 §5
+        "pushed_authorization_request_endpoint": f"{issuer}/oauth2/par",
+        "require_pushed_authorization_requests": bool(
+            settings.get("require_pushed_authorization_requests")
+        ),
         "frontchannel_logout_supported": False,
         "backchannel_logout_supported": False,
     }
+
+
+def _request_settings() -> dict:
+    snapshot = g.get("tenant_config") if g else None
+    return get_settings(snapshot) if snapshot is not None else DEFAULTS
 
 
 def prepared(body: dict) -> tuple[bytes, str]:

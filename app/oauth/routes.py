@@ -11,6 +11,7 @@ from app.models import User
 from app.oauth import authorize as authorize_flow
 from app.oauth import bp
 from app.oauth import logout as logout_flow
+from app.oauth import par as par_endpoint
 from app.oauth import protocol
 from app.services import consent as consent_service
 from app.tenancy import current_tenant
@@ -22,6 +23,13 @@ from app.web.session import current_session
 @csrf.exempt  # RPs may POST authorization requests; the consent decision checks its token
 def authorize():
     return authorize_flow.handle()
+
+
+@bp.route("/oauth2/par", methods=["POST"])
+@csrf.exempt  # clients authenticate themselves, as at the token endpoint
+def par():
+    """RFC 9126 pushed authorization requests."""
+    return par_endpoint.handle(request._get_current_object())
 
 
 # The protocol endpoints are normally answered by app/oauth/lean.py before Flask routes

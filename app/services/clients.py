@@ -51,6 +51,8 @@ DEFAULTS = {
     "scope": "openid profile email",
     "id_token_signed_response_alg": "RS256",
     "first_party": False,
+    # RFC 9126 §6: authorization requests only through /oauth2/par.
+    "require_pushed_authorization_requests": False,
     "roles": [],
     "post_logout_redirect_uris": [],
     "redirect_uris": [],
@@ -154,8 +156,9 @@ def _validate(data: dict, current: dict, scopes: set[str] = SCOPES) -> dict:
         merged["scope"] = " ".join(dict.fromkeys(requested))
     if merged.get("id_token_signed_response_alg") not in ID_TOKEN_ALGS:
         errors["id_token_signed_response_alg"] = "must be RS256 or ES256"
-    if not isinstance(merged.get("first_party"), bool):
-        errors["first_party"] = "must be true or false"
+    for flag in ("first_party", "require_pushed_authorization_requests"):
+        if not isinstance(merged.get(flag), bool):
+            errors[flag] = "must be true or false"
     merged["roles"] = _string_list(merged.get("roles"), "roles", errors)
 
     if "authorization_code" in grants and not merged["redirect_uris"]:

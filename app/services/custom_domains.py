@@ -20,7 +20,6 @@ from app.services import audit
 from app.services import domain_verification as dnsv
 from app.services.errors import Conflict
 from app.services.errors import NotFound
-from app.services.errors import ServiceError
 from app.services.errors import ValidationFailed
 from app.services.integrity import flush_unique
 from app.services.settings import validate_changes
@@ -29,11 +28,6 @@ from app.tenancy import scope
 PREFIX = "_gatehouse"
 MAX_DOMAINS = 20
 TAKEN = "This host name is already registered."
-
-
-class VerificationFailed(ServiceError):
-    status = 422
-    title = "Not verified"
 
 
 def clean_host(value) -> str:
@@ -93,18 +87,7 @@ def verify_domain(tenant: Tenant, row: CustomDomain, *, operator: bool = False) 
     if row.is_verified:
         return row
     if not operator:
-        record = record_of(row)
-        try:
-            found = dnsv.has_txt(record, current_app.config.get("DNS_RESOLVER"))
-        except dnsv.DnsUnavailable as exc:
-            raise VerificationFailed(
-                "DNS did not answer; try again in a few minutes.", reason="dns_unavailable"
-            ) from exc
-        if not found:
-            raise VerificationFailed(
-                f"No TXT record {record.name} with value {record.value} was found yet.",
-                reason="record_missing",
-            )
+        dnsv.require_txt(record_of(row))
     row.verified_at = utcnow()
     row.verified_by = "operator" if operator else "dns"
     db.session.flush()

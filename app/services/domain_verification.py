@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 import dns.exception
 import dns.resolver
+from flask import current_app
+
+from app.services.errors import ServiceError
 
 PREFIX = "_gatehouse-challenge"
 TIMEOUT = 5.0
@@ -26,6 +29,14 @@ class TxtRecord:
 
     def as_dict(self) -> dict:
         return {"type": "TXT", "name": self.name, "value": self.value}
+
+
+class VerificationFailed(ServiceError):
+    """The record is not published (``reason="record_missing"``) or DNS cannot answer
+    (``reason="dns_unavailable"``)."""
+
+    status = 422
+    title = "Not verified"
 
 
 class DnsUnavailable(Exception):
@@ -65,3 +76,19 @@ def txt_values(name: str, address: str | None) -> list[str]:
 def has_txt(record: TxtRecord, address: str | None) -> bool:
     """True when ``record.value`` is published at ``record.name``."""
     return record.value in txt_values(record.name, address)
+
+
+def require_txt(record: TxtRecord) -> None:
+    """Check now, through ``DNS_RESOLVER``, that ``record`` is published; raises
+    VerificationFailed with a message an admin can act on when it is not."""
+    try:
+        found = has_txt(record, current_app.config.get("DNS_RESOLVER"))
+    except DnsUnavailable as exc:
+        raise VerificationFailed(
+            "DNS did not answer; try again in a few minutes.", reason="dns_unavailable"
+        ) from exc
+    if not found:
+        raise VerificationFailed(
+            f"No TXT record {record.name} with value {record.value} was found yet.",
+            reason="record_missing",
+        )

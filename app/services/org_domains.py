@@ -7,8 +7,6 @@ discovery) or may be named in a connection's ``domains``.
 
 from __future__ import annotations
 
-from flask import current_app
-
 from app.extensions import db
 from app.models import Organization
 from app.models import OrgDomain
@@ -19,15 +17,9 @@ from app.services import audit
 from app.services import domain_verification as dnsv
 from app.services.errors import Conflict
 from app.services.errors import NotFound
-from app.services.errors import ServiceError
 from app.services.errors import ValidationFailed
 from app.services.settings import validate_changes
 from app.tenancy import scope
-
-
-class VerificationFailed(ServiceError):
-    status = 422
-    title = "Not verified"
 
 
 def clean_domain(value) -> str:
@@ -64,18 +56,7 @@ def verify_domain(tenant: Tenant, row: OrgDomain, *, operator: bool = False) -> 
     if row.verified_at is not None:
         return row
     if not operator:
-        try:
-            found = dnsv.has_txt(record_of(row), current_app.config.get("DNS_RESOLVER"))
-        except dnsv.DnsUnavailable as exc:
-            raise VerificationFailed(
-                "DNS did not answer; try again in a few minutes.", reason="dns_unavailable"
-            ) from exc
-        if not found:
-            record = record_of(row)
-            raise VerificationFailed(
-                f"No TXT record {record.name} with value {record.value} was found yet.",
-                reason="record_missing",
-            )
+        dnsv.require_txt(record_of(row))
     row.verified_at = utcnow()
     row.verified_by = "operator" if operator else "dns"
     db.session.flush()

@@ -43,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     # what a tenant created before the setting existed reads (off: its clients keep
     # working); new tenants store it on (NEW_TENANT_SETTINGS).
     "require_pkce_for_confidential_clients": False,
+    # RFC 9126 §5: every client of the tenant must push its authorization requests
+    # (/oauth2/par); a client can also be required alone (its own flag).
+    "require_pushed_authorization_requests": False,
     "branding": {"display_name": "", "logo_url": "", "primary_color": "#4f46e5"},
     # Claim name → key of the user's metadata, added to ID and access tokens
     # (app/services/custom_claims.py: namespaced or collision-free names only).
@@ -140,6 +143,7 @@ def _validate(key: str, value: Any, errors: dict[str, str]) -> Any:
         "passwordless_passkeys",
         "require_email_verification",
         "require_pkce_for_confidential_clients",
+        "require_pushed_authorization_requests",
     }:
         if not isinstance(value, bool):
             errors[key] = "must be true or false"

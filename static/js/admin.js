@@ -9,7 +9,26 @@
     else document.addEventListener("DOMContentLoaded", fn);
   }
 
+  // On a phone the console's tables become one card per row (admin.css): each cell is
+  // labelled with its column's header, so "2" still reads as "Used: 2".
+  function labelCells(root) {
+    var tables = root.querySelectorAll(".panel table");
+    for (var t = 0; t < tables.length; t++) {
+      var heads = tables[t].querySelectorAll("thead th");
+      var rows = tables[t].querySelectorAll("tbody tr");
+      for (var r = 0; r < rows.length; r++) {
+        var cells = rows[r].children;
+        for (var c = 0; c < cells.length && c < heads.length; c++) {
+          var label = heads[c].textContent.trim();
+          if (label && !cells[c].hasAttribute("data-label")) cells[c].setAttribute("data-label", label);
+        }
+      }
+    }
+  }
+  document.addEventListener("htmx:afterSwap", function (event) { labelCells(event.target); });
+
   ready(function () {
+    labelCells(document);
     // A page answering a POST that showed a secret once: make its address the plain
     // page, so that reload or back never re-submits the form (nor shows the secret).
     var replace = document.querySelector("[data-replace-url]");

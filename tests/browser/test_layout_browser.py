@@ -97,3 +97,31 @@ def test_pages_fit_the_viewport(app, make_user, live_server, page, artifact_path
     page.goto(f"{origin}/admin/settings")
     page.wait_for_selector("h1:has-text('Settings')")
     check_page(page, artifact_path, "admin-settings", width)
+
+
+def test_console_tables_on_a_phone_label_their_cells(app, make_user, live_server, page):
+    """At 390 px a console table is one card per row: every value carries its column's name
+    ("Used: 2", not a bare "2"), empty cells take no line, and the wide per-day usage table
+    stays a table that scrolls inside its own box instead of 30 tall cards."""
+    seed(app, make_user)
+    page.set_viewport_size({"width": 390, "height": 900})
+    origin = live_server.origin("acme-corp")
+    page.goto(f"{origin}/login")
+    page.fill("input[name=email]", "admin@acme.example")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]:has-text('Sign in')")
+    page.wait_for_url(re.compile(r".*/account/?$"))
+
+    page.goto(f"{origin}/admin/usage")
+    users = page.locator("#quota-utilisation tr[data-quota=max_users] td")
+    assert users.nth(1).get_attribute("data-label") == "Used"
+    label = users.nth(1).evaluate("(td) => getComputedStyle(td, '::before').content")
+    assert label == '"Used: "'
+    assert users.nth(3).evaluate("(td) => getComputedStyle(td).display") == "none"  # no meter
+    days = page.locator("#usage-days")
+    assert days.evaluate("(t) => getComputedStyle(t).display") == "table"
+    assert days.locator("tbody tr").count() == 30
+    row_height = days.locator("tbody tr").first.bounding_box()["height"]
+    assert row_height < 60, row_height  # one line per day, not a card
+    scroll_width, inner_width = fits(page)
+    assert scroll_width <= inner_width  # the table scrolls inside .table-wrap, not the page

@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -126,3 +128,43 @@ def test_openid_client_gets_a_token_for_an_api(app, tenant, other_tenant, path_s
     assert report["introspected"]["aud"] == "https://api.acme.example"
     assert report["introspected"]["scope"] == "read"
     assert report["refused"] == "invalid_target"
+
+
+def test_openid_client_completes_par_and_form_post_flows(app, tenant, make_user, path_server):
+    """RFC 9126 through buildAuthorizationUrlWithPAR, and response_mode=form_post (the
+    form's POST handed to authorizationCodeGrant), then both at once; the first flow
+    signs in and consents, the next ones reuse the session."""
+    node = _node()
+    password = "copper kettle orbit 42"
+    user = make_user(tenant, "par@example.com", password, name="Paz Pushed")
+    redirect_uri = "http://127.0.0.1:9/callback"
+    rp = make_client(
+        app,
+        tenant,
+        client_name="openid-client PAR",
+        redirect_uris=[redirect_uri],
+        first_party=False,
+        require_pushed_authorization_requests=False,
+    )
+    issuer = f"http://localhost:{path_server.port}/t/{tenant.slug}"
+    env = {
+        **os.environ,
+        "ISSUER": issuer,
+        "CLIENT_ID": rp.client_id,
+        "CLIENT_SECRET": rp.secret,
+        "REDIRECT_URI": redirect_uri,
+        "EMAIL": user.email,
+        "PASSWORD": password,
+    }
+    report = _run(node, SCRIPT.with_name("oidc_par.mjs"), env)
+    assert report["issuer"] == issuer
+    assert report["par_endpoint"] == f"{issuer}/oauth2/par"
+    pushed, posted, both = report["pushed"], report["posted"], report["both"]
+    for flow in (pushed, posted, both):
+        assert flow["sub"] == user.id and flow["nonce_ok"] is True
+    # The pushed flows' authorization URL carries only client_id and the request_uri.
+    for flow in (pushed, both):
+        query = parse_qs(urlsplit(flow["authorization_url"]).query)
+        assert set(query) == {"client_id", "request_uri"}
+        assert query["request_uri"][0].startswith("urn:ietf:params:oauth:request_uri:")
+    assert pushed["posted"] is False and posted["posted"] is True and both["posted"] is True

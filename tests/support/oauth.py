@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
+from html import unescape
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
@@ -160,3 +162,40 @@ def claims_of(token: str) -> dict:
 
 def header_of(token: str) -> dict:
     return jwt.get_unverified_header(token)
+
+
+def push(tc, client: RegisteredClient, *, verifier_challenge=None, auth="basic", **params):
+    """POST /oauth2/par (RFC 9126) with the parameters ``authorize`` would send; returns the
+    response. ``auth``: ``basic``, ``post`` (secret in the body) or ``none`` (public)."""
+    if verifier_challenge is None and "code_challenge" not in params:
+        verifier_challenge = pkce_pair()[1]
+    data = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": client.redirect_uri,
+        "scope": "openid profile email",
+        "state": "st-" + secrets.token_hex(4),
+        "nonce": "n-" + secrets.token_hex(4),
+        **params,
+    }
+    if verifier_challenge:
+        data.update(code_challenge=verifier_challenge, code_challenge_method="S256")
+    data = {k: v for k, v in data.items() if v is not None}
+    headers = {}
+    if auth == "basic":
+        headers = basic_auth(client.client_id, client.secret)
+    elif auth == "post":
+        data["client_secret"] = client.secret
+    return tc.post("/oauth2/par", data=data, headers=headers)
+
+
+def form_post_of(response) -> tuple[str, dict]:
+    """The action and the fields of a ``response_mode=form_post`` page."""
+    html = response.get_data(as_text=True)
+    form = re.search(r'<form id="form-post" method="post" action="([^"]*)"', html)
+    assert form, html[:500]
+    fields = {
+        unescape(name): unescape(value)
+        for name, value in re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', html)
+    }
+    return unescape(form.group(1)), fields

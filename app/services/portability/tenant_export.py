@@ -49,6 +49,7 @@ CLIENT_FIELDS = (
     "scope",
     "id_token_signed_response_alg",
     "first_party",
+    "require_pushed_authorization_requests",
     "roles",
     "disabled",
 )

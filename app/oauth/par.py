@@ -1,0 +1,117 @@
+"""POST /oauth2/par: pushed authorization requests (RFC 9126).
+
+The client authenticates exactly as at the token endpoint (Authlib's client authentication,
+with its failure counting, app/oauth/client_auth.py; a public client with ``none``) and
+pushes the parameters of an authorization request in the body. They are validated as
+/oauth2/authorize would (client, redirect_uri, response_type, scope, PKCE S256, nonce,
+prompt, ``resource``, ``response_mode``), kept server-side (app/services/pushed_requests.py)
+and named by a single-use ``request_uri`` that expires in 60 s (201). Errors are RFC 6749
+§5.2 JSON. The endpoint counts against the tenant's token rate like /oauth2/token.
+"""
+
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from flask import Response
+from flask import jsonify
+from werkzeug.datastructures import MultiDict
+
+from app.oauth import form_post
+from app.oauth.authorize import ParamsView
+from app.oauth.authorize import requested_resources
+from app.oauth.grants import AuthorizationCodeGrant
+from app.oauth.server import authorization
+from app.quotas import enforce
+from app.quotas import gate
+from app.services import audiences
+from app.services import pushed_requests
+from app.tenancy import current_config
+
+# Client authentication travels beside the request's parameters; never kept with them.
+_CLIENT_AUTH_PARAMS = frozenset({"client_secret", "client_assertion", "client_assertion_type"})
+# What one pushed request may hold (names and values): far more than any authorization URL
+# carries, far less than the form parser accepts (the row lives 60 s).
+MAX_CHARS = 32 * 1024
+
+
+def _error(error: str, description: str, status: int = 400) -> Response:
+    response = jsonify(error=error, error_description=description)
+    response.status_code = status
+    return response
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def handle(req) -> Response:
+    """The PAR endpoint's answer to ``req`` (a Flask request)."""
+    snapshot = current_config._get_current_object()
+    wait = enforce.token_rate_wait(snapshot)
+    if wait > 0:  # the tenant's token_requests_per_second, as on /oauth2/token
+        limit = snapshot.quotas.get("token_requests_per_second")
+        exc = enforce.refused(snapshot, "token_requests_per_second", limit, wait)
+        enforce.record_notice(exc)  # committed at the edge
+        return gate.too_many(exc)
+    return _no_store(_push(req, snapshot))
+
+
+def _push(req, tenant) -> Response:
+    auth_request = authorization.create_oauth2_request(req)
+    try:
+        client = authorization.authenticate_client(
+            auth_request, AuthorizationCodeGrant.TOKEN_ENDPOINT_AUTH_METHODS, "token"
+        )
+    except OAuth2Error as error:
+        # As at the token endpoint: 401 with a challenge, failures counted (then 429).
+        return authorization.handle_error_response(auth_request, error)
+
+    form = req.form
+    if "request" in form:  # JAR (RFC 9101) is not supported yet
+        return _error("request_not_supported", "Request objects are not supported.")
+    if "request_uri" in form:  # RFC 9126 §2.1
+        return _error("invalid_request", "request_uri cannot be pushed.")
+    values = MultiDict([(k, v) for k, v in form.items(multi=True) if k not in _CLIENT_AUTH_PARAMS])
+    if any("\x00" in v for _, v in values.items(multi=True)):
+        return _error("invalid_request", "The authorization request is malformed.")
+    if sum(len(k) + len(v) for k, v in values.items(multi=True)) > MAX_CHARS:
+        # RFC 9126 §2.3: 413 for a request beyond what the server accepts
+        return _error("invalid_request", "The authorization request is too large.", 413)
+    if values.get("client_id", client.client_id) != client.client_id:
+        return _error("invalid_request", "client_id is not the authenticated client.")
+    values["client_id"] = client.client_id
+
+    problem = _validate(req, tenant, values)
+    if problem is not None:
+        return problem
+    request_uri = pushed_requests.push(tenant, client.client_id, list(values.items(multi=True)))
+    response = jsonify(request_uri=request_uri, expires_in=pushed_requests.EXPIRES_IN)
+    response.status_code = 201
+    return response
+
+
+def _validate(req, tenant, values: MultiDict) -> Response | None:
+    """The authorization request as /oauth2/authorize validates it; an error or None."""
+    oauth_request = authorization.create_oauth2_request(ParamsView(req, values))
+    try:
+        grant = authorization.get_authorization_grant(oauth_request)
+        grant.validate_no_multiple_request_parameter(oauth_request)
+        grant.validate_authorization_request()
+    except OAuth2Error as error:
+        return _error(error.error, error.description or error.error.replace("_", " "))
+    except ValueError:  # Authlib would not echo a malformed parameter
+        return _error("invalid_request", "The authorization request is malformed.")
+    if form_post.mode_of(values) is None:
+        return _error("invalid_request", "response_mode must be query or form_post.")
+    prompts = (values.get("prompt") or "").split()
+    if "none" in prompts and len(prompts) > 1:
+        return _error("invalid_request", "prompt=none cannot be combined with other values.")
+    try:
+        requested_resources(tenant, values, grant)
+    except audiences.InvalidTarget as exc:
+        return _error("invalid_target", str(exc))
+    except audiences.ScopeTooLong as exc:
+        return _error("invalid_scope", str(exc))
+    return None
