@@ -97,6 +97,8 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "PASSWORD_RESET_ACCOUNT_RATE_LIMIT": env.get(
             "PASSWORD_RESET_ACCOUNT_RATE_LIMIT", "5 per hour"
         ),
+        # Open dynamic client registration (RFC 7591): POST /oauth2/register per client IP.
+        "REGISTRATION_RATE_LIMIT": env.get("REGISTRATION_RATE_LIMIT", "10 per minute;100 per hour"),
         "WTF_CSRF_TIME_LIMIT": None,
         # Flask-WTF's Referer check would refuse every HTTPS form (our pages send no
         # Referer); app/web/origin.py checks Origin (or Referer) on unsafe requests.

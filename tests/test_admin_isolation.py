@@ -13,6 +13,7 @@ from app.models import Client
 from app.models import ClientResourceGrant
 from app.models import Connection
 from app.models import CustomDomain
+from app.models import InitialAccessToken
 from app.models import Invitation
 from app.models import Membership
 from app.models import Organization
@@ -95,6 +96,9 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             },
         )
         scim_token, _ = scim_tokens.create_token(other_tenant, org, "b scim")
+        from app.services import registration_tokens
+
+        initial_token, _ = registration_tokens.create_token(other_tenant, "b onboarding")
         from app.services import custom_domains
 
         custom_domain = custom_domains.add_domain(other_tenant, "login.globex.example")
@@ -135,6 +139,7 @@ def b_objects(app, other_tenant, make_user, tenant_client):
             "template_name": "no-such-template",
             "connection_id": connection.id,
             "token_id": scim_token.id,
+            "registration_token_id": initial_token.id,
             "user_id": b_user.id,
             "org_id": org.id,
             "client_id": client.id,
@@ -178,6 +183,7 @@ def snapshot(app, tenant_id):
             "custom_domains": rows(CustomDomain, "id", "host", "verified_at"),
             "connections": rows(Connection, "id", "name", "domains", "enforced"),
             "scim_tokens": rows(ScimToken, "id", "name", "token_digest"),
+            "initial_access_tokens": rows(InitialAccessToken, "id", "name", "token_digest"),
             "webhooks": rows(WebhookEndpoint, "id", "url", "enabled", "secret_encrypted"),
             "deliveries": rows(WebhookDelivery, "id", "status", "next_attempt_at"),
             "logo": [

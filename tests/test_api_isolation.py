@@ -50,6 +50,7 @@ BODIES = {
     "ConnectionCreate": {"kind": "saml", "name": "Pwned", "metadata_xml": "<x/>"},
     "ConnectionUpdate": {"name": "Pwned", "enforced": True},
     "ScimTokenCreate": {"name": "pwned"},
+    "RegistrationTokenCreate": {"name": "pwned", "max_uses": 1},
     "WebhookCreate": {"url": "https://pwned.example/hook"},
     "WebhookUpdate": {"url": "https://pwned.example/hook"},
     "WebhookSecretRotate": {"overlap_seconds": 0},
@@ -109,6 +110,9 @@ def _fixture_b(app, other_tenant, make_user):
             },
         )
         token, _ = scim_tokens.create_token(b, org, "globex scim")
+        from app.services import registration_tokens
+
+        initial_token, _ = registration_tokens.create_token(b, "globex onboarding")
         custom_domain = custom_domains.add_domain(b, "login.globex.example")
         endpoint, _ = webhooks.create_endpoint(b, {"url": "https://globex.example/hook"})
         delivery = webhooks.send_test(b, endpoint)
@@ -152,6 +156,7 @@ def _fixture_b(app, other_tenant, make_user):
             "delivery_id": delivery.id,
             "job_id": job.id,
             "resource_id": api.id,
+            "registration_token_id": initial_token.id,
         }
 
 

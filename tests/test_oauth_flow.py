@@ -212,9 +212,19 @@ def test_pkce_verifier_without_challenge_is_refused(app, tenant, tc, rp):
     assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_request"
 
 
-def test_redirect_uri_may_be_omitted_with_a_single_registered_one(tc, rp):
+def test_oidcc_ensure_redirect_uri_in_authorization_request(tc, rp):
+    """OIDC Core §3.1.2.1: an OpenID request without redirect_uri is refused on an error
+    page (never redirected), even when the client registered a single one."""
+    response = authorize(tc, rp, redirect_uri=None)
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "redirect_uri" in response.get_data(as_text=True)
+
+
+def test_redirect_uri_may_be_omitted_outside_openid_with_a_single_registered_one(tc, rp):
+    """Plain OAuth (no ``openid`` scope) may omit it: RFC 6749 §3.1.2.3."""
     verifier, challenge = pkce_pair()
-    response = authorize(tc, rp, redirect_uri=None, verifier_challenge=challenge)
+    response = authorize(tc, rp, redirect_uri=None, verifier_challenge=challenge, scope="profile")
     assert response.headers["Location"].startswith(rp.redirect_uri + "?")
     code = query_of(response)["code"]
     token = tc.post(

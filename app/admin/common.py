@@ -118,6 +118,7 @@ NAV = [
     ("admin.invitations_index", "Invitations"),
     ("admin.orgs_index", "Organizations"),
     ("admin.clients_index", "Clients"),
+    ("admin.registration_tokens_index", "Client registration"),
     ("admin.resources_index", "APIs"),
     ("admin.roles_index", "Roles"),
     ("admin.providers_index", "Identity providers"),

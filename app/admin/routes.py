@@ -12,6 +12,7 @@ from app.admin import keys  # noqa: F401
 from app.admin import orgs  # noqa: F401
 from app.admin import overview  # noqa: F401
 from app.admin import providers  # noqa: F401
+from app.admin import registration  # noqa: F401
 from app.admin import resources  # noqa: F401
 from app.admin import roles  # noqa: F401
 from app.admin import sessions  # noqa: F401

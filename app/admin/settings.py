@@ -54,6 +54,8 @@ def _changes_from_form() -> dict:
         changes["locales"] = request.form.getlist("locales")
         changes["mail_sender_name"] = (request.form.get("mail_sender_name") or "").strip()
         changes["mail_reply_to"] = (request.form.get("mail_reply_to") or "").strip()
+    if "dynamic_registration" in request.form:
+        changes["dynamic_registration"] = request.form.get("dynamic_registration", "")
     changes.update({name: form_int(name) for name in NUMBERS})
     changes.update({name: bool(request.form.get(name)) for name in FLAGS})
     return changes

@@ -87,6 +87,9 @@ PATH_PARAMS = {
     "delivery_id": path_param("delivery_id", "Delivery id (`dlv_...`)."),
     "job_id": path_param("job_id", "Import job id (`imp_...`)."),
     "resource_id": path_param("resource_id", "API resource id (`res_...`)."),
+    "registration_token_id": path_param(
+        "registration_token_id", "Initial access token id (`iat_...`)."
+    ),
 }
 
 PAGING = (
@@ -356,6 +359,16 @@ OPERATIONS: list[Operation] = [
     Op("delete", f"{T}/clients/{{client_id}}", "Delete a client (its grants go too)", ok=204),
     Op("post", f"{T}/clients/{{client_id}}/secret",
        "Rotate the secret; the answer holds it once", out=ref("ClientSecret")),
+    # Initial access tokens for dynamic client registration (RFC 7591 §3)
+    Op("get", f"{T}/registration-tokens",
+       "List initial access tokens (for `/oauth2/register` when `dynamic_registration` is "
+       "`initial_access_token`)", out=listing("RegistrationToken"), query=PAGING),
+    Op("post", f"{T}/registration-tokens",
+       "Mint an initial access token (optional `expires_in` seconds, `max_uses`); the "
+       "answer holds `token` once", ok=201, out=ref("RegistrationTokenCreated"),
+       body="RegistrationTokenCreate"),
+    Op("delete", f"{T}/registration-tokens/{{registration_token_id}}",
+       "Revoke an initial access token (clients it registered stay)", ok=204),
     # Upstream identity providers
     Op("get", f"{T}/providers", "List upstream identity providers",
        out=listing("Provider"), query=PAGING),

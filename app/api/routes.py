@@ -56,6 +56,7 @@ from app.api import openapi  # noqa: E402,F401
 from app.api import orgs  # noqa: E402,F401
 from app.api import portability  # noqa: E402,F401
 from app.api import providers  # noqa: E402,F401
+from app.api import registration_tokens  # noqa: E402,F401
 from app.api import resources  # noqa: E402,F401
 from app.api import roles  # noqa: E402,F401
 from app.api import sessions  # noqa: E402,F401

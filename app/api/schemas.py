@@ -663,6 +663,45 @@ SCHEMAS["ScimTokenCreated"] = {
 SCHEMAS["ScimTokenCreate"] = closed(
     {"name": {"type": "string", "minLength": 1, "maxLength": 200}}, ("name",)
 )
+# --- initial access tokens of dynamic client registration (RFC 7591 §3)
+SCHEMAS["RegistrationToken"] = resource(
+    {
+        "name": {"type": "string"},
+        "expires_at": TIME_OR_NULL,
+        "max_uses": {"type": ["integer", "null"]},
+        "uses": {"type": "integer"},
+        "last_used_at": TIME_OR_NULL,
+        "status": {"type": "string", "enum": ["active", "expired", "used"]},
+    }
+)
+SCHEMAS["RegistrationTokenCreated"] = {
+    "allOf": [
+        {"$ref": "#/components/schemas/RegistrationToken"},
+        {
+            "type": "object",
+            "properties": {"token": {"type": "string", "description": "Shown only once."}},
+            "required": ["token"],
+        },
+    ]
+}
+SCHEMAS["RegistrationTokenCreate"] = closed(
+    {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "expires_in": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": 365 * 86400,
+            "description": "Seconds until it expires (null or absent: never).",
+        },
+        "max_uses": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": 1_000_000,
+            "description": "Registrations it allows (null or absent: unlimited).",
+        },
+    },
+    ("name",),
+)
 # --- webhooks and events (secrets appear once, in the create and rotate answers)
 _WEBHOOK_FIELDS = {
     "url": {"type": "string", "minLength": 1, "maxLength": 2000},

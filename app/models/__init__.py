@@ -21,6 +21,8 @@ from app.models.org import MembershipRole
 from app.models.org import Organization
 from app.models.provider import LinkedIdentity
 from app.models.provider import UpstreamProvider
+from app.models.registration import ClientRegistration
+from app.models.registration import InitialAccessToken
 from app.models.resource import ClientResourceGrant
 from app.models.resource import Resource
 from app.models.resource import RolePermission
@@ -53,6 +55,7 @@ __all__ = [
     "AuthorizationCode",
     "BrowserSession",
     "Client",
+    "ClientRegistration",
     "ClientResourceGrant",
     "Connection",
     "ConnectionIdentity",
@@ -66,6 +69,7 @@ __all__ = [
     "Grant",
     "Job",
     "ImportJob",
+    "InitialAccessToken",
     "Invitation",
     "LinkedIdentity",
     "LoginCode",

@@ -14,4 +14,5 @@ def _init_server(state) -> None:
     cors.init_app(state.app)
 
 
+from app.oauth import registration  # noqa: E402,F401
 from app.oauth import routes  # noqa: E402,F401

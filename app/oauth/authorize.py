@@ -50,6 +50,7 @@ from app.services import consent as consent_service
 from app.services import issuance
 from app.services import mfa
 from app.services import pushed_requests
+from app.services import registration
 from app.services import tokens
 from app.services.errors import ValidationFailed
 from app.services.resource_config import resource_config
@@ -220,6 +221,14 @@ def handle():
         # cannot be trusted enough to redirect, so the error page answers.
         return errors.error_page("The authorization request is malformed.")
 
+    if not params.get("redirect_uri") and "openid" in (params.get("scope") or "").split():
+        # OIDC Core §3.1.2.1: an OpenID request names its redirect_uri (plain OAuth may
+        # omit it when one is registered, RFC 6749 §3.1.2.3); not redirected, §4.1.2.1.
+        params.finish()
+        return errors.error_page(
+            "The request has no redirect_uri; an OpenID Connect request must name one.",
+            error="invalid_request",
+        )
     client = grant.request.client.row
     redirect_uri = grant.redirect_uri
     state = params.get("state")
@@ -348,5 +357,11 @@ def _consent_page(client, scope_value: str, fields: MultiDict, config=None, show
             }
         )
     return render_template(
-        "oauth/consent.html", client=client, scopes=scopes, apis=apis, fields=fields
+        "oauth/consent.html",
+        client=client,
+        scopes=scopes,
+        apis=apis,
+        fields=fields,
+        # A dynamically registered client's own logo and links (RFC 7591 §2), as it said.
+        registered=registration.extras_of(current_tenant, client.id),
     )

@@ -17,6 +17,7 @@ from app.oauth.form_post import RESPONSE_MODES
 from app.services.clients import AUTH_METHODS
 from app.services.clients import ID_TOKEN_ALGS
 from app.services.clients import SCOPES
+from app.services.registration import is_enabled as registration_enabled
 from app.services.settings import DEFAULTS
 from app.services.settings import get_settings
 
@@ -36,7 +37,7 @@ def metadata(issuer: str, settings=None) -> dict:
     (by default the request's tenant snapshot's)."""
     if settings is None:
         settings = _request_settings()
-    return {
+    document = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oauth2/authorize",
         "token_endpoint": f"{issuer}/oauth2/token",
@@ -74,6 +75,11 @@ def metadata(issuer: str, settings=None) -> dict:
         "frontchannel_logout_supported": False,
         "backchannel_logout_supported": False,
     }
+    # RFC 7591 §3 / RFC 8414 §2: only where the tenant turned registration on (discovery
+    # is built once per snapshot, and every settings change makes a new snapshot).
+    if registration_enabled(settings):
+        document["registration_endpoint"] = f"{issuer}/oauth2/register"
+    return document
 
 
 def _request_settings() -> dict:

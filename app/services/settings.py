@@ -50,6 +50,9 @@ DEFAULTS: dict[str, Any] = {
     # Claim name → key of the user's metadata, added to ID and access tokens
     # (app/services/custom_claims.py: namespaced or collision-free names only).
     "custom_claims": {},
+    # RFC 7591/7592 at /oauth2/register (app/services/registration.py): ``off``, allowed
+    # with an initial access token minted by an admin, or ``open`` to anyone.
+    "dynamic_registration": "off",
 }
 
 # Written into every new tenant's settings: the defaults a new tenant starts with where
@@ -59,6 +62,7 @@ NEW_TENANT_SETTINGS: dict[str, Any] = {"require_pkce_for_confidential_clients": 
 _ENUMS = {
     "signup_mode": {"open", "invite_only", "closed"},
     "mfa_policy": {"off", "optional", "required", "required_for_admins"},
+    "dynamic_registration": {"off", "initial_access_token", "open"},
 }
 _RANGES = {
     "password_min_length": (8, 128),

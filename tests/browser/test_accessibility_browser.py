@@ -118,6 +118,7 @@ def test_hosted_and_console_pages_have_no_serious_violations(
     for path in (
         "/admin/overview",
         "/admin/settings",
+        "/admin/registration",
         "/admin/domains",
         "/admin/email-templates",
         "/admin/email-templates/verify_email?locale=es",
