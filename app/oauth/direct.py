@@ -68,6 +68,8 @@ def _plain_form(request, grant_type: str, allowed: frozenset):
     each once, no query string: Authlib reads query parameters too); else None."""
     if request.mimetype != "application/x-www-form-urlencoded" or request.args:
         return None
+    if "DPoP" in request.headers:  # sender-constrained requests: the full path decides
+        return None
     form = request.form
     if form.get("grant_type") != grant_type or not allowed.issuperset(form):
         return None
