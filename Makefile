@@ -22,12 +22,13 @@ app/translations/%/LC_MESSAGES/messages.mo: app/translations/%/LC_MESSAGES/messa
 	$(BIN)/pybabel compile -i $< -o $@
 
 # After changing end-user strings: extract them and merge into every catalogue, then
-# translate what `make test` (tests/test_i18n_catalogues.py) reports as missing.
+# translate what `make test` (tests/test_i18n_catalogues.py) reports as missing. (The
+# template has no locations, so the merge writes none; no fuzzy guesses for new strings.)
 i18n: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output \
 		--project Gatehouse -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations \
-		--ignore-obsolete --width 100  # the template has no locations, so neither do the catalogues
+		--no-fuzzy-matching --ignore-obsolete --width 100
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -20,9 +20,9 @@ SHIPPED = ("es", "fr", "de", "pt_BR")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 # Words that are spelled the same in a language (checked: not left untranslated).
 SAME = {
-    "fr": {"Code", "Bonjour,"},
-    "de": {"Code", "Name"},
-    "es": set(),
+    "fr": {"Code", "Bonjour,", "Action", "Actions", "Invitation", "Sessions", "active"},
+    "de": {"Code", "Name", "Apps", "Passkey"},
+    "es": {"Factor", "Roles"},
     "pt_BR": set(),
 }
 

@@ -10,6 +10,7 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.account import bp
@@ -66,5 +67,5 @@ def delete_account_submit():
     user = current_user._get_current_object()
     sign_out()
     account_data.erase_user(current_tenant, user)
-    flash("Your account and your personal data were deleted.", "success")
+    flash(_("Your account and your personal data were deleted."), "success")
     return redirect(url_for("auth.login"))

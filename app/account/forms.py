@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms import StringField
@@ -14,23 +15,24 @@ from app.web.validators import new_password_length
 
 
 class ProfileForm(FlaskForm):
-    name = StringField("Display name", validators=[display_name])
-    submit = SubmitField("Save profile")
+    name = StringField(_l("Display name"), validators=[display_name])
+    submit = SubmitField(_l("Save profile"))
 
 
 class ChangePasswordForm(FlaskForm):
     password = PasswordField(
-        "Current password",
-        validators=[DataRequired("Enter your current password."), Length(max=1024)],
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password.")), Length(max=1024)],
     )
     new_password = PasswordField(
-        "New password", validators=[DataRequired("Choose a new password."), new_password_length()]
+        _l("New password"),
+        validators=[DataRequired(_l("Choose a new password.")), new_password_length()],
     )
-    submit = SubmitField("Change password")
+    submit = SubmitField(_l("Change password"))
 
 
 class DeleteAccountForm(FlaskForm):
     """Erasing the account asks for the password again (when the account has one)."""
 
-    password = PasswordField("Your password", validators=[Length(max=1024)])
-    submit = SubmitField("Delete my account")
+    password = PasswordField(_l("Your password"), validators=[Length(max=1024)])
+    submit = SubmitField(_l("Delete my account"))

@@ -7,6 +7,7 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.account import bp
@@ -42,7 +43,7 @@ def identities():
 def link_identity(provider_id: str):
     provider = providers_service.get_provider(current_tenant, provider_id)
     if not ConfirmForm().validate_on_submit():
-        return _render(400, "The form expired. Please try again.")
+        return _render(400, _("The form expired. Please try again."))
     return begin(
         provider,
         mode="link",
@@ -55,10 +56,10 @@ def link_identity(provider_id: str):
 @signin_required
 def unlink_identity(identity_id: str):
     if not ConfirmForm().validate_on_submit():
-        return _render(400, "The form expired. Please try again.")
+        return _render(400, _("The form expired. Please try again."))
     try:
         upstream.unlink_identity(current_tenant, current_user._get_current_object(), identity_id)
     except PermissionDenied as exc:
         return _render(403, exc.message)
-    flash("The identity is unlinked.", "success")
+    flash(_("The identity is unlinked."), "success")
     return redirect(url_for("account.identities"))

@@ -7,6 +7,7 @@ from flask import g
 from flask import redirect
 from flask import render_template
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_login import login_required
 
@@ -40,7 +41,7 @@ def organizations():
 def switch_organization(org_id: str):
     if ConfirmForm().validate_on_submit():
         org = switching.switch_org(current_tenant, current_session(), current_user, org_id)
-        flash(f"You are now acting in {org.name}.", "success")
+        flash(_("You are now acting in %(org)s.", org=org.name), "success")
     return redirect(url_for("account.organizations"))
 
 
@@ -49,7 +50,7 @@ def switch_organization(org_id: str):
 def clear_organization():
     if ConfirmForm().validate_on_submit():
         switching.switch_org(current_tenant, current_session(), current_user, None)
-        flash("No organization is active.", "success")
+        flash(_("No organization is active."), "success")
     return redirect(url_for("account.organizations"))
 
 
@@ -69,8 +70,11 @@ def leave_organization_submit(org_id: str):
     org = orgs_service.get_org(current_tenant, org_id)
     try:
         switching.leave_org(current_tenant, current_session(), current_user, org.id)
-    except ValidationFailed as exc:
-        flash(" ".join(exc.errors.values()), "error")
+    except ValidationFailed:  # its one refusal: the last owner (orgs.remove_member)
+        message = _(
+            "You are the last owner of %(org)s: name another owner before you leave.", org=org.name
+        )
+        flash(message, "error")
         return redirect(url_for("account.organizations"))
-    flash(f"You left {org.name}.", "success")
+    flash(_("You left %(org)s.", org=org.name), "success")
     return redirect(url_for("account.organizations"))

@@ -6,6 +6,8 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.account import bp
@@ -55,7 +57,7 @@ def update_profile():
     except ValidationFailed as exc:
         apply_errors(form, exc.errors)
         return _render(422, profile_form=form)
-    flash("Profile saved.", "success")
+    flash(_("Profile saved."), "success")
     return redirect(url_for("account.index"))
 
 
@@ -76,8 +78,15 @@ def change_password():
     except ValidationFailed as exc:
         apply_errors(form, exc.errors)
         return _render(422, password_form=form)
-    others = f" {ended} other session{'s' if ended != 1 else ''} signed out." if ended else ""
-    flash(f"Password changed.{others}", "success")
+    if ended:
+        message = ngettext(
+            "Password changed. %(num)d other session signed out.",
+            "Password changed. %(num)d other sessions signed out.",
+            ended,
+        )
+    else:
+        message = _("Password changed.")
+    flash(message, "success")
     return redirect(url_for("account.index"))
 
 
@@ -90,7 +99,7 @@ def end_session(session_id: str):
     ended = profile.end_own_session(current_tenant, current_user, session_id)
     if ended.id == current_session().id:
         sign_out()
-        flash("You are signed out.", "success")
+        flash(_("You are signed out."), "success")
         return redirect(url_for("auth.login"))
-    flash("Session ended.", "success")
+    flash(_("Session ended."), "success")
     return redirect(url_for("account.index"))

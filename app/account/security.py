@@ -6,6 +6,8 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
@@ -26,8 +28,8 @@ class RemoveFactorForm(FlaskForm):
     """Removing a factor asks for the current password again (re-authentication)."""
 
     password = PasswordField(
-        "Current password",
-        validators=[DataRequired(message="Enter your current password.")],
+        _l("Current password"),
+        validators=[DataRequired(message=_l("Enter your current password."))],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -71,5 +73,5 @@ def remove_factor(factor_id: str):
     except ValidationFailed as exc:
         form.password.errors.append(exc.errors.get("password", exc.message))
         return _render(form, factor_id, 400)
-    flash("The factor was removed.", "success")
+    flash(_("The factor was removed."), "success")
     return redirect(url_for("account.security"))

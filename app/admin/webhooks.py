@@ -10,6 +10,7 @@ from app.admin.access import recent_auth
 from app.admin.common import done
 from app.admin.common import errors_of
 from app.admin.common import form_list
+from app.admin.common import is_htmx
 from app.admin.common import respond
 from app.admin.common import tenant_route
 from app.services import events
@@ -117,6 +118,8 @@ def webhooks_test(webhook_id: str):
 @tenant_route("/webhooks/<webhook_id>/deliveries")
 def webhooks_deliveries(webhook_id: str):
     endpoint = webhooks.get_endpoint(console_tenant(), webhook_id)
+    if not is_htmx():  # opened directly: the endpoint's page, its log included
+        return _page(endpoint)
     return respond(LOG, LOG, **_log_context(endpoint))
 
 

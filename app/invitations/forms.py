@@ -1,5 +1,6 @@
 """Forms of the invitation pages (hosted field names: ``name``, ``password``)."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms import StringField
@@ -12,9 +13,10 @@ from app.web.validators import new_password_length
 class AcceptInvitationForm(FlaskForm):
     """A new person accepts: their name and a password (the email is the invitation's)."""
 
-    name = StringField("Your name", validators=[display_name])
+    name = StringField(_l("Your name"), validators=[display_name])
     password = PasswordField(
-        "Choose a password", validators=[DataRequired(), new_password_length()]
+        _l("Choose a password"),
+        validators=[DataRequired(_l("Choose a password.")), new_password_length()],
     )
 
 

@@ -12,6 +12,7 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
@@ -34,11 +35,13 @@ def _load(token: str):
     """(invitation, error response); the error page says why the link is unusable."""
     invitation = invitations_service.find_by_token(current_tenant, token)
     if invitation is None:
-        return None, _error(404, "Invitation not found", "This invitation link is not valid here.")
+        return None, _error(
+            404, _("Invitation not found"), _("This invitation link is not valid here.")
+        )
     status = invitations_service.status_of(invitation)
     if status != "pending":
         exc = invitations_service.InvitationUnusable(status)
-        return None, _error(410, exc.title, exc.message)
+        return None, _error(410, _(exc.title), exc.message)
     return invitation, None
 
 
@@ -88,7 +91,10 @@ def accept_submit(token: str):
         if not ConfirmForm().validate_on_submit():
             return _page(token, invitation, status=400)
         invitations_service.accept_invitation(current_tenant, token, user=current_user)
-        flash(f"Welcome to {display_name(current_tenant)}: the invitation is accepted.", "success")
+        message = _(
+            "Welcome to %(name)s: the invitation is accepted.", name=display_name(current_tenant)
+        )
+        flash(message, "success")
         return redirect(_landing(invitation))
     form = AcceptInvitationForm()
     if not form.validate_on_submit():
@@ -109,7 +115,10 @@ def accept_submit(token: str):
     if second_step is not None:
         return second_step
     sign_in(user, amr=["pwd"])
-    flash(f"Welcome to {display_name(current_tenant)}: your account is ready.", "success")
+    flash(
+        _("Welcome to %(name)s: your account is ready.", name=display_name(current_tenant)),
+        "success",
+    )
     return redirect(_landing(invitation))
 
 

@@ -21,8 +21,8 @@ class EnrollForm(FlaskForm):
     """The first code from the authenticator app, confirming the enrolment."""
 
     code = StringField(
-        "Code from the app",
-        validators=[DataRequired(message="Enter the 6-digit code."), Length(max=16)],
+        _l("Code from the app"),
+        validators=[DataRequired(message=_l("Enter the 6-digit code.")), Length(max=16)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
 

@@ -10,6 +10,8 @@ from flask import render_template
 from flask import request
 from flask import session
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.auth.flow import signin_required
@@ -45,10 +47,10 @@ def challenge():
     """Ask for the second factor of a pending sign-in (or step-up)."""
     loaded = pending.load(current_tenant)
     if loaded is None:
-        return _restart("Your sign-in expired. Please sign in again.")
+        return _restart(_("Your sign-in expired. Please sign in again."))
     state, user = loaded
     if _too_many_failures(state, user):
-        return _restart("Too many wrong codes. Please sign in again.")
+        return _restart(_("Too many wrong codes. Please sign in again."))
     factors = mfa.user_factors(current_tenant, user)
     if not factors:
         return redirect(url_for("mfa.enroll"))
@@ -59,11 +61,18 @@ def challenge():
         if kind is not None:
             if kind == "recovery":
                 left = recovery_codes.remaining(current_tenant, user)
-                flash(f"You used a recovery code; {left} left.", "success")
+                flash(
+                    ngettext(
+                        "You used a recovery code; %(num)d left.",
+                        "You used a recovery code; %(num)d left.",
+                        left,
+                    ),
+                    "success",
+                )
             return redirect(flow.complete(state, user, kind))
         if _too_many_failures(state, user):
-            return _restart("Too many wrong codes. Please sign in again.")
-        form.code.errors.append("That code is not right. Try again.")
+            return _restart(_("Too many wrong codes. Please sign in again."))
+        form.code.errors.append(_("That code is not right. Try again."))
         status = 400
     elif request.method == "POST":
         status = 400
@@ -91,7 +100,7 @@ def _after_enrolment(state, user, kind: str):
     if recovery_codes.remaining(current_tenant, user) == 0:
         codes = recovery_codes.generate(current_tenant, user)
         return render_template("mfa/recovery_codes.html", codes=codes, continue_url=target)
-    flash("Two-step verification is on.", "success")
+    flash(_("Two-step verification is on."), "success")
     return redirect(target)
 
 
@@ -146,7 +155,7 @@ def recovery_codes_page():
         else (url_for("account.security"))
     )
     if not mfa.user_factors(current_tenant, current_user):
-        flash("Set up a second factor first.", "error")
+        flash(_("Set up a second factor first."), "error")
         return redirect(url_for("account.security"))
     form = RecoveryCodesForm()
     if form.validate_on_submit():

@@ -12,6 +12,7 @@ from flask import jsonify
 from flask import request
 from flask import session
 from flask import url_for
+from flask_babel import gettext as _
 
 from app.mfa import bp
 from app.mfa import flow
@@ -66,7 +67,7 @@ def _webauthn_allowed() -> bool:
 def register_options():
     subject = enrolling_subject()
     if subject is None or not _webauthn_allowed():
-        return _error("Passkeys cannot be registered here.", 403)
+        return _error(_("Passkeys cannot be registered here."), 403)
     _state, user = subject
     options, challenge = passkeys.registration_options(current_tenant, user)
     _keep("register", challenge, user.id)
@@ -78,11 +79,11 @@ def register_verify():
     subject = enrolling_subject()
     kept = _take("register")
     if subject is None or not _webauthn_allowed():
-        return _error("Passkeys cannot be registered here.", 403)
+        return _error(_("Passkeys cannot be registered here."), 403)
     state, user = subject
     credential = _credential()
     if kept is None or kept.get("user_id") != user.id or credential is None:
-        return _error("The passkey request expired. Try again.")
+        return _error(_("The passkey request expired. Try again."))
     body = request.get_json(silent=True) or {}
     name = body.get("name") if isinstance(body.get("name"), str) else ""
     try:
@@ -108,7 +109,7 @@ def authenticate_options():
         options, challenge = passkeys.authentication_options(current_tenant, None)
         _keep("passwordless", challenge, None)
         return jsonify(options)
-    return _error("Passkey sign-in is not available here.", 403)
+    return _error(_("Passkey sign-in is not available here."), 403)
 
 
 @bp.post("/webauthn/authenticate/verify")
@@ -121,14 +122,14 @@ def authenticate_verify():
         return _verify_second_factor(loaded, credential)
     kept = _take("passwordless")
     if kept is None or credential is None or not mfa.passwordless_enabled(current_tenant):
-        return _error("The passkey request expired. Try again.")
+        return _error(_("The passkey request expired. Try again."))
     try:
         factor = passkeys.authenticate(current_tenant, credential, kept["challenge"])
     except ValidationFailed as exc:
         return _error(exc.errors.get("credential", exc.message))
     user = scope(current_tenant).get(User, factor.user_id)
     if user is None or not user.is_active:
-        return _error("This account cannot sign in.", 403)
+        return _error(_("This account cannot sign in."), 403)
     body = request.get_json(silent=True) or {}
     next_url = body.get("next") if isinstance(body.get("next"), str) else None
     return jsonify(ok=True, redirect=flow.sign_in_passwordless(user, next_url))
@@ -138,13 +139,13 @@ def _verify_second_factor(loaded, credential):
     state, user = loaded
     kept = _take("second_factor")
     if kept is None or kept.get("user_id") != user.id or credential is None:
-        return _error("The passkey request expired. Try again.")
+        return _error(_("The passkey request expired. Try again."))
     try:
         passkeys.authenticate(current_tenant, credential, kept["challenge"], user=user)
     except ValidationFailed as exc:
         mfa.record_failure(current_tenant, user, "webauthn")
         if mfa.failures_since(current_tenant, user, state.started_at) >= mfa.MAX_FAILURES:
             pending.drop(current_tenant)
-            return _error("Too many failed attempts. Please sign in again.", 401)
+            return _error(_("Too many failed attempts. Please sign in again."), 401)
         return _error(exc.errors.get("credential", exc.message))
     return jsonify(ok=True, redirect=flow.complete(state, user, "webauthn"))

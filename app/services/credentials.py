@@ -6,6 +6,8 @@ session does not survive the victim changing their password) and clears a lockou
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from app.extensions import db
 from app.models import Tenant
 from app.models import User
@@ -43,7 +45,7 @@ def change_password(
 ) -> int:
     """Change a password after checking the current one; returns how many sessions ended."""
     if not verify_password(user.password_hash, current_password or ""):
-        raise ValidationFailed({"password": "That is not your current password."})
+        raise ValidationFailed({"password": _("That is not your current password.")})
     ended = _set_password(tenant, user, new_password, keep_session_id)
     audit.record(
         tenant, "password.changed", target_type="user", target_id=user.id, sessions_ended=ended

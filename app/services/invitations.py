@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import update
 
 from app.extensions import db
+from app.i18n import N_
 from app.models import Invitation
 from app.models import Organization
 from app.models import Tenant
@@ -45,13 +47,13 @@ class InvitationUnusable(ServiceError):
     """The link was used, revoked or has expired (``reason`` says which)."""
 
     status = 410
-    title = "Invitation no longer valid"
+    title = N_("Invitation no longer valid")  # translated where it is shown
 
     def __init__(self, reason: str):
         messages = {
-            "accepted": "This invitation has already been used.",
-            "revoked": "This invitation was withdrawn.",
-            "expired": "This invitation has expired. Ask for a new one.",
+            "accepted": _("This invitation has already been used."),
+            "revoked": _("This invitation was withdrawn."),
+            "expired": _("This invitation has expired. Ask for a new one."),
         }
         super().__init__(messages[reason])
         self.reason = reason
@@ -196,7 +198,7 @@ def accept_invitation(
     """
     invitation = find_by_token(tenant, token)
     if invitation is None:
-        raise NotFound("This invitation link is not valid here.")
+        raise NotFound(_("This invitation link is not valid here."))
     if status_of(invitation) != "pending":
         raise InvitationUnusable(status_of(invitation))
     if user is not None:
@@ -208,7 +210,7 @@ def accept_invitation(
         user.email_verified = True  # the emailed link proved the address
     else:
         account_exists = Conflict(
-            "An account with this email exists here: sign in to accept.", "email"
+            _("An account with this email exists here: sign in to accept."), "email"
         )
         if users_service.find_by_email(tenant, invitation.email) is not None:
             raise account_exists
@@ -246,7 +248,7 @@ def _check_new_account(tenant: Tenant, email: str, name: str, password: str | No
         clean_name(name, length_message="at most 200 characters")
     except ValidationFailed as exc:
         errors.update(exc.errors)
-    problems = password_problems(tenant, password, email) if password else ["Choose a password."]
+    problems = password_problems(tenant, password, email) if password else [_("Choose a password.")]
     if problems:
         errors["password"] = " ".join(problems)
     if errors:

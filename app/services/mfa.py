@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import delete
 
 from app.extensions import db
@@ -150,7 +151,7 @@ def remove_factor(tenant: Tenant, user: User, factor_id: str, *, password: str) 
     factor = get_factor(tenant, user, factor_id)
     if not verify_password(user.password_hash, password or ""):
         audit.record(tenant, "mfa.reauth_failed", target_type="user", target_id=user.id)
-        raise ValidationFailed({"password": "That password is not right."})
+        raise ValidationFailed({"password": _("That password is not right.")})
     db.session.delete(factor)
     db.session.flush()
     audit.record(

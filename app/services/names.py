@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from flask_babel import gettext as _
+
 from app.services.errors import ValidationFailed
 
 MAX_NAME_LENGTH = 200
@@ -26,12 +28,13 @@ def character_problem(text: str) -> str | None:
     """Why ``text`` may not be shown as a name, or None."""
     for char in text:
         if ord(char) in BIDI_CONTROLS:
-            return (
-                "Remove the invisible text-direction character "
-                f"(U+{ord(char):04X}); it can make a name read backwards."
+            return _(
+                "Remove the invisible text-direction character (U+%(code)s); it can make a "
+                "name read backwards.",
+                code=f"{ord(char):04X}",
             )
         if unicodedata.category(char) == "Cc":
-            return "Remove control characters such as tabs and line breaks."
+            return _("Remove control characters such as tabs and line breaks.")
     return None
 
 
@@ -49,9 +52,9 @@ def clean_name(
     text = normalize_name(value)
     if (required and not text) or len(text) > max_length:
         default = (
-            f"Enter a name of 1 to {max_length} characters."
+            _("Enter a name of 1 to %(max)d characters.", max=max_length)
             if required
-            else f"Use at most {max_length} characters."
+            else _("Use at most %(max)d characters.", max=max_length)
         )
         raise ValidationFailed({field: length_message or default})
     problem = character_problem(text)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from webauthn import generate_authentication_options
 from webauthn import generate_registration_options
 from webauthn import options_to_json
@@ -97,10 +98,12 @@ def register(
             expected_origin=origin,
         )
     except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
-        raise ValidationFailed({"credential": f"The passkey could not be verified: {exc}"}) from exc
+        raise ValidationFailed(
+            {"credential": _("The passkey could not be verified: %(reason)s", reason=exc)}
+        ) from exc
     credential_id = bytes_to_base64url(verified.credential_id)
     if scope(tenant).first(MfaFactor, MfaFactor.credential_id == credential_id):
-        raise ValidationFailed({"credential": "This passkey is already registered."})
+        raise ValidationFailed({"credential": _("This passkey is already registered.")})
     factor = scope(tenant).add(
         MfaFactor(
             user_id=user.id,
@@ -155,7 +158,7 @@ def authenticate(
             MfaFactor.confirmed_at.is_not(None),
         )
     if factor is None or (user is not None and factor.user_id != user.id):
-        raise ValidationFailed({"credential": "This passkey is not registered here."})
+        raise ValidationFailed({"credential": _("This passkey is not registered here.")})
     try:
         verified = verify_authentication_response(
             credential=credential,
@@ -167,7 +170,9 @@ def authenticate(
             require_user_verification=user is None,
         )
     except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
-        raise ValidationFailed({"credential": f"The passkey could not be verified: {exc}"}) from exc
+        raise ValidationFailed(
+            {"credential": _("The passkey could not be verified: %(reason)s", reason=exc)}
+        ) from exc
     factor.sign_count = verified.new_sign_count
     factor.last_used_at = utcnow()
     return factor

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from app.extensions import db
 from app.models import BrowserSession
@@ -25,7 +26,7 @@ def switch_org(tenant: Tenant, session: BrowserSession, user: User, org_ref: str
     if org_ref:
         org = orgs_service.get_org(tenant, org_ref)
         if roles_service.org_role_names(tenant, user, org.id) is None:
-            raise PermissionDenied("You are not a member of this organization.")
+            raise PermissionDenied(_("You are not a member of this organization."))
     if session.user_id != user.id or session.tenant_id != tenant.id:
         raise PermissionDenied("Not your session.")
     before = session.active_org_id

@@ -19,6 +19,7 @@ import time
 import pyotp
 import segno
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete
 from sqlalchemy import or_
 from sqlalchemy import update
@@ -131,11 +132,11 @@ def confirm_enrolment(tenant: Tenant, user: User, factor_id: str, code: str) -> 
     """Confirm an enrolment with a first code from the app; raises ValidationFailed."""
     factor = pending_enrolment(tenant, user, factor_id)
     if factor is None:
-        raise NotFound("This enrolment has expired. Start again.")
+        raise NotFound(_("This enrolment has expired. Start again."))
     code = normalize_code(code)
     step = _matching_step(secret_of(factor), code, now()) if code else None
     if step is None or not _claim_step(factor, step):
-        raise ValidationFailed({"code": "That code is not right. Check the app and try again."})
+        raise ValidationFailed({"code": _("That code is not right. Check the app and try again.")})
     factor.confirmed_at = utcnow()
     audit.record(tenant, "mfa.totp_enrolled", target_type="user", target_id=user.id)
     return factor

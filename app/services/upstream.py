@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from app.extensions import db
 from app.models import Tenant
 from app.models import User
@@ -49,7 +51,7 @@ class Refused(ServiceError):
     """The upstream sign-in is not allowed; ``message`` tells the person why."""
 
     status = 403
-    title = "Sign-in refused"
+    title = "Sign-in refused"  # the page (upstream/refused.html) says it in its language
 
 
 class LinkRequired(ServiceError):
@@ -60,8 +62,10 @@ class LinkRequired(ServiceError):
 
     def __init__(self, user: User):
         super().__init__(
-            "An account with this email address already exists. Sign in to it once to "
-            "link this identity; afterwards either way signs you in."
+            _(
+                "An account with this email address already exists. Sign in to it once to "
+                "link this identity; afterwards either way signs you in."
+            )
         )
         self.user = user
 
@@ -99,7 +103,7 @@ def sign_in_with(
     if identity is not None:
         user = scope(tenant).get(User, identity.user_id)
         if user is None or not user.is_active:
-            raise refuse(tenant, provider, "disabled", "This account is disabled.")
+            raise refuse(tenant, provider, "disabled", _("This account is disabled."))
         if profile.email:
             identity.email = profile.email[:320]
         _check_verified(tenant, provider, user)
@@ -112,8 +116,11 @@ def sign_in_with(
                 tenant,
                 provider,
                 "unverified_email",
-                f"{provider.name} has not verified this email address, and an account with "
-                "it already exists here. Sign in with that account instead.",
+                _(
+                    "%(provider)s has not verified this email address, and an account with "
+                    "it already exists here. Sign in with that account instead.",
+                    provider=provider.name,
+                ),
                 user_id=existing.id,
             )
         raise LinkRequired(existing)
@@ -131,16 +138,25 @@ def _create_user(tenant: Tenant, provider: UpstreamProvider, profile: Profile) -
     refusal = signup_refusal(tenant)
     if refusal:
         raise refuse(
-            tenant, provider, "signup_closed", f"There is no account for you here. {refusal}"
+            tenant,
+            provider,
+            "signup_closed",
+            _("There is no account for you here. %(reason)s", reason=refusal),
         )
     if not profile.email:
         raise refuse(
-            tenant, provider, "no_email", f"{provider.name} did not share your email address."
+            tenant,
+            provider,
+            "no_email",
+            _("%(provider)s did not share your email address.", provider=provider.name),
         )
     if not email_domain_allowed(tenant, users.normalize_email(profile.email)):
         domains = ", ".join(get_settings(tenant)["allowed_email_domains"])
         raise refuse(
-            tenant, provider, "domain", f"Sign-up here is limited to addresses at {domains}."
+            tenant,
+            provider,
+            "domain",
+            _("Sign-up is limited to addresses at %(domains)s.", domains=domains),
         )
     user = users.create_user(
         tenant,
@@ -167,7 +183,10 @@ def _check_verified(tenant: Tenant, provider: UpstreamProvider, user: User) -> N
         tenant,
         provider,
         "email_not_verified",
-        "Confirm your email address first: open the link we just emailed you, then sign in again.",
+        _(
+            "Confirm your email address first: open the link we just emailed you, then sign in "
+            "again."
+        ),
         user_id=user.id,
     )
 
@@ -210,7 +229,10 @@ def link_identity(
                 tenant,
                 provider,
                 "linked_elsewhere",
-                f"This {provider.name} identity is already linked to another account.",
+                _(
+                    "This %(provider)s identity is already linked to another account.",
+                    provider=provider.name,
+                ),
             )
         return identity
     identity = _add_identity(tenant, provider, user, profile)
@@ -261,7 +283,7 @@ def unlink_identity(tenant: Tenant, user: User, identity_id: str) -> None:
         raise NotFound("No such linked identity.")
     if not can_unlink(tenant, user, identity):
         raise PermissionDenied(
-            "This is your only way to sign in. Set a password or add a passkey first."
+            _("This is your only way to sign in. Set a password or add a passkey first.")
         )
     audit.record(
         tenant,

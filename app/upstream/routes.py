@@ -124,7 +124,7 @@ def _sign_in(provider, profile, next_url):
 def _link_signed_in_user(provider, profile, flow):
     if not current_user.is_authenticated or current_user.id != flow.get("user_id"):
         error = upstream.refuse(
-            current_tenant, provider, "not_signed_in", "Sign in to link another identity."
+            current_tenant, provider, "not_signed_in", _("Sign in to link another identity.")
         )
         return refused(error.message)
     try:
@@ -133,7 +133,7 @@ def _link_signed_in_user(provider, profile, flow):
         )
     except upstream.Refused as exc:
         return refused(exc.message)
-    flash(f"{provider.name} is linked to your account.", "success")
+    flash(_("%(provider)s is linked to your account.", provider=provider.name), "success")
     return redirect(next_or_default(flow["next"]))
 
 
@@ -153,7 +153,7 @@ def finish_link():
             tenant,
             provider,
             "link_not_proven",
-            "To link this identity, sign in to the account with the same email address.",
+            _("To link this identity, sign in to the account with the same email address."),
         )
         return refused(error.message)
     pending.drop_link()
@@ -163,7 +163,11 @@ def finish_link():
         )
     except upstream.Refused as exc:
         return refused(exc.message)
-    flash(f"{provider.name} is linked to your account. Next time it signs you in.", "success")
+    message = _(
+        "%(provider)s is linked to your account. Next time it signs you in.",
+        provider=provider.name,
+    )
+    flash(message, "success")
     return redirect(next_or_default(link.get("next")))
 
 

@@ -8,23 +8,32 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from flask_babel import gettext as _
 from ua_parser import parse
 
-UNKNOWN = "Unknown browser"
+from app.i18n import N_
+
+UNKNOWN = N_("Unknown browser")
 
 
 @lru_cache(maxsize=1024)
-def describe(user_agent: str | None) -> str:
-    """``"Chrome on Linux"``, ``"Mobile Safari on iOS"``, ``"curl"``; ``"Unknown browser"``."""
-    if not user_agent or not user_agent.strip():
-        return UNKNOWN
+def _families(user_agent: str) -> tuple[str | None, str | None]:
+    """(browser family, OS family) as ua-parser names them; None for unknown ("Other")."""
     result = parse(user_agent[:512])
     browser = result.user_agent.family if result.user_agent else None
     system = result.os.family if result.os else None
-    if browser in (None, "Other"):
-        browser = None
-    if system in (None, "Other"):
-        system = None
+    return (
+        None if browser in (None, "Other") else browser,
+        None if system in (None, "Other") else system,
+    )
+
+
+def describe(user_agent: str | None) -> str:
+    """``"Chrome on Linux"``, ``"Mobile Safari on iOS"``, ``"curl"``; ``"Unknown browser"``
+    (the words in the page's language; the parse is cached, the wording is not)."""
+    if not user_agent or not user_agent.strip():
+        return _(UNKNOWN)
+    browser, system = _families(user_agent)
     if browser and system:
-        return f"{browser} on {system}"
-    return browser or system or UNKNOWN
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    return browser or system or _(UNKNOWN)

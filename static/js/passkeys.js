@@ -51,14 +51,21 @@
     };
   }
 
-  function post(url, csrf, body) {
+  // The page's language: the partial (mfa/_passkey_button.html) carries the translated
+  // messages as data-msg-* attributes; English is the fallback.
+  function message(box, key, fallback) {
+    return box.getAttribute("data-msg-" + key) || fallback;
+  }
+
+  function post(box, url, csrf, body) {
     return fetch(url, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
       body: JSON.stringify(body || {})
     }).then(function (res) {
-      return res.json().catch(function () { return { error: "The request failed (" + res.status + ")." }; })
-        .then(function (data) { if (!res.ok) throw new Error(data.error || "The request failed."); return data; });
+      var failed = message(box, "failed", "The request failed.");
+      return res.json().catch(function () { return { error: failed + " (" + res.status + ")" }; })
+        .then(function (data) { if (!res.ok) throw new Error(data.error || failed); return data; });
     });
   }
 
@@ -68,8 +75,8 @@
     var status = box.querySelector("[data-passkey-status]");
     var button = box.querySelector("[data-passkey-start]");
     button.disabled = true;
-    status.textContent = "Waiting for your passkey…";
-    post(box.getAttribute("data-options-url"), csrf).then(function (options) {
+    status.textContent = message(box, "waiting", "Waiting for your passkey…");
+    post(box, box.getAttribute("data-options-url"), csrf).then(function (options) {
       return mode === "register"
         ? navigator.credentials.create(creationOptions(options))
         : navigator.credentials.get(requestOptions(options));
@@ -78,14 +85,14 @@
       if (box.getAttribute("data-next")) body.next = box.getAttribute("data-next");
       var name = box.parentNode.querySelector("[name=passkey_name]");
       if (name) body.name = name.value;
-      return post(box.getAttribute("data-verify-url"), csrf, body);
+      return post(box, box.getAttribute("data-verify-url"), csrf, body);
     }).then(function (result) {
-      status.textContent = "Done.";
+      status.textContent = message(box, "done", "Done.");
       window.location.assign(result.redirect);
     }).catch(function (err) {
       status.textContent = (err && err.name === "NotAllowedError")
-        ? "The passkey request was cancelled or timed out."
-        : (err && err.message) || "Something went wrong.";
+        ? message(box, "cancelled", "The passkey request was cancelled or timed out.")
+        : (err && err.message) || message(box, "error", "Something went wrong.");
       button.disabled = false;
     });
   }
@@ -95,7 +102,8 @@
     Array.prototype.forEach.call(boxes, function (box) {
       var button = box.querySelector("[data-passkey-start]");
       if (!window.PublicKeyCredential) {
-        box.querySelector("[data-passkey-status]").textContent = "This browser does not support passkeys.";
+        box.querySelector("[data-passkey-status]").textContent =
+          message(box, "unsupported", "This browser does not support passkeys.");
         return;
       }
       button.disabled = false;

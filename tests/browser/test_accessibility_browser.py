@@ -1,37 +1,24 @@
-"""axe-core (npm ``axe-core``, injected by the test) on the hosted pages and console pages
-of #20, in the light and the dark theme, at 390 and 1280 px: no serious or critical WCAG
-violations."""
+"""axe-core (npm ``axe-core``, injected by the test) on the hosted pages (sign-in, sign-up,
+reset, codes and links, errors, invitation, account pages, MFA enrolment), in the light and
+the dark theme, at 390 and 1280 px: no serious or critical WCAG violations. The console
+pages: test_console_accessibility_browser.py."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from app.extensions import db
 from app.models import OutboxMessage
+from app.services import invitations
+from app.services import orgs
 from tests.conftest import DEFAULT_PASSWORD
+from tests.support.axe import AXE
+from tests.support.axe import WIDTHS
+from tests.support.axe import serious_violations
 
 pytestmark = pytest.mark.browser
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-WIDTHS = ((390, 844), (1280, 900))
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-
-
-def serious_violations(page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags},"
-        " resultTypes: ['violations']})",
-        TAGS,
-    )
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 @pytest.fixture
@@ -42,8 +29,14 @@ def acme(app, make_tenant, make_user):
         login_methods=["password", "email_code", "magic_link"],
         branding={"primary_color": "#ffee00"},
     )
-    make_user(tenant, "admin@acme.example", roles=("admin",))
+    admin = make_user(tenant, "admin@acme.example", roles=("admin",))
     make_user(tenant, "ana@example.com")
+    with app.app_context():  # the organizations page with its table
+        acme = db.session.merge(tenant)
+        for name, role in (("Blue Team", "owner"), ("Green Team", "member")):
+            org = orgs.create_org(acme, name)
+            orgs.add_member(acme, org, db.session.merge(admin), roles=[role])
+        db.session.commit()
     return tenant
 
 
@@ -107,7 +100,18 @@ def test_hosted_and_console_pages_have_no_serious_violations(
     page.goto(re.search(r"https?://\S+/login/link/\S+", body).group(0))
     check("magic-link-confirm")
 
-    # The console pages of #20 (and the ones around them), signed in as the admin.
+    # The invitation page, to a new person (in Spanish).
+    with app.app_context():
+        _row, token = invitations.create_invitation(db.session.merge(acme), "grace@example.com")
+        db.session.commit()
+    page.goto(f"{origin}/invitations/{token}?ui_locales=es")
+    check("invitation")
+    page.screenshot(
+        path=artifact_path(f"i18n-invitation-es-{scheme}-{size[0]}.png"), full_page=True
+    )
+
+    # The account pages and MFA enrolment, signed in (English, then Spanish). Every
+    # console page is checked by test_console_accessibility_browser.py.
     page.goto(origin + "/login")
     page.fill("input[name=email]", "admin@acme.example")
     page.fill("input[name=password]", DEFAULT_PASSWORD)
@@ -116,14 +120,16 @@ def test_hosted_and_console_pages_have_no_serious_violations(
     check("account")
     page.screenshot(path=artifact_path(f"a11y-account-{scheme}-{size[0]}.png"), full_page=True)
     for path in (
-        "/admin/overview",
-        "/admin/settings",
-        "/admin/registration",
-        "/admin/domains",
-        "/admin/email-templates",
-        "/admin/email-templates/verify_email?locale=es",
+        "/account?ui_locales=es",
+        "/account/security?ui_locales=es",
+        "/account/organizations?ui_locales=es",
+        "/account/identities?ui_locales=es",
+        "/account/delete?ui_locales=es",
+        "/mfa/enroll?ui_locales=es",
     ):
         page.goto(origin + path)
-        check(path.strip("/").replace("/", "-").split("?")[0])
+        name = path.strip("/").replace("/", "-").split("?")[0] + "-es"
+        check(name)
+        page.screenshot(path=artifact_path(f"i18n-{name}-{scheme}-{size[0]}.png"), full_page=True)
     context.close()
     assert not found, "\n".join(f"{k}: {v}" for k, v in found.items())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import String
 from sqlalchemy import cast
 from sqlalchemy import delete
@@ -54,10 +55,14 @@ def confirm_erasure(user: User, password: str, auth_time) -> None:
     one) a sign-in within REAUTH_MINUTES; raises ValidationFailed."""
     if user.password_hash is not None:
         if not verify_password(user.password_hash, password):
-            raise ValidationFailed({"password": "That is not your password."})
+            raise ValidationFailed({"password": _("That is not your password.")})
     elif not recently_signed_in(auth_time):
         raise ValidationFailed(
-            {"password": f"Sign in again (within {REAUTH_MINUTES} minutes) to confirm."}
+            {
+                "password": _(
+                    "Sign in again (within %(minutes)d minutes) to confirm.", minutes=REAUTH_MINUTES
+                )
+            }
         )
 
 
