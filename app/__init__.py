@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
+    from app.device import bp as device_bp
     from app.extensions import csrf
     from app.invitations import bp as invitations_bp
     from app.mfa import bp as mfa_bp
@@ -104,7 +105,7 @@ def _register_blueprints(app: Flask) -> None:
 
     csrf.exempt(api_bp)  # bearer-authenticated JSON, no cookies
     blueprints = (pages_bp, auth_bp, account_bp, invitations_bp, mfa_bp, oauth_bp, admin_bp, api_bp)
-    blueprints += (upstream_bp, sso_bp, scim_bp, dev_mail_bp)
+    blueprints += (upstream_bp, sso_bp, scim_bp, dev_mail_bp, device_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

@@ -97,6 +97,11 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "PASSWORD_RESET_ACCOUNT_RATE_LIMIT": env.get(
             "PASSWORD_RESET_ACCOUNT_RATE_LIMIT", "5 per hour"
         ),
+        # User codes typed at /device (RFC 8628 §5.1): per client IP and per tenant.
+        "DEVICE_CODE_RATE_LIMIT": env.get("DEVICE_CODE_RATE_LIMIT", "10 per minute;60 per hour"),
+        "DEVICE_CODE_TENANT_RATE_LIMIT": env.get(
+            "DEVICE_CODE_TENANT_RATE_LIMIT", "120 per minute;2000 per hour"
+        ),
         # Open dynamic client registration (RFC 7591): POST /oauth2/register per client IP.
         "REGISTRATION_RATE_LIMIT": env.get("REGISTRATION_RATE_LIMIT", "10 per minute;100 per hour"),
         "WTF_CSRF_TIME_LIMIT": None,

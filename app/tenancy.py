@@ -157,6 +157,7 @@ PROTOCOL_ENDPOINTS = frozenset(
         "oauth.openid_configuration",
         "oauth.jwks",
         "oauth.par",
+        "device.authorization_endpoint",
     }
 )
 

@@ -93,6 +93,7 @@ class ClientConfig:
     first_party: bool
     roles: tuple[str, ...]
     tenant_id: str
+    require_pushed_authorization_requests: bool = False
 
     @property
     def client_id(self) -> str:
@@ -120,6 +121,7 @@ class ClientConfig:
             first_party=bool(row.first_party),
             roles=tuple(row.roles or ()),
             tenant_id=row.tenant_id,
+            require_pushed_authorization_requests=bool(row.require_pushed_authorization_requests),
         )
 
 

@@ -165,7 +165,12 @@ class Server:
 WORKERS = ("sync", "gthread", "granian")
 
 
-def granian_args(port: int) -> list[str]:
+# Blocking threads per granian worker: the same default as deploy/granian.env
+# (GRANIAN_BLOCKING_THREADS); bench/NOTES.md has the measurement behind it.
+GRANIAN_BLOCKING_THREADS = 2
+
+
+def granian_args(port: int, blocking_threads: int | None = None) -> list[str]:
     """granian serving the WSGI app with ONE worker (the production command in
     deploy/granian.env uses the same options, with more workers)."""
     return [
@@ -174,7 +179,7 @@ def granian_args(port: int) -> list[str]:
         "--workers",
         "1",
         "--blocking-threads",
-        "1",
+        str(blocking_threads or GRANIAN_BLOCKING_THREADS),
         "--host",
         "127.0.0.1",
         "--port",
@@ -189,16 +194,23 @@ def granian_args(port: int) -> list[str]:
 
 class Gatehouse(Server):
     """Gatehouse with ONE worker: gunicorn ``sync``, gunicorn ``gthread`` (N threads) or
-    granian (WSGI, one blocking thread)."""
+    granian (WSGI, ``GRANIAN_BLOCKING_THREADS`` blocking threads, as in production)."""
 
     name = "gatehouse"
 
-    def __init__(self, database: Database, worker: str = "sync", threads: int = 4, **env):
+    def __init__(
+        self,
+        database: Database,
+        worker: str = "sync",
+        threads: int = 4,
+        blocking_threads: int | None = None,
+        **env,
+    ):
         port = free_port()
         self.base_domain = f"localhost:{port}"
         self.worker = worker
         if worker == "granian":
-            argv = [str(VENV_BIN / "granian"), *granian_args(port), "wsgi:app"]
+            argv = [str(VENV_BIN / "granian"), *granian_args(port, blocking_threads), "wsgi:app"]
         else:
             argv = [
                 str(VENV_BIN / "gunicorn"),

@@ -208,6 +208,7 @@ def write(results: dict, out: str) -> None:
         "",
         f"- Server: Gatehouse with ONE worker of the server the run chose by measurement "
         f"(`{results.get('worker', '?')}`; gunicorn sync, gunicorn gthread and granian WSGI "
+        f"with {harness.GRANIAN_BLOCKING_THREADS} blocking threads, as deploy/granian.env, "
         "are compared in the `worker` rows), pinned "
         f"with `taskset -c {harness.SERVER_CORE}` (the reference oidc-provider on the same core). "
         f"Load generator: wrk (`-c{plan['connections']}`, Lua scripts in bench/lua) and the "

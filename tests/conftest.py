@@ -16,6 +16,8 @@ from app.extensions import db
 from tests.support.database import create_test_database
 from tests.support.database import reset_rows
 from tests.support.http import TenantClient
+from tests.support.oauth import make_client
+from tests.support.oauth import sign_in
 
 BASE_DOMAIN = "gatehouse.test"
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -286,3 +288,17 @@ def artifact_path():
         return os.path.join(ARTIFACTS, name)
 
     return build
+
+
+@pytest.fixture
+def rp(app, tenant):
+    """A confidential relying party of ``tenant`` (code flow, PKCE, refresh tokens)."""
+    return make_client(app, tenant)
+
+
+@pytest.fixture
+def tc(app, tenant, user, tenant_client):
+    """A browser on ``tenant``'s origin with ``user`` signed in."""
+    client = tenant_client(tenant)
+    sign_in(app, client, tenant, user)
+    return client

@@ -15,7 +15,6 @@ from tests.support.mfa import freeze_totp
 from tests.support.oauth import authorize
 from tests.support.oauth import claims_of
 from tests.support.oauth import exchange
-from tests.support.oauth import make_client
 from tests.support.oauth import pkce_pair
 from tests.support.oauth import query_of
 from tests.support.oauth import sign_in
@@ -35,11 +34,6 @@ def secret(tenant, user, tenant_client, clock):
     value, _codes = enroll_totp(setup, clock)
     clock.now += 60
     return value
-
-
-@pytest.fixture
-def rp(app, tenant):
-    return make_client(app, tenant)
 
 
 @pytest.fixture

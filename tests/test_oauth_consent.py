@@ -16,16 +16,8 @@ from tests.support.oauth import make_client
 from tests.support.oauth import pkce_pair
 from tests.support.oauth import query_of
 from tests.support.oauth import refresh
-from tests.support.oauth import sign_in
 
 ISSUER = "http://acme-corp.gatehouse.test"
-
-
-@pytest.fixture
-def tc(app, tenant, user, tenant_client):
-    client = tenant_client(tenant)
-    sign_in(app, client, tenant, user)
-    return client
 
 
 @pytest.fixture

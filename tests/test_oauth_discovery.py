@@ -22,7 +22,9 @@ def test_discovery_document(tenant, tenant_client):
         "authorization_code",
         "refresh_token",
         "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
     }
+    assert doc["device_authorization_endpoint"] == f"{issuer}/oauth2/device_authorization"
     assert "implicit" not in doc["grant_types_supported"]
     assert set(doc["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",

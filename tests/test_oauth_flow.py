@@ -21,18 +21,6 @@ from tests.support.oauth import query_of
 from tests.support.oauth import sign_in
 
 
-@pytest.fixture
-def rp(app, tenant):
-    return make_client(app, tenant)
-
-
-@pytest.fixture
-def tc(app, tenant, user, tenant_client):
-    client = tenant_client(tenant)
-    sign_in(app, client, tenant, user)
-    return client
-
-
 def _verify(tc, token, audience):
     jwks = tc.get("/.well-known/jwks.json").get_json()
     key = next(k for k in jwks["keys"] if k["kid"] == header_of(token)["kid"])

@@ -60,11 +60,6 @@ def _give(app, tenant_id, role_name, entries, kind="tenant"):
 
 
 @pytest.fixture
-def rp(app, tenant):
-    return make_client(app, tenant)
-
-
-@pytest.fixture
 def browser(app, tenant, user, tenant_client):
     tc = tenant_client(tenant)
     sign_in(app, tc, tenant, user)

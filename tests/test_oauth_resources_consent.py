@@ -21,17 +21,9 @@ from tests.support.oauth import make_client
 from tests.support.oauth import pkce_pair
 from tests.support.oauth import query_of
 from tests.support.oauth import refresh
-from tests.support.oauth import sign_in
 
 API = "https://api.acme.example"
 SCOPE = "openid profile offline_access"
-
-
-@pytest.fixture
-def tc(app, tenant, user, tenant_client):
-    client = tenant_client(tenant)
-    sign_in(app, client, tenant, user)
-    return client
 
 
 @pytest.fixture

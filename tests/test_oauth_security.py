@@ -28,18 +28,6 @@ from tests.support.oauth import sign_in
 ISSUER = "http://acme-corp.gatehouse.test"
 
 
-@pytest.fixture
-def rp(app, tenant):
-    return make_client(app, tenant)
-
-
-@pytest.fixture
-def tc(app, tenant, user, tenant_client):
-    client = tenant_client(tenant)
-    sign_in(app, client, tenant, user)
-    return client
-
-
 # --- PKCE (RFC 7636, RFC 9700 §2.1.1) ----------------------------------------------------
 
 

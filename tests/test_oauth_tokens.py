@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from tests.support.oauth import basic_auth
 from tests.support.oauth import bearer
 from tests.support.oauth import claims_of
@@ -14,19 +12,6 @@ from tests.support.oauth import introspect
 from tests.support.oauth import login_tokens
 from tests.support.oauth import make_client
 from tests.support.oauth import refresh
-from tests.support.oauth import sign_in
-
-
-@pytest.fixture
-def rp(app, tenant):
-    return make_client(app, tenant)
-
-
-@pytest.fixture
-def tc(app, tenant, user, tenant_client):
-    client = tenant_client(tenant)
-    sign_in(app, client, tenant, user)
-    return client
 
 
 def test_refresh_rotates_and_reuse_revokes_the_family(tc, rp, user):

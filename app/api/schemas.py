@@ -387,10 +387,15 @@ SCHEMAS: dict[str, dict] = {
             "post_logout_redirect_uris": URLS,
             "grant_types": {
                 "type": "array",
-                "maxItems": 3,
+                "maxItems": 4,
                 "items": {
                     "type": "string",
-                    "enum": ["authorization_code", "refresh_token", "client_credentials"],
+                    "enum": [
+                        "authorization_code",
+                        "refresh_token",
+                        "client_credentials",
+                        "urn:ietf:params:oauth:grant-type:device_code",
+                    ],
                 },
             },
             "response_types": {

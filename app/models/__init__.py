@@ -4,6 +4,7 @@ from app.models.admin_key import AdminApiKey
 from app.models.audit import AuditEvent
 from app.models.client import Client
 from app.models.client import Consent
+from app.models.device import DeviceAuthorization
 from app.models.email_template import EmailTemplate
 from app.models.flow_state import FlowState
 from app.models.import_job import ImportJob
@@ -63,6 +64,7 @@ __all__ = [
     "Consent",
     "CustomDomain",
     "DailyUsage",
+    "DeviceAuthorization",
     "EmailTemplate",
     "EmailToken",
     "Event",

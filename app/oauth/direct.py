@@ -1,4 +1,5 @@
-"""client_credentials without Authlib's machinery, for the plain success case only.
+"""client_credentials, refresh_token and introspection without Authlib's machinery, for
+the plain success case only.
 
 Measured (bench/NOTES.md): Authlib's request object, client-authentication plumbing,
 grant dispatch and response hooks were ~38% of a client_credentials grant's CPU, around
@@ -10,6 +11,17 @@ here with the same rules (``grants.client_credentials_scope``,
 ``issuance.client_token_response``) and the same response. Anything else, including
 every failure, returns None and goes to Authlib, which answers it as before (RFC 6749
 errors, ``WWW-Authenticate``, the failure count of client authentication).
+
+The same for refresh_token (:func:`refresh_token`): POST, ``grant_type=refresh_token``
+and ``refresh_token`` only (no ``scope``, ``organization`` or ``resource``), a client that
+authenticates with HTTP Basic (``client_secret_basic``) or is public (``none``, with its
+``client_id`` in the form), a live token of this client whose user is active. Only the
+success path runs here (one read, the atomic claim, the new token's INSERT); a token
+already used, expired, revoked or of another client is left untouched and goes to
+Authlib, which answers and applies reuse detection exactly as before.
+
+And introspection (:func:`introspection`) of an active access token by a confidential
+client with HTTP Basic; every other introspection request goes to Authlib.
 """
 
 from __future__ import annotations
@@ -24,9 +36,12 @@ from flask import Response
 from app.oauth.grants import client_credentials_scope
 from app.services import audiences
 from app.services import clients as clients_service
+from app.services import grants as grants_service
 from app.services import issuance
+from app.services import tokens
 
 _PARAMS = frozenset({"grant_type", "scope", "resource"})
+_REFRESH_PARAMS = frozenset({"grant_type", "refresh_token", "client_id"})
 _HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -48,15 +63,24 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     return unquote(client_id), unquote(secret)
 
 
-def client_credentials(request, snapshot) -> Response | None:
-    """The token response for a plain, valid client_credentials request; else None."""
-    form = request.form
+def _plain_form(request, grant_type: str, allowed: frozenset):
+    """The form of a plain token request for ``grant_type`` (only ``allowed`` parameters,
+    each once, no query string: Authlib reads query parameters too); else None."""
     if request.mimetype != "application/x-www-form-urlencoded" or request.args:
-        return None  # (Authlib reads query parameters too)
-    if form.get("grant_type") != "client_credentials" or not _PARAMS.issuperset(form):
+        return None
+    if "DPoP" in request.headers:  # sender-constrained requests: the full path decides
+        return None
+    form = request.form
+    if form.get("grant_type") != grant_type or not allowed.issuperset(form):
         return None
     if any(len(values) != 1 for values in form.listvalues()):
         return None
+    return form
+
+
+def _basic_client(request, snapshot):
+    """The enabled ``client_secret_basic`` client whose HTTP Basic credentials the request
+    carries, the secret checked; else None."""
     credentials = _basic_credentials(request.headers.get("Authorization"))
     if credentials is None or not credentials[0] or not credentials[1]:
         return None
@@ -64,9 +88,19 @@ def client_credentials(request, snapshot) -> Response | None:
     if (
         client is None
         or client.token_endpoint_auth_method != "client_secret_basic"
-        or "client_credentials" not in client.grant_types
         or not clients_service.check_client_secret(client, credentials[1])
     ):
+        return None
+    return client
+
+
+def client_credentials(request, snapshot) -> Response | None:
+    """The token response for a plain, valid client_credentials request; else None."""
+    form = _plain_form(request, "client_credentials", _PARAMS)
+    if form is None:
+        return None
+    client = _basic_client(request, snapshot)
+    if client is None or "client_credentials" not in client.grant_types:
         return None
     resource = form.get("resource")
     scope = client_credentials_scope(client, form.get("scope"), resource)
@@ -74,4 +108,79 @@ def client_credentials(request, snapshot) -> Response | None:
         body = issuance.client_token_response(snapshot, client, scope, resource)
     except audiences.InvalidTarget:
         return None  # Authlib answers invalid_target
+    return Response(json.dumps(body), status=200, headers=_HEADERS)
+
+
+def _refresh_client(request, form, snapshot):
+    """The client of a plain refresh request: HTTP Basic with a ``client_secret_basic``
+    client's secret (no ``client_id`` in the form), or a public client named by the
+    form's ``client_id`` with no Authorization header; else None."""
+    if "Authorization" not in request.headers:
+        client = clients_service.authenticating_client(snapshot, form.get("client_id"))
+        if client is None or client.token_endpoint_auth_method != "none":
+            return None
+        return client
+    if "client_id" in form:
+        return None
+    return _basic_client(request, snapshot)
+
+
+def refresh_token(request, snapshot) -> Response | None:
+    """The token response for a plain, valid refresh: rotation (the atomic claim of the
+    presented token), a new access token, refresh token and ID token; else None (and
+    nothing written)."""
+    form = _plain_form(request, "refresh_token", _REFRESH_PARAMS)
+    if form is None or not form.get("refresh_token"):
+        return None
+    client = _refresh_client(request, form, snapshot)
+    if client is None or "refresh_token" not in client.grant_types:
+        return None
+    presented = grants_service.find_presented_refresh(snapshot, form["refresh_token"])
+    if (
+        presented is None
+        or presented.grant.client_id != client.id
+        or presented.user is None
+        or not presented.user.is_active
+        or not presented.is_live
+    ):
+        return None  # Authlib answers (and revokes the family of a used token)
+    grant = grants_service.claim_refresh_token(snapshot, presented, client)
+    if grant is None:  # lost a race for this token: its family is revoked now
+        return None
+    keys = issuance.role_keys(presented.tenant_roles, presented.org_roles)
+    user = presented.user
+    body = issuance.user_token_response(
+        snapshot, client, user, grant, include_refresh=True, keys=keys
+    )
+    issuance.add_id_token(snapshot, client, user, grant, body)
+    return Response(json.dumps(body), status=200, headers=_HEADERS)
+
+
+_INTROSPECTION_PARAMS = frozenset({"token", "token_type_hint"})
+
+
+def introspection(request, snapshot) -> Response | None:
+    """RFC 7662 for the common case: an active access token (a JWT of this tenant, alive
+    in the one revocation query) presented by a confidential client with HTTP Basic.
+    Anything else — a refresh token, a hint other than ``access_token``, a token that is
+    not active, another way of authenticating — returns None and goes to Authlib."""
+    if request.mimetype != "application/x-www-form-urlencoded" or request.args:
+        return None
+    form = request.form
+    if not _INTROSPECTION_PARAMS.issuperset(form):
+        return None
+    if any(len(values) != 1 for values in form.listvalues()):
+        return None
+    token_string = form.get("token")
+    if not token_string or token_string.startswith("rt_"):
+        return None
+    if form.get("token_type_hint", "access_token") != "access_token":
+        return None
+    if _basic_client(request, snapshot) is None:
+        return None
+    try:
+        claims = tokens.verify_access_token(snapshot, token_string)
+    except tokens.InvalidToken:
+        return None
+    body = {"active": True, "token_type": "Bearer", **claims}
     return Response(json.dumps(body), status=200, headers=_HEADERS)

@@ -15,6 +15,7 @@ from flask import g
 
 from app.oauth.form_post import RESPONSE_MODES
 from app.services.clients import AUTH_METHODS
+from app.services.clients import DEVICE_CODE
 from app.services.clients import ID_TOKEN_ALGS
 from app.services.clients import SCOPES
 from app.services.registration import is_enabled as registration_enabled
@@ -46,10 +47,16 @@ def metadata(issuer: str, settings=None) -> dict:
         "introspection_endpoint": f"{issuer}/oauth2/introspect",
         "revocation_endpoint": f"{issuer}/oauth2/revoke",
         "end_session_endpoint": f"{issuer}/oauth2/logout",
+        "device_authorization_endpoint": f"{issuer}/oauth2/device_authorization",
         "scopes_supported": sorted(SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": list(RESPONSE_MODES),
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            DEVICE_CODE,
+        ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": sorted(ID_TOKEN_ALGS, reverse=True),
         "userinfo_signing_alg_values_supported": ["none"],

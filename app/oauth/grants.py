@@ -212,8 +212,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         grant = grants_service.claim_refresh_token(tenant, presented, client.row)
         if grant is None:
             raise InvalidGrantError("The refresh token is invalid, expired or revoked.")
-        if org_id and org_id != grant.org_id:
-            grant.org_id = org_id
+        if org_id:
+            grants_service.switch_organization(tenant, grant, org_id)
         keys = issuance.role_keys(presented.tenant_roles, org_roles)
         with invalid_target():
             body = issuance.user_token_response(

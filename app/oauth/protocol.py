@@ -53,16 +53,27 @@ def http_error(exc) -> Response:
 
 
 def token(req) -> Response:
-    # The plain client_credentials grant without Authlib's machinery (app/oauth/direct.py);
-    # every other grant, and every failure, through Authlib.
-    response = direct.client_credentials(req, current_config._get_current_object())
+    # The plain client_credentials and refresh_token grants without Authlib's machinery
+    # (app/oauth/direct.py); every other grant, and every failure, through Authlib.
+    snapshot = current_config._get_current_object()
+    grant_type = req.form.get("grant_type")
+    if grant_type == "client_credentials":
+        response = direct.client_credentials(req, snapshot)
+    elif grant_type == "refresh_token":
+        response = direct.refresh_token(req, snapshot)
+    else:
+        response = None
     if response is None:
         response = authorization.create_token_response(req)
     return no_store(response)
 
 
 def introspection(req) -> Response:
-    return no_store(authorization.create_endpoint_response("introspection", req))
+    # An active access token asked about by a confidential client: app/oauth/direct.py.
+    response = direct.introspection(req, current_config._get_current_object())
+    if response is None:
+        response = authorization.create_endpoint_response("introspection", req)
+    return no_store(response)
 
 
 def revocation(req) -> Response:

@@ -35,3 +35,13 @@ def pseudonym(value: str) -> str:
 
     key = current_app.config["SECRET_KEY"].encode()
     return "anon_" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def keyed_digest(purpose: str, value: str) -> str:
+    """An HMAC-SHA256 of ``value`` keyed with the instance secret, for LOW-entropy codes
+    looked up by value (a device flow's user code): a stolen table does not give them
+    away to an offline search, and ``purpose`` keeps two uses apart."""
+    from flask import current_app
+
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()

@@ -34,7 +34,8 @@ from app.tenancy import config_of
 from app.tenancy import scope
 from app.tenant_snapshot import ClientConfig
 
-GRANT_TYPES = {"authorization_code", "refresh_token", "client_credentials"}
+DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628
+GRANT_TYPES = {"authorization_code", "refresh_token", "client_credentials", DEVICE_CODE}
 RESPONSE_TYPES = {"code"}
 AUTH_METHODS = {"client_secret_basic", "client_secret_post", "none"}
 SCOPES = {"openid", "profile", "email", "offline_access"}

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from datetime import timedelta
 
 from sqlalchemy import bindparam
@@ -19,7 +20,6 @@ from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import AuthorizationCode
@@ -123,23 +123,88 @@ def find_refresh_token(tenant: Tenant, token: str | None) -> RefreshToken | None
     return scope(tenant).first(RefreshToken, RefreshToken.token_digest == digest(token))
 
 
+@dataclass(slots=True)
+class TokenRow:
+    """The columns of a presented refresh token that a refresh reads."""
+
+    id: str
+    grant_id: str
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(slots=True)
+class GrantRow:
+    """A grant's columns as plain values (no ORM entity to build and track on the hot
+    path); ``org_id`` changes on an organization switch (:func:`switch_organization`)."""
+
+    id: str
+    client_id: str
+    user_id: str | None
+    session_id: str | None
+    scope: str
+    org_id: str | None
+    auth_time: datetime | None
+    amr: list
+    expires_at: datetime
+    revoked_at: datetime | None
+    resources: list
+
+
+@dataclass(slots=True)
+class UserRow:
+    """What a refresh needs of the user: the ID token's claims, custom claims, status."""
+
+    id: str
+    name: str
+    email: str
+    email_verified: bool
+    created_at: datetime | None
+    status: str
+    user_metadata: dict
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+_TOKEN_FIELDS = tuple(TokenRow.__slots__)
+_GRANT_FIELDS = tuple(GrantRow.__slots__)
+_USER_FIELDS = tuple(UserRow.__slots__)
+_USER_COLUMN = {"user_metadata": "metadata"}  # attribute → column name
+
+
 @dataclass
 class PresentedRefresh:
     """A presented refresh token with everything a refresh grant needs, read at once."""
 
-    row: RefreshToken
-    grant: Grant
-    user: User | None
+    row: TokenRow
+    grant: GrantRow
+    user: UserRow | None
     roles: list[str]  # the user's tenant roles and roles in the grant's organization
     tenant_roles: list[str]
     org_roles: list[str]
 
+    @property
+    def is_live(self) -> bool:
+        """Unused, unexpired, its grant unrevoked and unexpired (what a claim requires)."""
+        now = utcnow()
+        grant = self.grant
+        return (
+            self.row.used_at is None
+            and grant.revoked_at is None
+            and self.row.expires_at > now
+            and grant.expires_at > now
+        )
 
-def _role_names(tenant, *joins, where):
-    """A correlated subquery: the role names reached through ``joins`` (every table
-    filtered by ``tenant``), comma-separated (a comma is never in a role name,
-    ROLE_NAME_RE), NULL for none."""
-    stmt = select(func.aggregate_strings(Role.name, ",")).select_from(joins[0][0])
+
+def _role_names(*joins, where):
+    """A correlated subquery: the role names reached through ``joins`` (tables, each
+    filtered by the tenant in its join condition or ``where``), comma-separated (a comma
+    is never in a role name, ROLE_NAME_RE), NULL for none. Plain tables, not mapped
+    classes: the whole statement stays Core (no ORM compilation or loading)."""
+    roles = Role.__table__.c
+    stmt = select(func.aggregate_strings(roles.name, ",")).select_from(joins[0][0])
     for target, on in joins[1:]:
         stmt = stmt.join(target, on)
     return stmt.where(*where).scalar_subquery()
@@ -154,39 +219,50 @@ def _presented_refresh(tenant):
     on ``tenant_id = :t AND token_digest = :d`` made PostgreSQL, with statistics taken
     while the token tables were small, walk the tenant's tokens through its
     ``tenant_id`` index once per grant of the tenant: a refresh got slower with every
-    refresh of a one-tenant database.)"""
+    refresh of a one-tenant database.) Plain columns, not entities: the rows come back
+    as tuples (building and tracking three ORM entities was a fifth of a refresh)."""
+    tokens = RefreshToken.__table__.c
+    grants = Grant.__table__.c
+    users = User.__table__.c
     presented = (
-        select(RefreshToken)
-        .where(RefreshToken.token_digest == bindparam("digest"))
+        select(tokens.tenant_id, *(tokens[name] for name in _TOKEN_FIELDS))
+        .where(tokens.token_digest == bindparam("digest"))
         .cte("presented")
         .prefix_with("MATERIALIZED")
     )
-    token = aliased(RefreshToken, presented)
+    token = presented.c
+    roles, user_roles = Role.__table__, UserRole.__table__
+    memberships, membership_roles = Membership.__table__, MembershipRole.__table__
     tenant_roles = _role_names(
-        tenant,
-        (UserRole, None),
-        (Role, (Role.id == UserRole.role_id) & (Role.tenant_id == tenant)),
-        where=(UserRole.user_id == Grant.user_id, UserRole.tenant_id == tenant),
+        (user_roles, None),
+        (roles, (roles.c.id == user_roles.c.role_id) & (roles.c.tenant_id == tenant)),
+        where=(user_roles.c.user_id == grants.user_id, user_roles.c.tenant_id == tenant),
     )
     org_roles = _role_names(
-        tenant,
-        (Membership, None),
+        (memberships, None),
         (
-            MembershipRole,
-            (MembershipRole.membership_id == Membership.id) & (MembershipRole.tenant_id == tenant),
+            membership_roles,
+            (membership_roles.c.membership_id == memberships.c.id)
+            & (membership_roles.c.tenant_id == tenant),
         ),
-        (Role, (Role.id == MembershipRole.role_id) & (Role.tenant_id == tenant)),
+        (roles, (roles.c.id == membership_roles.c.role_id) & (roles.c.tenant_id == tenant)),
         where=(
-            Membership.org_id == Grant.org_id,
-            Membership.user_id == Grant.user_id,
-            Membership.tenant_id == tenant,
+            memberships.c.org_id == grants.org_id,
+            memberships.c.user_id == grants.user_id,
+            memberships.c.tenant_id == tenant,
         ),
     )
     return (
-        select(token, Grant, User, tenant_roles, org_roles)
-        .select_from(token)
-        .join(Grant, (Grant.id == token.grant_id) & (Grant.tenant_id == tenant))
-        .outerjoin(User, (User.id == Grant.user_id) & (User.tenant_id == tenant))
+        select(
+            *(token[name] for name in _TOKEN_FIELDS),
+            *(grants[name] for name in _GRANT_FIELDS),
+            *(users[_USER_COLUMN.get(name, name)] for name in _USER_FIELDS),
+            tenant_roles,
+            org_roles,
+        )
+        .select_from(presented)
+        .join(Grant.__table__, (grants.id == token.grant_id) & (grants.tenant_id == tenant))
+        .outerjoin(User.__table__, (users.id == grants.user_id) & (users.tenant_id == tenant))
         .where(token.tenant_id == tenant)
     )
 
@@ -203,12 +279,15 @@ def find_presented_refresh(tenant: Tenant, token: str | None) -> PresentedRefres
     )
     if found is None:
         return None
-    row, grant, user, tenant_names, org_names = found
+    t, g = len(_TOKEN_FIELDS), len(_TOKEN_FIELDS) + len(_GRANT_FIELDS)
+    u = g + len(_USER_FIELDS)
+    user = UserRow(*found[g:u]) if found[g] is not None else None
+    tenant_names, org_names = found[u], found[u + 1]
     tenant_roles = sorted(set(tenant_names.split(","))) if tenant_names else []
     org_roles = sorted(set(org_names.split(","))) if org_names else []
     return PresentedRefresh(
-        row=row,
-        grant=grant,
+        row=TokenRow(*found[:t]),
+        grant=GrantRow(*found[t:g]),
         user=user,
         roles=sorted(set(tenant_roles) | set(org_roles)),
         tenant_roles=tenant_roles,
@@ -216,16 +295,55 @@ def find_presented_refresh(tenant: Tenant, token: str | None) -> PresentedRefres
     )
 
 
+def switch_organization(tenant: Tenant, grant: GrantRow, org_id: str) -> None:
+    """The grant's active organization is now ``org_id`` (a refresh with
+    ``organization``, after the membership was checked)."""
+    if org_id == grant.org_id:
+        return
+    grants = Grant.__table__.c
+    scope(tenant).execute_prepared(
+        "refresh.switch_org",
+        lambda t: (
+            update(Grant.__table__)
+            .where(grants.tenant_id == t, grants.id == bindparam("grant_id"))
+            .values(org_id=bindparam("new_org_id"))
+        ),
+        grant_id=grant.id,
+        new_org_id=org_id,
+    )
+    grant.org_id = org_id
+
+
+def _claim_refresh(tenant: Tenant, token_id: str) -> bool:
+    """The atomic claim of a refresh token (a statement built once per process)."""
+    tokens = RefreshToken.__table__.c
+    result = scope(tenant).execute_prepared(
+        "refresh.claim",
+        lambda t: (
+            update(RefreshToken.__table__)
+            .where(
+                tokens.tenant_id == t,
+                tokens.id == bindparam("token_id"),
+                tokens.used_at.is_(None),
+            )
+            .values(used_at=bindparam("now"))
+        ),
+        token_id=token_id,
+        now=utcnow(),
+    )
+    return (result.rowcount or 0) == 1
+
+
 def claim_refresh_token(
     tenant: Tenant, presented: PresentedRefresh, client: Client
-) -> Grant | None:
+) -> GrantRow | None:
     """Consume the presented refresh token (found by :func:`find_presented_refresh`): its
     grant, or None. The claim is the atomic ``UPDATE ... WHERE used_at IS NULL``; a token
     already used revokes its family (RFC 9700 §4.14.2)."""
     row, grant = presented.row, presented.grant
     if grant.client_id != client.id:
         return None
-    if row.used_at is not None or not _claim_once(RefreshToken, row.id):
+    if row.used_at is not None or not _claim_refresh(tenant, row.id):
         revoke_grant(tenant, grant.id, reason="refresh_token_reused")
         return None
     now = utcnow()
@@ -245,7 +363,7 @@ def is_refresh_usable(tenant: Tenant, row: RefreshToken, grant: Grant | None) ->
     )
 
 
-def use_refresh_token(tenant: Tenant, token: str, client: Client) -> Grant | None:
+def use_refresh_token(tenant: Tenant, token: str, client: Client) -> GrantRow | None:
     """Consume a refresh token of this client: its grant, or None. Reuse revokes the family."""
     presented = find_presented_refresh(tenant, token)
     return claim_refresh_token(tenant, presented, client) if presented is not None else None

@@ -14,12 +14,9 @@
 
 from __future__ import annotations
 
-from app.models import Client
 from app.models import Tenant
 from app.services import flow_states
 from app.services.settings import get_settings
-from app.tenancy import config_of
-from app.tenancy import scope
 
 URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
 EXPIRES_IN = 60  # RFC 9126 §2.2: short-lived; 60 s as issue #19 asks
@@ -87,21 +84,4 @@ def is_required(tenant: Tenant, client) -> bool:
     requests: its own flag, or the tenant's ``require_pushed_authorization_requests``."""
     if get_settings(tenant)["require_pushed_authorization_requests"]:
         return True
-    flag = getattr(client, "require_pushed_authorization_requests", None)
-    if flag is not None:
-        return bool(flag)
-    return client.id in _required_clients(tenant)
-
-
-def _required_clients(tenant: Tenant) -> frozenset[str]:
-    """Ids of the tenant's clients with the flag (kept on the snapshot: any client change
-    makes a new one)."""
-    snapshot = config_of(tenant)
-    if snapshot is not None:
-        return snapshot.derived("par_required_clients", lambda: _read_required(snapshot))
-    return _read_required(tenant)
-
-
-def _read_required(tenant) -> frozenset[str]:
-    rows = scope(tenant).all(Client, Client.require_pushed_authorization_requests.is_(True))
-    return frozenset(row.id for row in rows)
+    return bool(client.require_pushed_authorization_requests)

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from app.models import DeviceAuthorization
 from app.models import Event
 from app.models import FlowState
 from app.models import Job
@@ -49,6 +50,8 @@ def prune(session: Session, now: datetime) -> int:
             LogoutDelivery.created_at < before, LogoutDelivery.status != "pending"
         ),
         delete(FlowState).where(FlowState.expires_at < now),  # abandoned sign-in steps
+        # RFC 8628 device and user codes, a day after they expired (used or not).
+        delete(DeviceAuthorization).where(DeviceAuthorization.expires_at < now - timedelta(days=1)),
     ):
         removed += session.execute(stmt).rowcount or 0
     session.commit()

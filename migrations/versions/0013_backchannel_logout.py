@@ -2,14 +2,14 @@
 outbox of logout tokens the worker delivers.
 
 Revision ID: 0013
-Revises: 0014
+Revises: 0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0014"  # main's head after PAR (0012) and registration (0014)
+down_revision = "0016"  # main's head when merged: 0012 PAR, 0014 registration, 0016 device
 branch_labels = None
 depends_on = None
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import jwt
-import pytest
 
 from tests.support.http import csrf_from
 from tests.support.oauth import authorize
@@ -19,21 +18,8 @@ from tests.support.oauth import header_of
 from tests.support.oauth import make_client
 from tests.support.oauth import pkce_pair
 from tests.support.oauth import query_of
-from tests.support.oauth import sign_in
 
 ISSUER = "http://acme-corp.gatehouse.test"
-
-
-@pytest.fixture
-def rp(app, tenant):
-    return make_client(app, tenant)
-
-
-@pytest.fixture
-def tc(app, tenant, user, tenant_client):
-    client = tenant_client(tenant)
-    sign_in(app, client, tenant, user)
-    return client
 
 
 def _posted(response, rp) -> dict:

@@ -27,18 +27,6 @@ ISSUER = "http://acme-corp.gatehouse.test"
 URN = "urn:ietf:params:oauth:request_uri:"
 
 
-@pytest.fixture
-def rp(app, tenant):
-    return make_client(app, tenant)
-
-
-@pytest.fixture
-def tc(app, tenant, user, tenant_client):
-    client = tenant_client(tenant)
-    sign_in(app, client, tenant, user)
-    return client
-
-
 def _pushed(tc, rp, **params) -> str:
     response = push(tc, rp, **params)
     assert response.status_code == 201, response.get_data(as_text=True)

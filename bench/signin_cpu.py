@@ -1,0 +1,122 @@
+"""CPU per step of the sign-in flow, in-process: ``python -m bench.signin_cpu [--flows N]``.
+
+The same flow as bench/signin.py (GET /oauth2/authorize → GET /login → POST /login →
+GET /oauth2/authorize → POST /oauth2/token), driven against the WSGI app in this process
+(no HTTP): CPU ms per step (``time.process_time``, the median over the flows) and, with
+``--profile``, a cProfile per step in bench/out/signin-<step>.prof. Production argon2id
+parameters, PostgreSQL, one tenant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import statistics
+import time
+from http.client import HTTPMessage
+from urllib.parse import urlencode
+from urllib.parse import urlsplit
+
+from bench import harness
+from bench import signin
+from bench.seed import seed
+
+
+class InProcessBrowser:
+    """bench.signin.Browser's interface over the WSGI app (a cookie jar, no socket)."""
+
+    def __init__(self, app, profiles: dict | None):
+        self.app = app
+        self.cookies: dict[str, str] = {}
+        self.cpu: dict[str, list[float]] = {}
+        self.profiles = profiles
+
+    def request(self, method, host, path, body=None, headers=None):
+        from werkzeug.test import EnvironBuilder
+
+        head = {"Host": host, "User-Agent": "gatehouse-bench", **(headers or {})}
+        if self.cookies:
+            head["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        data = urlencode(body).encode() if body is not None else None
+        builder = EnvironBuilder(
+            path=urlsplit(path).path,
+            query_string=urlsplit(path).query,
+            method=method,
+            headers=head,
+            data=data,
+            content_type="application/x-www-form-urlencoded" if data is not None else None,
+        )
+        environ = builder.get_environ()
+        builder.close()
+        environ["wsgi.input"] = io.BytesIO(data or b"")
+        step = f"{method} {urlsplit(path).path}"
+        status_line, response_headers = [], []
+
+        def start_response(status, headers, exc_info=None):
+            status_line.append(status)
+            response_headers.extend(headers)
+
+        profiler = (
+            self.profiles.setdefault(step, cProfile.Profile(time.process_time))
+            if (self.profiles is not None)
+            else None
+        )
+        cpu0 = time.process_time()
+        if profiler is not None:
+            profiler.enable()
+        result = self.app(environ, start_response)
+        payload = b"".join(result)
+        if hasattr(result, "close"):
+            result.close()
+        if profiler is not None:
+            profiler.disable()
+        self.cpu.setdefault(step, []).append((time.process_time() - cpu0) * 1000)
+        message = HTTPMessage()
+        for name, value in response_headers:
+            message[name] = value
+        for cookie in message.get_all("Set-Cookie") or []:
+            name, _, value = cookie.split(";", 1)[0].partition("=")
+            self.cookies[name.strip()] = value.strip()
+        return int(status_line[0].split()[0]), message, payload.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        pass
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.signin_cpu")
+    parser.add_argument("--flows", type=int, default=30)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+    database = harness.Database.create("postgresql")
+    try:
+        manifest = seed(database.url, 1, max(args.flows + 10, 50), slug_prefix="sgn")
+        os.environ.update(database.env(BASE_DOMAIN="localhost:5999", LOG_LEVEL="WARNING"))
+        from app import create_app
+
+        app = create_app({"LOGIN_RATE_LIMIT": "1000000 per minute"})
+        target = signin.targets(manifest, "localhost:5999")[0]
+        profiles: dict = {}
+        steps: dict[str, list[float]] = {}
+        for n in range(args.flows + 5):
+            browser = InProcessBrowser(app, profiles if (args.profile and n >= 5) else None)
+            signin.sign_in(browser, target, manifest, n)
+            if n >= 5:  # the first flows warm the worker up
+                for step, values in browser.cpu.items():
+                    steps.setdefault(step, []).extend(values)
+        print(f"{'step':<28} {'CPU ms (median)':>16} {'n':>4}")
+        for step, values in steps.items():
+            print(f"{step:<28} {statistics.median(values):16.2f} {len(values):4d}")
+        harness.WORK.mkdir(parents=True, exist_ok=True)
+        for step, profiler in profiles.items():
+            name = step.replace(" ", "").replace("/", "_")
+            profiler.dump_stats(harness.WORK / f"signin-{name}.prof")
+    finally:
+        database.drop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
