@@ -92,6 +92,25 @@ def test_revoke_consent_from_the_account(app, tenant, user, tc, third_party):
     assert query_of(authorize(tc, third_party, prompt="none"))["error"] == "consent_required"
 
 
+def test_consent_page_and_its_flash_in_the_person_s_language(tc, third_party):
+    """What each scope lets the app do, and the flash after removing access, follow the
+    page's language (they were English on a Spanish page)."""
+    page = authorize(tc, third_party, ui_locales="es")
+    html = page.get_data(as_text=True)
+    assert '<html lang="es"' in html
+    assert "Ver tu dirección de correo electrónico" in html and "Ver tu nombre" in html
+    assert "See your email address" not in html
+    _decide(tc, page, "approve")
+    token = csrf_from(authorize(tc, third_party, prompt="consent").get_data(as_text=True))
+    tc.post(
+        f"/oauth2/consents/{third_party.client_id}/revoke",
+        data={"csrf_token": token},
+        headers={"Accept-Language": "es"},
+    )
+    account = tc.get("/account", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "Acceso retirado." in account
+
+
 # --- organizations -------------------------------------------------------------------------
 
 

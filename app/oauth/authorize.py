@@ -34,6 +34,7 @@ from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import ValidationError
 from flask_wtf.csrf import validate_csrf
 from werkzeug.datastructures import MultiDict
@@ -60,11 +61,11 @@ from app.web.session import sign_out
 
 # Parameters the interaction itself adds to the form posts; never forwarded.
 _OWN_FIELDS = {"csrf_token", "decision"}
-SCOPE_TEXT = {
-    "openid": "Sign you in with your account",
-    "profile": "See your name",
-    "email": "See your email address",
-    "offline_access": "Stay signed in to the app",
+SCOPE_TEXT = {  # lazy: rendered in the page's language (consent, /device)
+    "openid": _l("Sign you in with your account"),
+    "profile": _l("See your name"),
+    "email": _l("See your email address"),
+    "offline_access": _l("Stay signed in to the app"),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash
 from flask import redirect
 from flask import request
+from flask_babel import gettext as _
 
 from app.extensions import csrf
 from app.models import User
@@ -85,5 +86,5 @@ def revoke_consent(client_id):
         return redirect(f"{request.script_root}/login")
     user = scope(current_tenant).get(User, session.user_id)
     if consent_service.revoke_consent(current_tenant, user, client_id):
-        flash("Access removed.", "success")
+        flash(_("Access removed."), "success")
     return redirect(f"{request.script_root}/account")
