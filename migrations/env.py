@@ -110,6 +110,16 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch ALTER on SQLite rebuilds the table (copy, DROP, rename). With foreign
+            # keys enforced (app/extensions.py turns them on for every connection) the DROP
+            # deletes every row that references the table through ON DELETE CASCADE: a
+            # migration adding a column to `clients` would wipe codes, grants and consents.
+            # Off for the migration (the pragma is a no-op inside a transaction, so before
+            # it), then checked and on again, as SQLite's ALTER TABLE documentation says.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
@@ -119,6 +129,13 @@ def run_migrations_online():
             from app.rls import secure_new_tables
 
             secure_new_tables(connection)
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left rows without a parent: {broken}")
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():

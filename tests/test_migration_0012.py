@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from app.extensions import db
 from tests.support.migrations import TENANT_ROW
+from tests.support.migrations import USER_ROW
 from tests.support.migrations import app_at
 from tests.support.migrations import revision_script
 
@@ -26,6 +27,21 @@ CLIENT_ROW = (
     "'client_secret_basic', 'openid', 'RS256', false, '[]', false, :now)"
 )
 FLAG = "SELECT require_pushed_authorization_requests FROM clients WHERE id = :id"
+# Rows that reference the client (ON DELETE CASCADE): SQLite rebuilds `clients` to add the
+# column, and with foreign keys enforced that rebuild used to delete them all.
+CHILDREN = [
+    "INSERT INTO grants (id, tenant_id, client_id, user_id, scope, amr, resources, expires_at, "
+    "created_at) VALUES ('gnt_A', 'ten_A', 'cli_A', 'usr_A', 'openid', '[]', '[]', :now, :now)",
+    "INSERT INTO consents (id, tenant_id, user_id, client_id, scope, permissions, created_at) "
+    "VALUES ('cns_A', 'ten_A', 'usr_A', 'cli_A', 'openid', '{}', :now)",
+    "INSERT INTO authorization_codes (id, tenant_id, code_digest, client_id, user_id, "
+    "redirect_uri, scope, auth_time, amr, resources, expires_at, created_at) VALUES ('cod_A', "
+    "'ten_A', :digest, 'cli_A', 'usr_A', '', 'openid', :now, '[]', '[]', :now, :now)",
+]
+COUNTS = (
+    "SELECT (SELECT count(*) FROM grants) + (SELECT count(*) FROM consents) + "
+    "(SELECT count(*) FROM authorization_codes)"
+)
 
 
 def test_upgrade_with_clients_then_require_par(tmp_path):
@@ -35,8 +51,12 @@ def test_upgrade_with_clients_then_require_par(tmp_path):
         with db.engine.begin() as conn:
             conn.execute(text(TENANT_ROW), {"now": now})
             conn.execute(text(CLIENT_ROW), {"id": "cli_A", "now": now})
+            conn.execute(text(USER_ROW), {"now": now})
+            for statement in CHILDREN:
+                conn.execute(text(statement), {"now": now, "digest": "d" * 64})
         upgrade(revision=revision.revision)
         with db.engine.begin() as conn:
+            assert conn.execute(text(COUNTS)).scalar_one() == 3  # nothing cascaded away
             assert conn.execute(text(FLAG), {"id": "cli_A"}).scalar_one() in (False, 0)
             conn.execute(text(CLIENT_ROW), {"id": "cli_B", "now": now})  # an older release
             assert conn.execute(text(FLAG), {"id": "cli_B"}).scalar_one() in (False, 0)
@@ -53,3 +73,4 @@ def test_upgrade_with_clients_then_require_par(tmp_path):
         assert "require_pushed_authorization_requests" not in columns
         with db.engine.begin() as conn:
             assert conn.execute(text("SELECT count(*) FROM clients")).scalar_one() == 2
+            assert conn.execute(text(COUNTS)).scalar_one() == 3

@@ -1,15 +1,15 @@
 """OIDC Back-Channel Logout 1.0 (#19): the clients' back-channel logout URI and the
 outbox of logout tokens the worker delivers.
 
-Revision ID: 0013
-Revises: 0016
+Revision ID: 0015
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0016"  # main's head when merged: 0012 PAR, 0014 registration, 0016 device
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -5,15 +5,15 @@ its registration access token, the metadata without a column on ``clients``).
 The tenant setting ``dynamic_registration`` needs no migration (settings are JSON with
 defaults filled in on read: a tenant without it reads ``off``).
 
-Revision ID: 0014
+Revision ID: 0013
 Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0012"  # main's head since the PAR merge (the brief gave 0011)
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

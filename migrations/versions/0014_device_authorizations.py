@@ -1,7 +1,7 @@
 """Device authorization grant (RFC 8628, #19): one row per device code and user code.
 
-Revision ID: 0016
-Revises: 0014
+Revision ID: 0014
+Revises: 0013
 """
 
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0016"
-down_revision = "0014"  # main's head when merged (the brief gave 0011)
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
