@@ -35,7 +35,11 @@ def configure(app, **changes):
 
 def mails(app, to=EMAIL) -> list[OutboxMessage]:
     with app.app_context():
-        stmt = select(OutboxMessage).where(OutboxMessage.to == to).order_by(OutboxMessage.id)
+        stmt = (  # what is delivered: suppressed decoys are not mail
+            select(OutboxMessage)
+            .where(OutboxMessage.to == to, OutboxMessage.status != "suppressed")
+            .order_by(OutboxMessage.id)
+        )
         return list(db.session.scalars(stmt))
 
 

@@ -23,7 +23,12 @@ from app.models.base import UTCDateTime
 from app.models.base import id_column
 from app.models.base import utcnow
 
-MAIL_STATUSES = ("pending", "sent", "logged", "failed")
+# ``suppressed``: a decoy, never delivered (the worker claims only ``pending`` rows; the
+# prune job deletes it like a sent one). Passwordless sign-in writes one for an unknown,
+# inactive or locked address so that the request does the same work as for a real one
+# (app.services.passwordless); no page lists it as mail.
+MAIL_STATUSES = ("pending", "sent", "logged", "failed", "suppressed")
+SUPPRESSED = "suppressed"
 
 
 class Job(TimestampMixin, db.Model):

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import Job
 from app.models import OutboxMessage
 from app.models import Tenant
+from app.models.mail import SUPPRESSED
 
 log = logging.getLogger("gatehouse.mail")
 
@@ -49,12 +50,19 @@ QUEUED_FLAG = "gatehouse.mail_queued"
 
 
 def send_mail(
-    tenant: Tenant | None, to: str, subject: str, text: str, html: str | None = None
+    tenant: Tenant | None,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    *,
+    suppressed: bool = False,
 ) -> OutboxMessage:
     """Queue a message (plain text, and an HTML alternative when given) in the caller's
     transaction; the worker sends it (nothing is sent for a rolled-back change, and an
     SMTP outage only delays it). The sender name is the tenant's ``mail_sender_name``,
-    else its display name; ``mail_reply_to`` becomes Reply-To."""
+    else its display name; ``mail_reply_to`` becomes Reply-To. ``suppressed`` writes the
+    row as a decoy the worker never delivers (app.models.mail.SUPPRESSED)."""
     from app.services.settings import display_name
     from app.services.settings import get_settings
 
@@ -74,7 +82,7 @@ def send_mail(
         body_text=text,
         body_html=html,
         reply_to=reply_to,
-        status="pending",
+        status=SUPPRESSED if suppressed else "pending",
     )
     db.session.add(message)
     db.session.flush()

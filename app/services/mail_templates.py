@@ -260,9 +260,10 @@ def to_dict(tenant: Tenant, name: str, locale: str) -> dict:
     }
 
 
-def send(tenant: Tenant, name: str, user, **values) -> None:
+def send(tenant: Tenant, name: str, user, *, suppressed: bool = False, **values) -> None:
     """Render template ``name`` for ``user`` (a User, or an address) and queue it, in the
-    language of the page that sends it, else the tenant's default (app.i18n)."""
+    language of the page that sends it, else the tenant's default (app.i18n);
+    ``suppressed``: rendered and written the same way, but never delivered (a decoy)."""
     from flask_babel import get_locale
 
     from app.i18n import mail_locale
@@ -271,7 +272,16 @@ def send(tenant: Tenant, name: str, user, **values) -> None:
     email = user if isinstance(user, str) else user.email
     if not isinstance(user, str):
         values.setdefault("name", user.name or "")
+    elif "name" in VARIABLES.get(name, ()):
+        values.setdefault("name", "")  # an address alone: no name to greet
     with mail_locale(tenant):
         locale = to_tag(get_locale() or get_settings(tenant)["default_locale"])
         rendered = render(tenant, name, locale, {**values, "email": email})
-    send_mail(tenant, email, rendered["subject"], rendered["text"], rendered["html"] or None)
+    send_mail(
+        tenant,
+        email,
+        rendered["subject"],
+        rendered["text"],
+        rendered["html"] or None,
+        suppressed=suppressed,
+    )

@@ -7,7 +7,12 @@
   that asked keeps a random value in its session: only there does the link sign in at
   once; any other browser is asked to confirm first (link scanners, and a link sent to
   someone else's inbox, never sign a browser in silently).
-- No enumeration: an unknown address gets the same answer (a row without a user; no mail).
+- No enumeration, by the answer or by its timing: an unknown address gets the same answer
+  (a row without a user), and the request does the same work in the same order as for a
+  real account (:func:`start`): the UPDATE of earlier codes (matching nothing), the
+  code's INSERT, the audit INSERT, the mail rendered from the same template and one
+  outbox INSERT, written ``suppressed`` so that it is never delivered. This is decoy
+  work, like the dummy password hash for an unknown address (app.services.authn).
 - Both count failures towards the account's lockout, are refused while it is locked, go
   through the tenant's MFA policy at the edge, and sign in with ``amr`` ``otp``
   (RFC 8176: a one-time secret). Using one proves the address, so it is marked verified.
@@ -88,17 +93,19 @@ def start(tenant: Tenant, email: str, method: str, next_url: str = "") -> tuple[
     require_method(tenant, method)
     user = users.find_by_email(tenant, email or "")
     now = utcnow()
-    if user is not None:  # one live code or link per account and method
-        db.session.execute(
-            update(LoginCode)
-            .where(
-                LoginCode.tenant_id == tenant.id,
-                LoginCode.user_id == user.id,
-                LoginCode.method == method,
-                LoginCode.used_at.is_(None),
-            )
-            .values(used_at=now)
+    # Known or not, the same statements run in the same order (timing must not tell
+    # which addresses have accounts): the UPDATE below matches no row for an unknown
+    # address ("" is no user's id), and its mail is a suppressed decoy (_mail).
+    db.session.execute(  # one live code or link per account and method
+        update(LoginCode)
+        .where(
+            LoginCode.tenant_id == tenant.id,
+            LoginCode.user_id == (user.id if user else ""),
+            LoginCode.method == method,
+            LoginCode.used_at.is_(None),
         )
+        .values(used_at=now)
+    )
     row_id = new_id("lgc")
     browser = new_token(16)
     secret = f"{secrets.randbelow(10**6):06d}" if method == EMAIL_CODE else new_token()
@@ -122,19 +129,26 @@ def start(tenant: Tenant, email: str, method: str, next_url: str = "") -> tuple[
         method=method,
         email=None if user else (email or "")[:320],
     )
-    if user is not None and user.is_active and not is_locked(user):
-        _mail(tenant, user, method, secret)
+    deliver = user is not None and user.is_active and not is_locked(user)
+    _mail(tenant, user if deliver else None, email or "", method, secret)
     return row, browser
 
 
-def _mail(tenant: Tenant, user: User, method: str, secret: str) -> None:
+def _mail(tenant: Tenant, user: User | None, typed: str, method: str, secret: str) -> None:
+    """Queue the ``login_code`` mail for ``user``; without one (unknown, inactive or
+    locked), render the same mail to the address as typed and write it ``suppressed``:
+    a decoy the worker never delivers, so that both requests cost the same."""
     from app.services import mail_templates
 
     minutes = int(TTL[method].total_seconds() // 60)
     values = {"code": secret if method == EMAIL_CODE else "", "minutes": minutes, "link": ""}
     if method == MAGIC_LINK:
         values["link"] = external_url(tenant, f"/login/link/{secret}")
-    mail_templates.send(tenant, "login_code", user, **values)
+    if user is not None:
+        mail_templates.send(tenant, "login_code", user, **values)
+    else:
+        to = typed[:320]
+        mail_templates.send(tenant, "login_code", to, suppressed=True, **values)
 
 
 def verify_code(tenant: Tenant, row_id: str | None, code: str) -> User:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OutboxMessage
+from app.models.mail import SUPPRESSED
 from app.tenancy import current_tenant
 
 bp = Blueprint("dev_mail", __name__)
@@ -36,6 +37,11 @@ def index():
         abort(404)
     if not current_tenant.is_system:
         abort(404)
-    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(50)
+    stmt = (  # suppressed rows are decoys (app.services.passwordless), never mail
+        select(OutboxMessage)
+        .where(OutboxMessage.status != SUPPRESSED)
+        .order_by(OutboxMessage.id.desc())
+        .limit(50)
+    )
     messages = list(db.session.scalars(stmt))
     return render_template("web/dev_mail.html", messages=messages, linkify=linkify)
