@@ -1,6 +1,9 @@
 """Migration 0005 (portability): existing users survive with empty metadata and no
 external id; the new columns and the import_jobs table work."""
 
+from datetime import UTC
+from datetime import datetime
+
 from flask_migrate import downgrade
 from flask_migrate import upgrade
 from sqlalchemy import text
@@ -57,3 +60,28 @@ def test_0005_keeps_users_and_adds_metadata_external_id_and_jobs(tmp_path):
         )
         db.session.remove()
         db.engine.dispose()
+
+
+def test_0005_keeps_the_rows_that_reference_users(tmp_path):
+    """0005 rebuilds ``users`` on SQLite (a batch ALTER). With foreign keys enforced during
+    the migration that DROP cascaded to every row referencing a user (here a role
+    assignment); migrations/env.py now turns them off for the migration and checks after."""
+    revision = revision_script("0005_portability.py")
+    now = datetime.now(UTC)
+    with app_at(tmp_path, revision.down_revision):
+        with db.engine.begin() as conn:
+            for statement in (
+                "INSERT INTO tenants (id, slug, name, status, settings, config_version, "
+                "created_at) VALUES ('ten_A', 'acme', 'Acme', 'active', '{}', 1, :now)",
+                "INSERT INTO users (id, tenant_id, email, name, password_hash, email_verified, "
+                "status, failed_logins, created_at) VALUES ('usr_A', 'ten_A', 'a@acme.example', "
+                "'Ada', 'x', true, 'active', 0, :now)",
+                "INSERT INTO roles (id, tenant_id, kind, name, description, builtin, created_at) "
+                "VALUES ('rol_A', 'ten_A', 'tenant', 'member', '', true, :now)",
+                "INSERT INTO user_roles (id, tenant_id, user_id, role_id, created_at) "
+                "VALUES ('urr_A', 'ten_A', 'usr_A', 'rol_A', :now)",
+            ):
+                conn.execute(text(statement), {"now": now})
+        upgrade(revision=revision.revision)
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT count(*) FROM user_roles")).scalar_one() == 1
