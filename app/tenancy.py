@@ -321,6 +321,14 @@ class TenantScope:
             stmt = stmt.order_by(order_by)
         return list(db.session.scalars(stmt))
 
+    def newest_first(self, model: type[M], *criteria, before: str | None, limit: int) -> list[M]:
+        """A page of a log, newest first: ids are time-ordered, so ``before`` (the last id
+        of the previous page) is the cursor."""
+        if before:
+            criteria = (*criteria, model.id < before)
+        stmt = self.select(model, *criteria).order_by(model.id.desc()).limit(limit)
+        return list(db.session.scalars(stmt))
+
     def count(self, model: type[M], *criteria) -> int:
         rls.use_tenant(self.tenant_id)
         stmt = (

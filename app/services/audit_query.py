@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.extensions import db
 from app.models import AuditEvent
 from app.models import Tenant
 from app.services.errors import ValidationFailed
@@ -45,7 +44,4 @@ def list_events(
         criteria.append(AuditEvent.created_at >= since)
     if until:
         criteria.append(AuditEvent.created_at < until)
-    if before:
-        criteria.append(AuditEvent.id < before)
-    stmt = scope(tenant).select(AuditEvent, *criteria).order_by(AuditEvent.id.desc()).limit(limit)
-    return list(db.session.scalars(stmt))
+    return scope(tenant).newest_first(AuditEvent, *criteria, before=before, limit=limit)

@@ -135,16 +135,9 @@ def list_deliveries(
     tenant: Tenant, client: Client, *, before: str | None = None, limit: int = 50
 ) -> list[LogoutDelivery]:
     """The client's logout deliveries, newest first (``limit + 1`` rows)."""
-    criteria = [LogoutDelivery.client_id == client.id]
-    if before:
-        criteria.append(LogoutDelivery.id < before)
-    stmt = (
-        scope(tenant)
-        .select(LogoutDelivery, *criteria)
-        .order_by(LogoutDelivery.id.desc())
-        .limit(limit + 1)
+    return scope(tenant).newest_first(
+        LogoutDelivery, LogoutDelivery.client_id == client.id, before=before, limit=limit + 1
     )
-    return list(db.session.scalars(stmt))
 
 
 def delivery_to_dict(delivery: LogoutDelivery) -> dict:

@@ -159,16 +159,9 @@ def list_deliveries(
     tenant: Tenant, endpoint: WebhookEndpoint, *, before: str | None = None, limit: int = 50
 ) -> list[WebhookDelivery]:
     """The endpoint's delivery log, newest first (``limit + 1`` rows)."""
-    criteria = [WebhookDelivery.endpoint_id == endpoint.id]
-    if before:
-        criteria.append(WebhookDelivery.id < before)
-    stmt = (
-        scope(tenant)
-        .select(WebhookDelivery, *criteria)
-        .order_by(WebhookDelivery.id.desc())
-        .limit(limit + 1)
+    return scope(tenant).newest_first(
+        WebhookDelivery, WebhookDelivery.endpoint_id == endpoint.id, before=before, limit=limit + 1
     )
-    return list(db.session.scalars(stmt))
 
 
 def redeliver(tenant: Tenant, endpoint: WebhookEndpoint, delivery_id: str) -> WebhookDelivery:
