@@ -8,6 +8,7 @@ is moved into SCRIPT_NAME by :class:`PathPrefixMiddleware`, so ``url_for`` keeps
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -176,8 +177,9 @@ def snapshot_for(host: str, path_slug: str | None):
     key = (host.lower(), path_slug)
     snapshot = cache.get(key)
     if snapshot is None:
+        read_from = time.monotonic()
         snapshot = resolve_snapshot(host, path_slug, current_app.config["BASE_DOMAIN"])
-        cache.put(key, snapshot)
+        cache.put(key, snapshot, read_from)
     rls.use_tenant(snapshot.id)  # the request's tenant: its rows only, from here on
     return snapshot
 

@@ -86,6 +86,9 @@ class TenantCache:
         self._snapshots: OrderedDict[str, TenantSnapshot] = OrderedDict()
         self._routes: dict = {}  # (host, slug) → tenant id
         self._routes_of: dict[str, set] = {}  # tenant id → its route keys
+        # tenant id → when its snapshot was last dropped (monotonic): a snapshot whose
+        # read began before that may predate the change, and is not kept.
+        self._dropped_at: dict[str, float] = {}
         self._lock = threading.Lock()
         _CACHES.add(self)
 
@@ -115,10 +118,16 @@ class TenantCache:
         with self._lock:
             return self._snapshots.get(tenant_id)
 
-    def put(self, key, snapshot: TenantSnapshot) -> None:
+    def put(self, key, snapshot: TenantSnapshot, read_from: float | None = None) -> None:
+        """Keep ``snapshot`` for requests to ``key``. ``read_from``: when its read began
+        (monotonic); if the tenant was dropped since, another thread heard of a change
+        the read may have missed, so the snapshot serves its own request only."""
         if not self.enabled:
             return
         with self._lock:
+            dropped = self._dropped_at.get(snapshot.id)
+            if dropped is not None and read_from is not None and read_from <= dropped:
+                return
             current = self._snapshots.get(snapshot.id)
             if current is None or current.version < snapshot.version:
                 self._snapshots[snapshot.id] = snapshot
@@ -138,9 +147,14 @@ class TenantCache:
         return snapshot.version if snapshot is not None else None
 
     def invalidate(self, tenant_ids) -> None:
+        now = time.monotonic()
         with self._lock:
             for tenant_id in tenant_ids:
                 self._drop(tenant_id)
+                self._dropped_at[tenant_id] = now
+            if len(self._dropped_at) > self.maxsize:  # only recent drops matter
+                horizon = now - 60.0
+                self._dropped_at = {t: at for t, at in self._dropped_at.items() if at > horizon}
 
     def _drop(self, tenant_id: str) -> None:
         self._snapshots.pop(tenant_id, None)
@@ -149,7 +163,10 @@ class TenantCache:
                 del self._routes[key]
 
     def clear(self) -> None:
+        now = time.monotonic()
         with self._lock:
+            for tenant_id in self._snapshots:
+                self._dropped_at[tenant_id] = now
             self._snapshots.clear()
             self._routes.clear()
             self._routes_of.clear()

@@ -114,3 +114,38 @@ def test_key_to_dict_has_no_private_part(app, tenant, tenant_client):
     assert len(listed) == 4
     assert all("private" not in str(item).lower() for item in listed)
     assert all("d" not in item["public_jwk"] for item in listed)
+
+
+def test_keys_made_by_another_worker_after_our_read_are_used(app, tenant, tenant_client):
+    """A new tenant's first grants on several instances at once: this worker read the
+    tenant's keys (none yet), another worker made and committed them, and only then
+    does this worker get to make them. It must sign with those, not keep its empty read
+    (the cluster test saw bursts of 500 'no active ES256 key' until the next change)."""
+    from app.extensions import db
+    from app.services import keys
+    from app.services.tenants import get_tenant
+    from app.tenant_cache import tenant_cache
+    from tests.support.oauth import basic_auth
+
+    tc = tenant_client(tenant)
+    service = make_client(
+        app, tenant, client_name="svc", grant_types=["client_credentials"], redirect_uris=[]
+    )
+    assert tc.get("/.well-known/openid-configuration").status_code == 200  # no keys made
+    with app.app_context():
+        snapshot = tenant_cache().by_id(tenant.id)
+        assert snapshot is not None and "keys" not in snapshot.memo
+        empty = keys._read_published(snapshot)  # this worker's read: nothing yet
+        assert empty["active"] == {}
+        snapshot.memo["keys"] = empty
+    with app.app_context():  # the other worker (its own session) makes them, commits
+        keys.ensure_keys(get_tenant(tenant.id), ("ES256",))
+        db.session.commit()
+    with app.app_context():  # its commit dropped our snapshot here: as if it had not yet
+        tenant_cache().put(("acme-corp.gatehouse.test", None), snapshot)
+    answer = tc.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        headers=basic_auth(service.client_id, service.secret),
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)

@@ -192,3 +192,29 @@ def test_protocol_endpoints_of_unknown_or_foreign_hosts_get_flasks_answer(app, c
         assert foreign.status_code == 400
     for path in ("/.well-known/openid-configuration", "/.well-known/jwks.json"):
         assert client.get(path, headers={"Host": "nobody.gatehouse.test"}).status_code == 404
+
+
+@pytest.mark.config(TENANT_SYNC="poll", TENANT_SYNC_INTERVAL=0)
+def test_a_snapshot_read_before_a_change_was_heard_is_not_kept(app, tenant, tenant_client):
+    """One thread reads the tenant; another hears of a change and drops the tenant; the
+    first thread's snapshot, read before the drop, may predate the change: it serves its
+    own request but is not kept (else it would serve until the next change or backstop)."""
+    import time
+
+    from app.tenancy import resolve_snapshot
+    from app.tenant_cache import tenant_cache
+
+    tc = tenant_client(tenant)
+    service = _service(app, tenant)
+    assert _grant(tc, service.client_id, service.secret).status_code == 200
+    key = ("acme-corp.gatehouse.test", None)
+    with app.app_context():
+        cache = tenant_cache()
+        read_from = time.monotonic()
+        early = resolve_snapshot(*key, app.config["BASE_DOMAIN"])
+        cache.invalidate([tenant.id])  # the other thread hears of a change
+        cache.put(key, early, read_from)
+        assert cache.by_id(tenant.id) is None
+        later = resolve_snapshot(*key, app.config["BASE_DOMAIN"])
+        cache.put(key, later, time.monotonic())
+        assert cache.by_id(tenant.id) is later

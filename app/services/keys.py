@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import current_app
+from sqlalchemy import select
 from jwt.algorithms import ECAlgorithm
 from jwt.algorithms import RSAAlgorithm
 
@@ -115,6 +116,11 @@ def _public_jwk(kid: str, alg: str, public_key) -> dict:
     return {**jwk, "kid": kid, "alg": alg, "use": "sig"}
 
 
+def _key_kinds(tenant: Tenant) -> set[tuple[str, str]]:
+    existing = scope(tenant).all(SigningKey, SigningKey.status.in_(("active", "next")))
+    return {(k.alg, k.status) for k in existing}
+
+
 def _create_key(tenant: Tenant, alg: str, status: str) -> SigningKey:
     private = _generate(alg)
     pem = private.private_bytes(
@@ -134,9 +140,18 @@ def _create_key(tenant: Tenant, alg: str, status: str) -> SigningKey:
 
 def ensure_keys(tenant: Tenant, algorithms: tuple[str, ...] = ALGORITHMS) -> bool:
     """Give the tenant an active and a next key for each of ``algorithms``; True when any
-    was created."""
-    existing = scope(tenant).all(SigningKey, SigningKey.status.in_(("active", "next")))
-    have = {(k.alg, k.status) for k in existing}
+    was created. Workers that find keys missing at once (a new tenant's first requests,
+    on several instances) take turns on the tenant's row, so one of them makes the keys
+    and the others see them."""
+    have = _key_kinds(tenant)
+    if all((alg, status) in have for alg in algorithms for status in ("active", "next")):
+        return False
+    # FOR NO KEY UPDATE: like the version bump, it never waits on rows that merely
+    # reference the tenant (their FOR KEY SHARE), so it adds no deadlock.
+    db.session.execute(
+        select(Tenant.id).where(Tenant.id == tenant.id).with_for_update(key_share=True)
+    )
+    have = _key_kinds(tenant)  # as committed by whoever held the lock before us
     created = False
     for alg in algorithms:
         for status in ("active", "next"):
@@ -192,7 +207,10 @@ def _published(tenant: Tenant, algorithms: tuple[str, ...] = ALGORITHMS) -> dict
     if found is None or (found["until"] and found["until"] <= utcnow()):
         found = _read_published(tenant)
     complete = all(alg in found["active"] and alg in found["staged"] for alg in algorithms)
-    if not complete and ensure_keys(tenant, algorithms):
+    if not complete:
+        # Made here, or by another worker since the read above (ensure_keys waits for
+        # it): read again either way, never keep a set that lacks them.
+        ensure_keys(tenant, algorithms)
         found = _read_published(tenant)
     if snapshot is not None and snapshot.id not in changed_tenants(db.session):
         snapshot.memo["keys"] = found

@@ -42,6 +42,24 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(pytest.mark.skip(reason="haproxy is not installed"))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed cluster test shows the instances' last tracebacks: a 500 seen from outside
+    says nothing of its cause, and the instance logs are gone with the CI machine."""
+    outcome = yield
+    report = outcome.get_result()
+    running = getattr(item, "funcargs", {}).get("cluster")
+    if report.when == "call" and report.failed and isinstance(running, Cluster):
+        report.sections.append(("instance tracebacks", _tracebacks(running.logs())))
+
+
+def _tracebacks(logs: str, keep: int = 3) -> str:
+    found = []
+    for chunk in logs.split("Traceback (most recent call last):")[1:]:
+        found.append("Traceback (most recent call last):" + chunk.split("\n{", 1)[0][:4000])
+    return "\n".join(found[-keep:]) or "(no traceback in the instance logs)"
+
+
 @pytest.fixture(scope="session")
 def cluster_redis(tmp_path_factory):
     server = PrivateRedis(tmp_path_factory.mktemp("redis")).start()
