@@ -36,9 +36,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import current_app
-from sqlalchemy import select
 from jwt.algorithms import ECAlgorithm
 from jwt.algorithms import RSAAlgorithm
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import SigningKey
