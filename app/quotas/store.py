@@ -120,6 +120,8 @@ class LocalStore:
             if self._notices.get(key, 0) > now:
                 return False
             self._notices[key] = now + ttl
+            if len(self._notices) > 100_000:  # forget windows that have passed
+                self._notices = {k: v for k, v in self._notices.items() if v > now}
             return True
 
     # --- usage counters ---------------------------------------------------------------
