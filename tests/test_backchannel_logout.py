@@ -6,12 +6,9 @@ gets it, and it is validated like a relying party would (JWKS, every claim)."""
 
 from __future__ import annotations
 
-import time
-
 import jwt
 import pytest
 
-from app import worker
 from app.extensions import db
 from app.models import LogoutDelivery
 from tests.conftest import DEFAULT_PASSWORD
@@ -21,6 +18,7 @@ from tests.support.api import problem_of
 from tests.support.auth import sign_in as sign_in_with_form
 from tests.support.console import console_fixtures
 from tests.support.logout import LogoutReceiver
+from tests.support.logout import drain
 from tests.support.logout import verify_logout_token
 from tests.support.oauth import login_tokens
 from tests.support.oauth import make_client
@@ -63,21 +61,6 @@ def check(tc, token, rp, *, sid, sub, issuer=ISSUER) -> dict:
     claims = verify_logout_token(token, jwks=jwks, issuer=issuer, client_id=rp.client_id)
     assert (claims["sid"], claims["sub"]) == (sid, sub)
     return claims
-
-
-def drain(app, until=None, timeout: float = 10.0) -> None:
-    """Worker passes (the real code) until ``until()`` holds, or until idle."""
-    deadline = time.monotonic() + timeout
-    with app.app_context():
-        while time.monotonic() < deadline:
-            handled = worker.run_once()
-            if until is not None and until():
-                return
-            if until is None and not handled:
-                return
-            time.sleep(0.02)
-    if until is not None:
-        raise AssertionError("the worker did not get there in time")
 
 
 def test_hosted_sign_out_notifies_each_client_of_that_session(

@@ -518,14 +518,9 @@ def test_the_tenants_mfa_policy_applies_before_the_review(app, tenant, user, tv,
 
 
 def test_device_authorization_counts_against_the_tenant_token_rate(app, tenant, tv, tc):
-    from tests.support.api import Api
-    from tests.support.api import create_admin_key
+    from tests.support.quotas import set_quotas
 
-    response = Api(app, create_admin_key(app)).patch(
-        f"/tenants/{tenant.slug}",
-        json={"quotas": {"token_requests_per_second": 0.05, "token_burst": 1}},
-    )
-    assert response.status_code == 200, response.get_data(as_text=True)
+    set_quotas(app, tenant, token_requests_per_second=0.05, token_burst=1)
     assert start(tc, tv).status_code == 200
     refused = start(tc, tv)
     assert refused.status_code == 429

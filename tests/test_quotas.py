@@ -20,6 +20,7 @@ from tests.support.oauth import basic_auth
 from tests.support.oauth import make_client
 from tests.support.quotas import drop_keys
 from tests.support.quotas import redis_or_skip
+from tests.support.quotas import set_quotas
 from tests.support.quotas import shared_redis_config
 
 HOST = "acme-corp.gatehouse.test"
@@ -33,14 +34,6 @@ def pair(make_app, app):
     first, second = make_app(**config), make_app(**config)
     yield first, second
     drop_keys(config["QUOTA_KEY_PREFIX"])
-
-
-def set_quotas(app, tenant, **quotas):
-    response = Api(app, create_admin_key(app)).patch(
-        f"/tenants/{tenant.slug}", json={"quotas": quotas}
-    )
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
 
 
 def service(app, tenant):

@@ -9,12 +9,9 @@ discovered ``jwks_uri``, ``typ``, ``iss``, ``aud``, ``iat``/``exp``, ``jti``, ``
 
 from __future__ import annotations
 
-import time
-
 import jwt
 import pytest
 
-from app import worker
 from app.extensions import db
 from app.models import LogoutDelivery
 from tests.conftest import DEFAULT_PASSWORD
@@ -24,6 +21,7 @@ from tests.support.api import problem_of
 from tests.support.auth import sign_in
 from tests.support.http import TenantClient
 from tests.support.logout import LogoutReceiver
+from tests.support.logout import drain
 from tests.support.logout import verify_logout_token
 from tests.support.oauth import REDIRECT_URI
 from tests.support.oauth import RegisteredClient
@@ -149,7 +147,7 @@ def test_oidcc_backchannel_rp_initiated_logout_retried_after_an_error(
         metadata = discovered(browser)
         id_token = login_tokens(browser, rp)["id_token"]
         rp_initiated_logout(browser, metadata, id_token)
-        _drain(app, until=lambda: len(flaky.tokens()) == len(statuses) + 1)
+        drain(app, until=lambda: len(flaky.tokens()) == len(statuses) + 1)
         tokens = flaky.tokens()
     claims = [validate(browser, metadata, t, rp, id_token) for t in tokens]
     assert len({c["jti"] for c in claims}) == len(tokens)
@@ -182,7 +180,7 @@ def test_oidcc_backchannel_private_uri_refused(app, make_app, api, tenant, user,
     assert sign_in(browser, user.email, DEFAULT_PASSWORD).status_code == 302
     login_tokens(browser, rp)
     assert browser.submit("/logout", {}).status_code == 302
-    _drain(strict)
+    drain(strict)
     assert receiver.hits == []
     with strict.app_context():
         delivery = db.session.scalar(db.select(LogoutDelivery))
@@ -198,7 +196,7 @@ def test_oidcc_backchannel_unreachable_uri_is_retried_then_given_up(
     browser = signed_in(tenant, user, tenant_client)
     login_tokens(browser, rp)
     assert browser.submit("/logout", {}).status_code == 302
-    _drain(app, until=lambda: _statuses(app) == ["failed"])
+    drain(app, until=lambda: _statuses(app) == ["failed"])
     with app.app_context():
         delivery = db.session.scalar(db.select(LogoutDelivery))
         assert delivery.attempts == 2 and delivery.error == "network"
@@ -208,20 +206,6 @@ def test_oidcc_backchannel_unreachable_uri_is_retried_then_given_up(
 def _statuses(app) -> list[str]:
     with app.app_context():
         return list(db.session.scalars(db.select(LogoutDelivery.status)))
-
-
-def _drain(app, until=None, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    with app.app_context():
-        while time.monotonic() < deadline:
-            handled = worker.run_once()
-            if until is not None and until():
-                return
-            if until is None and not handled:
-                return
-            time.sleep(0.02)
-    if until is not None:
-        raise AssertionError("the worker did not get there in time")
 
 
 def test_oidcc_backchannel_rp_initiated_logout_dynamic_client(

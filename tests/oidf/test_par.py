@@ -241,14 +241,9 @@ def test_par_consent_page_posts_the_handle_and_the_decision(app, tenant, tc):
 
 
 def test_par_counts_against_the_tenant_token_rate(app, tenant, tc, rp):
-    from tests.support.api import Api
-    from tests.support.api import create_admin_key
+    from tests.support.quotas import set_quotas
 
-    response = Api(app, create_admin_key(app)).patch(
-        f"/tenants/{tenant.slug}",
-        json={"quotas": {"token_requests_per_second": 0.05, "token_burst": 1}},
-    )
-    assert response.status_code == 200, response.get_data(as_text=True)
+    set_quotas(app, tenant, token_requests_per_second=0.05, token_burst=1)
     assert push(tc, rp).status_code == 201
     refused = push(tc, rp)
     assert refused.status_code == 429

@@ -93,3 +93,20 @@ def verify_logout_token(
     assert "nonce" not in claims, claims
     assert claims["sub"] and claims["sid"], claims
     return claims
+
+
+def drain(app, until=None, timeout: float = 10.0) -> None:
+    """Worker passes (the real code) until ``until()`` holds, or until idle."""
+    from app import worker
+
+    deadline = time.monotonic() + timeout
+    with app.app_context():
+        while time.monotonic() < deadline:
+            handled = worker.run_once()
+            if until is not None and until():
+                return
+            if until is None and not handled:
+                return
+            time.sleep(0.02)
+    if until is not None:
+        raise AssertionError("the worker did not get there in time")

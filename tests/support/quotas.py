@@ -39,3 +39,15 @@ def drop_keys(prefix: str) -> None:
     keys = list(store.scan_iter(f"{prefix}*"))
     if keys:
         store.delete(*keys)
+
+
+def set_quotas(app, tenant, **quotas) -> dict:
+    """The tenant's quotas, set through the admin API; the tenant's JSON."""
+    from tests.support.api import Api
+    from tests.support.api import create_admin_key
+
+    response = Api(app, create_admin_key(app)).patch(
+        f"/tenants/{tenant.slug}", json={"quotas": quotas}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
