@@ -99,6 +99,9 @@ class RefreshToken(TenantOwned, db.Model):
     token_digest: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # RFC 9449 §5: a public client's refresh token is bound to the DPoP key (its RFC 7638
+    # thumbprint) it was issued to; a refresh must prove possession of that key.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
 
 class RevokedAccessToken(TenantOwned, db.Model):

@@ -264,6 +264,8 @@ def clean_metadata(data) -> tuple[dict, dict]:
         "backchannel_logout_session_required": data.get(
             "backchannel_logout_session_required", False
         ),
+        # RFC 9449 §5.2 client metadata (a boolean, checked by the clients service).
+        "dpop_bound_access_tokens": data.get("dpop_bound_access_tokens", False),
     }
     return values, {"application_type": application_type, **_extras(data)}
 
@@ -413,6 +415,7 @@ def response_of(issuer: str, outcome: Registered) -> dict:
         "scope": client.scope,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "subject_type": "public",
+        "dpop_bound_access_tokens": bool(client.dpop_bound_access_tokens),
         **(
             {
                 "backchannel_logout_uri": client.backchannel_logout_uri,
