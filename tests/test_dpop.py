@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.api import Api
 from tests.support.api import create_admin_key
+from tests.support.console import console_fixtures
 from tests.support.dpop import DPoPKey
 from tests.support.oauth import basic_auth
 from tests.support.oauth import bearer
@@ -18,6 +19,8 @@ from tests.support.oauth import claims_of
 from tests.support.oauth import get_code
 from tests.support.oauth import introspect
 from tests.support.oauth import make_client
+from tests.support.registration import register
+from tests.support.registration import set_mode
 
 ISSUER = "http://acme-corp.gatehouse.test"
 TOKEN_URL = f"{ISSUER}/oauth2/token"
@@ -55,6 +58,14 @@ def nonce_of(tc, key, path="/oauth2/token") -> str:
     else:
         response = tc.get(path, headers={"Authorization": "DPoP x", **_dpop(key, url, "GET")})
         assert response.status_code == 401
+    assert response.get_json()["error"] == "use_dpop_nonce"
+    return response.headers["DPoP-Nonce"]
+
+
+def nonce_of_at(tc, key, url) -> str:
+    response = tc.post(
+        "/oauth2/token", data={"grant_type": "client_credentials"}, headers=_dpop(key, url)
+    )
     assert response.get_json()["error"] == "use_dpop_nonce"
     return response.headers["DPoP-Nonce"]
 
@@ -310,6 +321,35 @@ def test_dpop_bound_client_must_send_a_proof(app, tc, tenant, key):
     assert tc.post("/oauth2/token", data=refresh, headers=headers).status_code == 200
 
 
+make_console = console_fixtures()
+
+
+def test_console_sets_the_client_flag_and_the_nonce_setting(app, tenant, make_console):
+    rp = make_client(app, tenant)
+    admin = make_console(tenant, "boss@acme.example")
+    page = admin.get(f"/admin/clients/{rp.client_id}").get_data(as_text=True)
+    assert 'name="dpop_bound_access_tokens" value="1" >' in page
+    edited = admin.submit(
+        f"/admin/clients/{rp.client_id}",
+        {
+            "client_name": "Test App",
+            "redirect_uris": rp.redirect_uri,
+            "grant_types": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": ["openid"],
+            "id_token_signed_response_alg": "RS256",
+            "dpop_bound_access_tokens": "1",
+        },
+        form_path=f"/admin/clients/{rp.client_id}",
+        headers={"HX-Request": "true"},
+    )
+    assert "Client saved." in edited.get_data(as_text=True)
+    page = admin.get(f"/admin/clients/{rp.client_id}").get_data(as_text=True)
+    assert 'name="dpop_bound_access_tokens" value="1" checked' in page
+    settings_page = admin.get("/admin/settings").get_data(as_text=True)
+    assert 'name="dpop_nonce_required" value="1" checked' in settings_page  # on by default
+
+
 def test_admin_api_sets_dpop_bound_access_tokens(app, tenant):
     api = Api(app, create_admin_key(app, tenant))
     created = api.post(
@@ -326,6 +366,40 @@ def test_admin_api_sets_dpop_bound_access_tokens(app, tenant):
     assert api.get(f"/tenants/acme-corp/clients/{cid}").get_json()["dpop_bound_access_tokens"]
     bad = api.patch(f"/tenants/acme-corp/clients/{cid}", json={"dpop_bound_access_tokens": "yes"})
     assert bad.status_code == 400
+
+
+def test_a_dpop_bound_admin_token_is_not_an_admin_api_bearer(app, tenant_client, key):
+    from app.services import tenants
+
+    with app.app_context():
+        system = tenants.system_tenant()
+    admin = make_client(
+        app,
+        system,
+        grant_types=["client_credentials"],
+        redirect_uris=[],
+        scope="admin",
+        first_party=False,
+    )
+    tc = tenant_client(system)
+    url = "http://gatehouse.test/oauth2/token"
+    nonce = nonce_of_at(tc, key, url)
+    plain = machine_token(tc, admin).get_json()["access_token"]
+    bound = machine_token(tc, admin, _dpop(key, url, nonce=nonce)).get_json()["access_token"]
+    api = Api(app, None)
+    assert api.get("/tenants", headers=bearer(plain)).status_code == 200
+    assert api.get("/tenants", headers=bearer(bound)).status_code == 401
+
+
+def test_dynamic_registration_takes_dpop_bound_access_tokens(app, tenant, tenant_client):
+    set_mode(app, tenant, "open")
+    tc = tenant_client(tenant)
+    body = register(tc, dpop_bound_access_tokens=True).get_json()
+    assert body["dpop_bound_access_tokens"] is True
+    assert register(tc).get_json()["dpop_bound_access_tokens"] is False
+    refused = register(tc, dpop_bound_access_tokens="yes")
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == "invalid_client_metadata"
 
 
 # --- refresh tokens of public clients ----------------------------------------------------
