@@ -11,7 +11,8 @@ no roles nor resource grants. What Gatehouse cannot honour yet is refused with
 ``invalid_client_metadata`` rather than silently dropped (``jwks``, ``jwks_uri``,
 ``sector_identifier_uri``, request objects, signed or encrypted userinfo, front-channel
 logout); ``backchannel_logout_uri`` and ``backchannel_logout_session_required`` (OIDC
-Back-Channel Logout §2.2) are accepted, checked as an administrator's are;
+Back-Channel Logout §2.2) are accepted, checked as an administrator's are, and
+``dpop_bound_access_tokens`` (RFC 9449 §5.2);
 other metadata it does not understand is ignored (RFC 7591 §2).
 
 The client row is made by :mod:`app.services.clients` (its validation, quota, audit and
