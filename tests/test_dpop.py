@@ -4,6 +4,8 @@ are real (``cryptography``); proofs are signed as a client library signs them.""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import jwt
@@ -202,13 +204,60 @@ def test_proof_rules(tc, machine, key, change, why):
     response = machine_token(tc, machine, {"DPoP": proof})
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_dpop_proof"
+    assert "numeric iat" in response.get_json()["error_description"]
     assert why in response.get_json()["error_description"]
 
 
-def test_htu_query_and_fragment_are_ignored(tc, machine, key):
+@pytest.mark.parametrize(
+    "htu",
+    [
+        TOKEN_URL + "?a=b#frag",
+        "HTTP://ACME-CORP.gatehouse.test/oauth2/token",
+        "http://acme-corp.gatehouse.test:80/oauth2/token",
+    ],
+)
+def test_htu_is_compared_normalized_without_query_and_fragment(tc, machine, key, htu):
     nonce = nonce_of(tc, key)
-    response = machine_token(tc, machine, _dpop(key, TOKEN_URL + "?a=b#frag", nonce=nonce))
+    response = machine_token(tc, machine, _dpop(key, htu, nonce=nonce))
     assert response.status_code == 200, response.get_json()
+
+
+@pytest.mark.parametrize(
+    "htu",
+    [
+        "http://acme-corp.gatehouse.test:8080/oauth2/token",
+        "https://acme-corp.gatehouse.test/oauth2/token",
+        "http://acme-corp.gatehouse.test/oauth2/TOKEN",
+        "http://user@acme-corp.gatehouse.test/oauth2/token",
+        "http://acme-corp.gatehouse.test:99999/oauth2/token",
+        "/oauth2/token",
+    ],
+)
+def test_htu_of_another_port_scheme_or_path_is_refused(tc, machine, key, htu):
+    nonce = nonce_of(tc, key)
+    response = machine_token(tc, machine, _dpop(key, htu, nonce=nonce))
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_dpop_proof"
+
+
+def test_a_non_finite_iat_is_refused(tc, machine, key):
+    nonce = nonce_of(tc, key)
+    claims = {"htm": "POST", "htu": TOKEN_URL, "jti": "nan-1", "nonce": nonce}
+    header = {"alg": "ES256", "typ": "dpop+jwt", "jwk": key.jwk}
+
+    def b64(data: bytes) -> bytes:
+        return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+    payload = json.dumps(claims)[:-1] + ', "iat": NaN}'
+    signing_input = b64(json.dumps(header).encode()) + b"." + b64(payload.encode())
+    signature = jwt.algorithms.ECAlgorithm(jwt.algorithms.ECAlgorithm.SHA256).sign(
+        signing_input, key.private
+    )
+    proof = (signing_input + b"." + b64(signature)).decode()
+    response = machine_token(tc, machine, {"DPoP": proof})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_dpop_proof"
+    assert "numeric iat" in response.get_json()["error_description"]
 
 
 def test_an_invalid_nonce_asks_for_a_fresh_one(tc, machine, key):

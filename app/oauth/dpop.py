@@ -29,8 +29,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import jwt
 from authlib.oauth2 import OAuth2Error
@@ -184,7 +186,7 @@ def _claims_of(value: str, key, alg: str) -> dict:
 
 def _check_time(claims: dict, now: float) -> None:
     iat = claims.get("iat")
-    if isinstance(iat, bool) or not isinstance(iat, int | float):
+    if isinstance(iat, bool) or not isinstance(iat, int | float) or not math.isfinite(iat):
         raise ProofError("The DPoP proof needs a numeric iat.")
     if iat > now + FUTURE_SKEW:
         raise ProofError("The DPoP proof's iat is in the future.")
@@ -192,8 +194,25 @@ def _check_time(claims: dict, now: float) -> None:
         raise ProofError(f"The DPoP proof is too old (iat more than {MAX_AGE} s ago).")
 
 
-def _without_query(url: str) -> str:
-    return url.split("#", 1)[0].split("?", 1)[0]
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _normalized(url: str) -> str | None:
+    """§4.3 item 9: the URL without query and fragment, scheme and host in lower case,
+    a default port left out (RFC 3986 §6.2.2-6.2.3); None when it is not a URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname or parts.username or parts.password:
+        return None
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{parts.path or '/'}"
 
 
 def verify_proof(
@@ -218,9 +237,9 @@ def verify_proof(
         raise ProofError("The DPoP proof needs a jti.")
     if claims.get("htm") != method:
         raise ProofError(f"The DPoP proof's htm must be {method}.")
-    htu = claims.get("htu")
-    if not isinstance(htu, str) or _without_query(htu) != endpoint_url(tenant, path):
-        raise ProofError(f"The DPoP proof's htu must be {endpoint_url(tenant, path)}.")
+    htu, expected = claims.get("htu"), endpoint_url(tenant, path)
+    if not isinstance(htu, str) or len(htu) > 2000 or _normalized(htu) != _normalized(expected):
+        raise ProofError(f"The DPoP proof's htu must be {expected}.")
     _check_time(claims, now)
     if access_token is not None and claims.get("ath") != access_token_hash(access_token):
         raise ProofError("The DPoP proof's ath does not match the access token.")
