@@ -204,7 +204,7 @@ def test_proof_rules(tc, machine, key, change, why):
     response = machine_token(tc, machine, {"DPoP": proof})
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_dpop_proof"
-    assert "numeric iat" in response.get_json()["error_description"]
+    assert why in response.get_json()["error_description"]
     assert why in response.get_json()["error_description"]
 
 
