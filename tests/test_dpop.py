@@ -205,7 +205,6 @@ def test_proof_rules(tc, machine, key, change, why):
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_dpop_proof"
     assert why in response.get_json()["error_description"]
-    assert why in response.get_json()["error_description"]
 
 
 @pytest.mark.parametrize(
