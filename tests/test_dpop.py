@@ -21,6 +21,9 @@ from tests.support.oauth import claims_of
 from tests.support.oauth import get_code
 from tests.support.oauth import introspect
 from tests.support.oauth import make_client
+from tests.support.oauth import pkce_pair
+from tests.support.oauth import push
+from tests.support.oauth import query_of
 from tests.support.registration import register
 from tests.support.registration import set_mode
 
@@ -571,3 +574,48 @@ def test_discovery_lists_the_proof_algorithms(tc):
         "PS256",
         "EdDSA",
     }
+
+
+# --- dpop_jkt at the authorization endpoint (§10) ----------------------------------------
+
+
+def _exchange_with(tc, rp, code, verifier, headers):
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": rp.redirect_uri,
+        "code_verifier": verifier,
+        "client_id": rp.client_id,
+    }
+    return tc.post("/oauth2/token", data=data, headers=headers)
+
+
+def test_dpop_jkt_binds_the_code_to_the_key(tc, public_rp, key):
+    nonce = nonce_of(tc, key)
+    code, verifier, _query = get_code(tc, public_rp, dpop_jkt=key.jkt)
+    response = _exchange_with(tc, public_rp, code, verifier, _dpop(key, TOKEN_URL, nonce=nonce))
+    assert response.status_code == 200, response.get_json()
+    assert claims_of(response.get_json()["access_token"])["cnf"]["jkt"] == key.jkt
+    for headers in ({}, _dpop(DPoPKey(), TOKEN_URL, nonce=nonce)):
+        code, verifier, _query = get_code(tc, public_rp, dpop_jkt=key.jkt)
+        refused = _exchange_with(tc, public_rp, code, verifier, headers)
+        assert refused.status_code == 400
+        assert refused.get_json()["error"] == "invalid_grant"
+
+
+def test_dpop_jkt_through_par(tc, public_rp, key):
+    verifier, challenge = pkce_pair()
+    pushed = push(tc, public_rp, verifier_challenge=challenge, auth="none", dpop_jkt=key.jkt)
+    assert pushed.status_code == 201, pushed.get_json()
+    query = {"client_id": public_rp.client_id, "request_uri": pushed.get_json()["request_uri"]}
+    code = query_of(tc.get("/oauth2/authorize", query_string=query))["code"]
+    other = DPoPKey()
+    nonce = nonce_of(tc, other)
+    refused = _exchange_with(tc, public_rp, code, verifier, _dpop(other, TOKEN_URL, nonce=nonce))
+    assert refused.get_json()["error"] == "invalid_grant"
+
+
+def test_a_malformed_dpop_jkt_never_yields_an_unbound_token(tc, public_rp, key):
+    code, verifier, _query = get_code(tc, public_rp, dpop_jkt="not-a-thumbprint")
+    refused = _exchange_with(tc, public_rp, code, verifier, {})
+    assert refused.get_json()["error"] == "invalid_grant"

@@ -1,6 +1,6 @@
 """Revision 0016 (DPoP, #19) upgrades a database with rows at the previous head: existing
 clients are not DPoP-bound, existing refresh tokens are bound to no key and keep their
-grants; the downgrade removes both columns and keeps the rows."""
+grants, codes get a ``dpop_jkt``; the downgrade removes the columns and keeps the rows."""
 
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ def test_upgrade_with_clients_and_refresh_tokens_then_downgrade(tmp_path):
                 text("SELECT dpop_jkt FROM refresh_tokens WHERE id = 'rft_A'")
             ).scalar_one()
             assert jkt is None
+            columns = {c["name"] for c in inspect(conn).get_columns("authorization_codes")}
+            assert "dpop_jkt" in columns
             conn.execute(text("UPDATE refresh_tokens SET dpop_jkt = 'thumb' WHERE id = 'rft_A'"))
             conn.execute(text("UPDATE clients SET dpop_bound_access_tokens = :t"), {"t": True})
             assert _count(conn, "grants") == 1
@@ -57,7 +59,8 @@ def test_upgrade_with_clients_and_refresh_tokens_then_downgrade(tmp_path):
         assert "dpop_bound_access_tokens" not in {
             c["name"] for c in inspector.get_columns("clients")
         }
-        assert "dpop_jkt" not in {c["name"] for c in inspector.get_columns("refresh_tokens")}
+        for table in ("refresh_tokens", "authorization_codes"):
+            assert "dpop_jkt" not in {c["name"] for c in inspector.get_columns(table)}
         with db.engine.begin() as conn:  # the downgrade kept every row
             assert _count(conn, "clients") == 1
             assert _count(conn, "grants") == 1

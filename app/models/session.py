@@ -64,6 +64,8 @@ class AuthorizationCode(TenantOwned, db.Model):
     grant_id: Mapped[str | None] = mapped_column(String(40))
     # RFC 8707: the resource identifiers the authorization request named.
     resources: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
+    # RFC 9449 §10: the DPoP key (thumbprint) the authorization request bound the code to.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
 
 class Grant(TenantOwned, db.Model):

@@ -291,6 +291,15 @@ def key_for_grant(werkzeug_request, client) -> str | None:
     return jkt
 
 
+def requested_jkt(value) -> str | None:
+    """§10: an authorization request's ``dpop_jkt``, kept on its code. A value that is not
+    a thumbprint is kept truncated (never dropped): it matches no key, so the code it binds
+    can never be exchanged, rather than being exchanged unbound."""
+    if value is None or value == "":
+        return None
+    return value[:64] if isinstance(value, str) else "invalid"
+
+
 def refresh_key_for(client, jkt: str | None) -> str | None:
     """§5: a public client's refresh token is bound to the key of its access token; a
     confidential client's is bound by its authentication instead."""

@@ -113,12 +113,17 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             auth_time=context["session"].auth_time,
             amr=list(context["session"].amr or []),
             resources=context.get("resources") or [],
+            dpop_jkt=dpop.requested_jkt(data.get("dpop_jkt")),
         )
 
     def query_authorization_code(self, code, client):
         # A client that must use DPoP and sent no proof keeps its code (checked first).
-        dpop.key_for_grant(self.request._request, client.row)
+        jkt = dpop.key_for_grant(self.request._request, client.row)
         row = grants_service.redeem_code(current_tenant, code, client.row)
+        if row is not None and row.dpop_jkt and row.dpop_jkt != jkt:
+            # RFC 9449 §10: the code is for the key the authorization request named only
+            # (the code is used up: a code stolen without the key is spent, not retried).
+            raise InvalidGrantError("The code is bound to another DPoP key (dpop_jkt).")
         return OAuthCode(row) if row is not None else None
 
     def delete_authorization_code(self, authorization_code):

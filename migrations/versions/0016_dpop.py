@@ -1,5 +1,6 @@
-"""DPoP (RFC 9449, #19): the clients' ``dpop_bound_access_tokens`` flag, and the DPoP key
-a public client's refresh token is bound to.
+"""DPoP (RFC 9449, #19): the clients' ``dpop_bound_access_tokens`` flag, the DPoP key a
+public client's refresh token is bound to, and the one an authorization code is bound to
+(``dpop_jkt``, §10).
 
 Revision ID: 0016
 Revises: 0015
@@ -24,8 +25,10 @@ def upgrade():
         ),
     )
     op.add_column("refresh_tokens", sa.Column("dpop_jkt", sa.String(64), nullable=True))
+    op.add_column("authorization_codes", sa.Column("dpop_jkt", sa.String(64), nullable=True))
 
 
 def downgrade():
+    op.drop_column("authorization_codes", "dpop_jkt")
     op.drop_column("refresh_tokens", "dpop_jkt")
     op.drop_column("clients", "dpop_bound_access_tokens")
