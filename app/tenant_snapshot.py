@@ -94,6 +94,7 @@ class ClientConfig:
     roles: tuple[str, ...]
     tenant_id: str
     require_pushed_authorization_requests: bool = False
+    dpop_bound_access_tokens: bool = False
 
     @property
     def client_id(self) -> str:
@@ -122,6 +123,7 @@ class ClientConfig:
             roles=tuple(row.roles or ()),
             tenant_id=row.tenant_id,
             require_pushed_authorization_requests=bool(row.require_pushed_authorization_requests),
+            dpop_bound_access_tokens=bool(row.dpop_bound_access_tokens),
         )
 
 

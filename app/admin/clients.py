@@ -38,6 +38,7 @@ def _data_from_form() -> dict:
         "require_pushed_authorization_requests": bool(
             request.form.get("require_pushed_authorization_requests")
         ),
+        "dpop_bound_access_tokens": bool(request.form.get("dpop_bound_access_tokens")),
         "roles": form_list("roles"),
         "backchannel_logout_uri": (request.form.get("backchannel_logout_uri") or "").strip(),
         "backchannel_logout_session_required": bool(

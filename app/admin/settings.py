@@ -34,6 +34,7 @@ FLAGS = (
     "require_email_verification",
     "require_pkce_for_confidential_clients",
     "require_pushed_authorization_requests",
+    "dpop_nonce_required",
 )
 BRANDING = ("display_name", "logo_url", "primary_color")
 

@@ -68,6 +68,8 @@ def _from_access_token(raw: str) -> Principal | None:
         return None
     if ADMIN_SCOPE not in str(claims.get("scope", "")).split():
         return None
+    if tokens.bound_jkt(claims):  # RFC 9449 §7.2: a DPoP-bound token is not a bearer token
+        return None
     client_id = claims.get("client_id")
     if not client_id or claims.get("sub") != client_id:
         return None  # a user's token (authorization_code, refresh_token), never an admin

@@ -365,6 +365,7 @@ SCHEMAS: dict[str, dict] = {
             "grant_types": {"type": "array", "items": {"type": "string"}},
             "token_endpoint_auth_method": {"type": "string"},
             "require_pushed_authorization_requests": {"type": "boolean"},
+            "dpop_bound_access_tokens": {"type": "boolean"},
             "resource_grants": RESOURCE_GRANTS,
             "backchannel_logout_uri": {"type": ["string", "null"]},
             "backchannel_logout_session_required": {"type": "boolean"},
@@ -413,6 +414,11 @@ SCHEMAS: dict[str, dict] = {
             "require_pushed_authorization_requests": {
                 "type": "boolean",
                 "description": "RFC 9126: authorization requests only through /oauth2/par.",
+            },
+            "dpop_bound_access_tokens": {
+                "type": "boolean",
+                "description": "RFC 9449: every access token is DPoP-bound; token requests "
+                "without a DPoP proof are refused (invalid_dpop_proof).",
             },
             "roles": ROLE_NAMES,
             "resource_grants": RESOURCE_GRANTS,

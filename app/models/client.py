@@ -43,6 +43,11 @@ class Client(TenantOwned, db.Model):
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), nullable=False
     )
+    # RFC 9449 §5.2: every access token of this client is DPoP-bound (a token request
+    # without a DPoP proof is refused).
+    dpop_bound_access_tokens: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), nullable=False
+    )
     # Roles carried by client_credentials tokens.
     roles: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)

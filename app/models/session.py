@@ -64,6 +64,8 @@ class AuthorizationCode(TenantOwned, db.Model):
     grant_id: Mapped[str | None] = mapped_column(String(40))
     # RFC 8707: the resource identifiers the authorization request named.
     resources: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
+    # RFC 9449 §10: the DPoP key (thumbprint) the authorization request bound the code to.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
 
 class Grant(TenantOwned, db.Model):
@@ -99,6 +101,9 @@ class RefreshToken(TenantOwned, db.Model):
     token_digest: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # RFC 9449 §5: a public client's refresh token is bound to the DPoP key (its RFC 7638
+    # thumbprint) it was issued to; a refresh must prove possession of that key.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
 
 class RevokedAccessToken(TenantOwned, db.Model):

@@ -28,8 +28,8 @@ from app.tenancy import scope
 PUBLIC_PATHS = ("/.well-known/openid-configuration", "/.well-known/jwks.json", "/static/sdk/")
 CLIENT_PATHS = frozenset({"/oauth2/token", "/oauth2/par", "/oauth2/userinfo", "/oauth2/revoke"})
 ALLOW_METHODS = "GET, POST, OPTIONS"
-ALLOW_HEADERS = "Authorization, Content-Type"
-EXPOSE_HEADERS = "WWW-Authenticate"
+ALLOW_HEADERS = "Authorization, Content-Type, DPoP"  # DPoP: RFC 9449 proofs
+EXPOSE_HEADERS = "WWW-Authenticate, DPoP-Nonce"
 MAX_AGE = "600"
 
 

@@ -31,6 +31,7 @@ from authlib.oauth2.rfc8628 import SlowDownError
 from flask import Flask
 
 from app.models import User
+from app.oauth import dpop
 from app.oauth.errors import InvalidTargetError
 from app.oauth.grants import CLIENT_AUTH_METHODS
 from app.oauth.grants import invalid_target
@@ -112,6 +113,7 @@ class DeviceCodeGrant(_DeviceCodeGrant):
         client = self.authenticate_token_endpoint_client()
         if not client.check_grant_type(self.GRANT_TYPE):
             raise UnauthorizedClientError("This client may not use the device authorization grant.")
+        dpop.key_for_grant(self.request._request, client.row)  # before the code is polled
         # Another tenant's device code is not found here: invalid_grant, as an unknown one.
         row = device_codes.find_for_device(current_tenant, device_code)
         if row is None:
@@ -152,6 +154,7 @@ class DeviceCodeGrant(_DeviceCodeGrant):
             resources=list(row.resources or []),
         )
         device_codes.note_grant(row, grant.id)
+        jkt = dpop.bound_jkt(self.request._request)
         with invalid_target():
             body = issuance.user_token_response(
                 tenant,
@@ -160,6 +163,8 @@ class DeviceCodeGrant(_DeviceCodeGrant):
                 grant,
                 include_refresh=client.check_grant_type("refresh_token"),
                 resource=resource,
+                jkt=jkt,
+                refresh_jkt=dpop.refresh_key_for(client.row, jkt),
             )
         issuance.add_id_token(tenant, client.row, user, grant, body)
         self.request.user = user

@@ -22,6 +22,10 @@ Authlib, which answers and applies reuse detection exactly as before.
 
 And introspection (:func:`introspection`) of an active access token by a confidential
 client with HTTP Basic; every other introspection request goes to Authlib.
+
+DPoP (RFC 9449): a request with a ``DPoP`` header, a client with
+``dpop_bound_access_tokens`` and a refresh token bound to a key all go to Authlib, whose
+grants bind the tokens (app/oauth/dpop.py); plain Bearer requests stay here.
 """
 
 from __future__ import annotations
@@ -100,7 +104,11 @@ def client_credentials(request, snapshot) -> Response | None:
     if form is None:
         return None
     client = _basic_client(request, snapshot)
-    if client is None or "client_credentials" not in client.grant_types:
+    if (
+        client is None
+        or "client_credentials" not in client.grant_types
+        or client.dpop_bound_access_tokens  # no proof here: Authlib refuses it
+    ):
         return None
     resource = form.get("resource")
     scope = client_credentials_scope(client, form.get("scope"), resource)
@@ -133,7 +141,11 @@ def refresh_token(request, snapshot) -> Response | None:
     if form is None or not form.get("refresh_token"):
         return None
     client = _refresh_client(request, form, snapshot)
-    if client is None or "refresh_token" not in client.grant_types:
+    if (
+        client is None
+        or "refresh_token" not in client.grant_types
+        or client.dpop_bound_access_tokens
+    ):
         return None
     presented = grants_service.find_presented_refresh(snapshot, form["refresh_token"])
     if (
@@ -142,6 +154,7 @@ def refresh_token(request, snapshot) -> Response | None:
         or presented.user is None
         or not presented.user.is_active
         or not presented.is_live
+        or presented.row.dpop_jkt is not None  # bound to a DPoP key: no proof here
     ):
         return None  # Authlib answers (and revokes the family of a used token)
     grant = grants_service.claim_refresh_token(snapshot, presented, client)
@@ -182,5 +195,6 @@ def introspection(request, snapshot) -> Response | None:
         claims = tokens.verify_access_token(snapshot, token_string)
     except tokens.InvalidToken:
         return None
-    body = {"active": True, "token_type": "Bearer", **claims}
+    # RFC 9449 §6.2: a DPoP-bound token says so, with its cnf (among the claims).
+    body = {"active": True, "token_type": tokens.token_type_of(claims), **claims}
     return Response(json.dumps(body), status=200, headers=_HEADERS)

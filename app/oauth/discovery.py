@@ -13,6 +13,7 @@ import json
 
 from flask import g
 
+from app.oauth.dpop import ALGORITHMS as DPOP_ALGORITHMS
 from app.oauth.form_post import RESPONSE_MODES
 from app.services.clients import AUTH_METHODS
 from app.services.clients import DEVICE_CODE
@@ -67,6 +68,8 @@ def metadata(issuer: str, settings=None) -> dict:
         ],
         "revocation_endpoint_auth_methods_supported": sorted(AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
+        # RFC 9449 §5.1: DPoP proofs (app/oauth/dpop.py).
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
         "claims_supported": CLAIMS,
         "claims_parameter_supported": False,
         "request_parameter_supported": False,

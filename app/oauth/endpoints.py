@@ -65,7 +65,7 @@ class Introspection(IntrospectionEndpoint):
     def introspect_token(self, token) -> dict:
         if token.kind == "access_token":
             claims = token.claims
-            return {"active": True, "token_type": "Bearer", **claims}
+            return {"active": True, "token_type": tokens.token_type_of(claims), **claims}
         grant = token.grant
         return {
             "active": True,

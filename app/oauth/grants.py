@@ -17,6 +17,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
 
 from app.models import User
+from app.oauth import dpop
 from app.oauth.errors import InvalidTargetError
 from app.oauth.models import OAuthCode
 from app.oauth.models import OAuthToken
@@ -112,10 +113,17 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             auth_time=context["session"].auth_time,
             amr=list(context["session"].amr or []),
             resources=context.get("resources") or [],
+            dpop_jkt=dpop.requested_jkt(data.get("dpop_jkt")),
         )
 
     def query_authorization_code(self, code, client):
+        # A client that must use DPoP and sent no proof keeps its code (checked first).
+        jkt = dpop.key_for_grant(self.request._request, client.row)
         row = grants_service.redeem_code(current_tenant, code, client.row)
+        if row is not None and row.dpop_jkt and row.dpop_jkt != jkt:
+            # RFC 9449 §10: the code is for the key the authorization request named only
+            # (the code is used up: a code stolen without the key is spent, not retried).
+            raise InvalidGrantError("The code is bound to another DPoP key (dpop_jkt).")
         return OAuthCode(row) if row is not None else None
 
     def delete_authorization_code(self, authorization_code):
@@ -148,6 +156,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             resources=list(code.resources or []),
         )
         code.grant_id = grant.id
+        jkt = dpop.bound_jkt(self.request._request)
         with invalid_target():
             body = issuance.user_token_response(
                 tenant,
@@ -156,6 +165,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 grant,
                 include_refresh=client.check_grant_type("refresh_token"),
                 resource=resource,
+                jkt=jkt,
+                refresh_jkt=dpop.refresh_key_for(client.row, jkt),
             )
         issuance.add_id_token(tenant, client.row, user, grant, body, nonce=code.nonce)
         return 200, body, self.TOKEN_RESPONSE_HEADER
@@ -209,6 +220,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             issuance.check_resource(presented.grant, resource)
             if resource is not None:
                 audiences.entry_for(issuance.resource_config(tenant), resource)
+        # RFC 9449 §5: a bound refresh token only with a proof of its key; checked before
+        # the token is used up.
+        jkt = dpop.key_for_grant(self.request._request, client.row)
+        bound = presented.row.dpop_jkt
+        if bound and jkt != bound:
+            raise InvalidGrantError(
+                "The refresh token is bound to a DPoP key: send a DPoP proof made with it."
+            )
         grant = grants_service.claim_refresh_token(tenant, presented, client.row)
         if grant is None:
             raise InvalidGrantError("The refresh token is invalid, expired or revoked.")
@@ -217,7 +236,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         keys = issuance.role_keys(presented.tenant_roles, org_roles)
         with invalid_target():
             body = issuance.user_token_response(
-                tenant, client.row, user, grant, include_refresh=True, keys=keys, resource=resource
+                tenant,
+                client.row,
+                user,
+                grant,
+                include_refresh=True,
+                keys=keys,
+                resource=resource,
+                jkt=jkt,
+                refresh_jkt=bound or dpop.refresh_key_for(client.row, jkt),
             )
         issuance.add_id_token(tenant, client.row, user, grant, body)
         self.request.user = user
@@ -235,9 +262,10 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         requested = self.request.payload.scope
         resource = requested_resource(self.request)
         scope_value = client_credentials_scope(client.row, requested, resource)
+        jkt = dpop.key_for_grant(self.request._request, client.row)
         with invalid_target():
             body = issuance.client_token_response(
-                current_tenant._get_current_object(), client.row, scope_value, resource
+                current_tenant._get_current_object(), client.row, scope_value, resource, jkt
             )
         return 200, body, self.TOKEN_RESPONSE_HEADER
 

@@ -17,6 +17,7 @@ from flask import redirect
 
 from app.extensions import db
 from app.oauth import direct
+from app.oauth import dpop
 from app.oauth.discovery import DISCOVERY_MAX_AGE
 from app.oauth.discovery import JWKS_MAX_AGE
 from app.oauth.discovery import metadata
@@ -56,6 +57,13 @@ def token(req) -> Response:
     # The plain client_credentials and refresh_token grants without Authlib's machinery
     # (app/oauth/direct.py); every other grant, and every failure, through Authlib.
     snapshot = current_config._get_current_object()
+    if "DPoP" in req.headers:  # RFC 9449 §5: verified first; the grants bind to its key
+        try:
+            dpop.verify_token_request(snapshot, req)
+        except dpop.ProofError as error:
+            return no_store(dpop.token_error(snapshot, error))
+        response = authorization.create_token_response(req)
+        return no_store(dpop.add_nonce(response, snapshot))
     grant_type = req.form.get("grant_type")
     if grant_type == "client_credentials":
         response = direct.client_credentials(req, snapshot)
@@ -91,18 +99,60 @@ def _bearer(req) -> str:
     return token_string
 
 
+def _dpop_userinfo(req, snapshot, token_string: str):
+    """RFC 9449 §7: ``Authorization: DPoP <token>`` with a proof of the token's key (its
+    ``ath`` the token's hash): the claims and user, or an error response."""
+    if not token_string:
+        return None, dpop.resource_error(snapshot, "invalid_token", "A DPoP token is required.")
+    try:
+        proof = dpop.verify_proof(
+            snapshot,
+            dpop.proof_header(req),
+            method=req.method,
+            path="/oauth2/userinfo",
+            access_token=token_string,
+        )
+    except dpop.ProofError as error:
+        return None, dpop.resource_error(snapshot, error.error, error.description)
+    try:
+        claims, user = tokens.userinfo_user(snapshot, token_string)
+    except tokens.InvalidToken:
+        return None, dpop.resource_error(snapshot, "invalid_token", "The token is not valid.")
+    if tokens.bound_jkt(claims) != proof.jkt:
+        description = "The token is not bound to the key of this DPoP proof."
+        return None, dpop.resource_error(snapshot, "invalid_token", description)
+    return (claims, user), None
+
+
 def userinfo(req) -> Response:
-    """OIDC Core §5.3: claims about the token's user, by the token's scopes; one query."""
+    """OIDC Core §5.3: claims about the token's user, by the token's scopes; one query.
+    A DPoP-bound token (RFC 9449) only with the DPoP scheme and a proof of its key."""
     snapshot = current_config._get_current_object()
+    dpop_token = dpop.authorization_token(req)
+    if dpop_token is not None:
+        found, failure = _dpop_userinfo(req, snapshot, dpop_token)
+        if failure is not None:
+            return no_store(failure)
+        claims, user = found
+        if "openid" not in tokens.scopes_of(claims.get("scope")):
+            return no_store(json_error(InsufficientScopeError()))
+        response = _userinfo_response(claims, user)
+        return dpop.add_nonce(response, snapshot)
     try:
         try:
             claims, user = tokens.userinfo_user(snapshot, _bearer(req))
         except tokens.InvalidToken as exc:
             raise InvalidTokenError() from exc
+        if "cnf" in claims:  # RFC 9449 §7.2: a bound token is not a bearer token
+            raise InvalidTokenError("This token is DPoP-bound: use the DPoP scheme with a proof.")
         if "openid" not in tokens.scopes_of(claims.get("scope")):
             raise InsufficientScopeError()
     except OAuth2Error as error:
         return json_error(error)
+    return _userinfo_response(claims, user)
+
+
+def _userinfo_response(claims: dict, user) -> Response:
     if user is None:  # e.g. a client_credentials token
         response = jsonify(error="invalid_token", error_description="The token has no user.")
         response.status_code = 401

@@ -55,6 +55,8 @@ DEFAULTS = {
     "first_party": False,
     # RFC 9126 §6: authorization requests only through /oauth2/par.
     "require_pushed_authorization_requests": False,
+    # RFC 9449 §5.2: only DPoP-bound access tokens for this client.
+    "dpop_bound_access_tokens": False,
     "roles": [],
     "post_logout_redirect_uris": [],
     "redirect_uris": [],
@@ -161,7 +163,11 @@ def _validate(data: dict, current: dict, scopes: set[str] = SCOPES) -> dict:
         merged["scope"] = " ".join(dict.fromkeys(requested))
     if merged.get("id_token_signed_response_alg") not in ID_TOKEN_ALGS:
         errors["id_token_signed_response_alg"] = "must be RS256 or ES256"
-    for flag in ("first_party", "require_pushed_authorization_requests"):
+    for flag in (
+        "first_party",
+        "require_pushed_authorization_requests",
+        "dpop_bound_access_tokens",
+    ):
         if not isinstance(merged.get(flag), bool):
             errors[flag] = "must be true or false"
     merged["roles"] = _string_list(merged.get("roles"), "roles", errors)

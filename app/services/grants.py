@@ -93,8 +93,9 @@ def start_grant(tenant: Tenant, client: Client, **values) -> Grant:
     return grant
 
 
-def issue_refresh_token(tenant: Tenant, grant: Grant) -> str:
-    """A new refresh token in the family (idle expiry, capped by the grant's expiry)."""
+def issue_refresh_token(tenant: Tenant, grant: Grant, *, jkt: str | None = None) -> str:
+    """A new refresh token in the family (idle expiry, capped by the grant's expiry);
+    ``jkt``: the DPoP key it is bound to (RFC 9449 §5, public clients)."""
     days = get_settings(tenant)["refresh_token_idle_days"]
     token = "rt_" + new_token()
     expires = min(utcnow() + timedelta(days=days), grant.expires_at)
@@ -109,6 +110,7 @@ def issue_refresh_token(tenant: Tenant, grant: Grant) -> str:
             "token_digest": digest(token),
             "expires_at": expires,
             "created_at": utcnow(),
+            "dpop_jkt": jkt,
         },
     )
     return token
@@ -131,6 +133,7 @@ class TokenRow:
     grant_id: str
     expires_at: datetime
     used_at: datetime | None
+    dpop_jkt: str | None  # RFC 9449 §5: the DPoP key the token is bound to
 
 
 @dataclass(slots=True)

@@ -76,10 +76,14 @@ def user_token_response(
     roles: list[str] | None = None,
     keys: list | None = None,
     resource: str | None = None,
+    jkt: str | None = None,
+    refresh_jkt: str | None = None,
 ) -> dict:
     """Access token (+ rotated refresh token) for the user's grant; no ID token yet.
     ``keys``: the user's role keys when the caller already read them (else read here);
-    ``resource``: an API granted at authorization (checked with :func:`check_resource`)."""
+    ``resource``: an API granted at authorization (checked with :func:`check_resource`);
+    ``jkt``: the DPoP key the access token is bound to (RFC 9449), ``refresh_jkt`` the
+    one the refresh token is bound to (public clients)."""
     if keys is None:
         keys = user_role_keys(tenant, user, grant.org_id)
     if roles is None:
@@ -105,15 +109,16 @@ def user_token_response(
         audience=audience,
         ttl=ttl,
         extra=user_claims_extra(tenant, user),
+        jkt=jkt,
     )
     body = {
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if jkt else "Bearer",
         "expires_in": ttl or tokens.access_token_ttl(tenant),
         "scope": scope_value,
     }
     if include_refresh:
-        body["refresh_token"] = grants_service.issue_refresh_token(tenant, grant)
+        body["refresh_token"] = grants_service.issue_refresh_token(tenant, grant, jkt=refresh_jkt)
     return body
 
 
@@ -154,11 +159,16 @@ def _connection_of(tenant: Tenant, grant: Grant) -> str | None:
 
 
 def client_token_response(
-    tenant: Tenant, client: Client, scope_value: str, resource: str | None = None
+    tenant: Tenant,
+    client: Client,
+    scope_value: str,
+    resource: str | None = None,
+    jkt: str | None = None,
 ) -> dict:
     """client_credentials: no user; the client's roles and the tenant in the token. With
     ``resource``: a token for that API, bounded by the client's resource_grants (raises
-    audiences.InvalidTarget without a grant for it). ``scope_value``: what was asked."""
+    audiences.InvalidTarget without a grant for it). ``scope_value``: what was asked;
+    ``jkt``: the DPoP key the token is bound to (RFC 9449)."""
     audience, ttl = None, None
     if resource is not None:
         config = resource_config(tenant)
@@ -173,10 +183,11 @@ def client_token_response(
         roles=list(client.roles or []),
         audience=audience,
         ttl=ttl,
+        jkt=jkt,
     )
     return {
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if jkt else "Bearer",
         "expires_in": ttl or tokens.access_token_ttl(tenant),
         "scope": scope_value,
     }

@@ -11,7 +11,8 @@ no roles nor resource grants. What Gatehouse cannot honour yet is refused with
 ``invalid_client_metadata`` rather than silently dropped (``jwks``, ``jwks_uri``,
 ``sector_identifier_uri``, request objects, signed or encrypted userinfo, front-channel
 logout); ``backchannel_logout_uri`` and ``backchannel_logout_session_required`` (OIDC
-Back-Channel Logout §2.2) are accepted, checked as an administrator's are;
+Back-Channel Logout §2.2) are accepted, checked as an administrator's are, and
+``dpop_bound_access_tokens`` (RFC 9449 §5.2);
 other metadata it does not understand is ignored (RFC 7591 §2).
 
 The client row is made by :mod:`app.services.clients` (its validation, quota, audit and
@@ -264,6 +265,8 @@ def clean_metadata(data) -> tuple[dict, dict]:
         "backchannel_logout_session_required": data.get(
             "backchannel_logout_session_required", False
         ),
+        # RFC 9449 §5.2 client metadata (a boolean, checked by the clients service).
+        "dpop_bound_access_tokens": data.get("dpop_bound_access_tokens", False),
     }
     return values, {"application_type": application_type, **_extras(data)}
 
@@ -413,6 +416,7 @@ def response_of(issuer: str, outcome: Registered) -> dict:
         "scope": client.scope,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "subject_type": "public",
+        "dpop_bound_access_tokens": bool(client.dpop_bound_access_tokens),
         **(
             {
                 "backchannel_logout_uri": client.backchannel_logout_uri,

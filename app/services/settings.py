@@ -46,6 +46,10 @@ DEFAULTS: dict[str, Any] = {
     # RFC 9126 §5: every client of the tenant must push its authorization requests
     # (/oauth2/par); a client can also be required alone (its own flag).
     "require_pushed_authorization_requests": False,
+    # RFC 9449 §8: DPoP proofs must carry a server nonce (``DPoP-Nonce``) at the token and
+    # userinfo endpoints, so a proof cannot be made ahead of time and kept (on, as Okta
+    # does; the first request of a client is answered ``use_dpop_nonce`` with the nonce).
+    "dpop_nonce_required": True,
     "branding": {"display_name": "", "logo_url": "", "primary_color": "#4f46e5"},
     # Claim name → key of the user's metadata, added to ID and access tokens
     # (app/services/custom_claims.py: namespaced or collision-free names only).
@@ -148,6 +152,7 @@ def _validate(key: str, value: Any, errors: dict[str, str]) -> Any:
         "require_email_verification",
         "require_pkce_for_confidential_clients",
         "require_pushed_authorization_requests",
+        "dpop_nonce_required",
     }:
         if not isinstance(value, bool):
             errors[key] = "must be true or false"

@@ -90,10 +90,12 @@ def mint_access_token(
     audience: str | None = None,
     ttl: int | None = None,
     extra: dict | None = None,
+    jkt: str | None = None,
 ) -> tuple[str, dict]:
     """A signed RFC 9068 access token and its claims (exactly DESIGN §4). ``audience``: an
     API resource's identifier (RFC 8707; default the client), ``ttl``: its lifetime,
-    ``extra``: custom claims (never replacing one of these)."""
+    ``extra``: custom claims (never replacing one of these), ``jkt``: the DPoP key it is
+    bound to (RFC 9449 §6.1: ``cnf.jkt``)."""
     now = int(time.time())
     claims = {
         "iss": issuer_for(tenant),
@@ -111,9 +113,22 @@ def mint_access_token(
         claims["sid"] = sid
     if org_id:
         claims["org_id"] = org_id
+    if jkt:
+        claims["cnf"] = {"jkt": jkt}
     if extra:
         claims = {**extra, **claims}
     return _sign(tenant, ACCESS_TOKEN_ALG, claims, ACCESS_TOKEN_TYP), claims
+
+
+def token_type_of(claims: dict) -> str:
+    """``DPoP`` for a token bound to a key (RFC 9449 §5), else ``Bearer``."""
+    return "DPoP" if bound_jkt(claims) else "Bearer"
+
+
+def bound_jkt(claims: dict) -> str | None:
+    """The DPoP key thumbprint an access token is bound to (``cnf.jkt``), or None."""
+    cnf = claims.get("cnf")
+    return cnf.get("jkt") if isinstance(cnf, dict) else None
 
 
 def half_hash(value: str, alg: str) -> str:

@@ -50,6 +50,7 @@ CLIENT_FIELDS = (
     "id_token_signed_response_alg",
     "first_party",
     "require_pushed_authorization_requests",
+    "dpop_bound_access_tokens",
     "roles",
     "disabled",
     "backchannel_logout_uri",
