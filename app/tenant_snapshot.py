@@ -94,6 +94,10 @@ class ClientConfig:
     roles: tuple[str, ...]
     tenant_id: str
     require_pushed_authorization_requests: bool = False
+    # private_key_jwt / request objects: the client's JWK Set or its URL (not compared:
+    # the set is a plain dict, read only).
+    jwks: Any = field(default=None, compare=False)
+    jwks_uri: str | None = None
 
     @property
     def client_id(self) -> str:
@@ -122,6 +126,8 @@ class ClientConfig:
             roles=tuple(row.roles or ()),
             tenant_id=row.tenant_id,
             require_pushed_authorization_requests=bool(row.require_pushed_authorization_requests),
+            jwks=row.jwks or None,
+            jwks_uri=row.jwks_uri or None,
         )
 
 
