@@ -331,3 +331,19 @@ def test_the_console_registers_a_private_key_jwt_client(app, tenant, tc, make_co
     with app.app_context():
         row = db.session.scalar(select(Client).where(Client.client_name == "Signer"))
     assert cc(tc, key.sign(assertion_claims(row.id, ISSUER))).status_code == 200
+
+
+def test_the_cli_registers_a_private_key_jwt_client(app, runner, tenant, tc):
+    key = make_key("ES256", kid="cli-key")
+    with Receiver(lambda method, path: Reply(body=jwks_of(key))) as server:
+        result = runner.invoke(
+            args=[
+                "clients", "create", "--tenant", tenant.slug, "--name", "Nightly job",
+                "--grant-type", "client_credentials", "--auth-method", "private_key_jwt",
+                "--jwks-uri", server.url("/jwks"),
+            ]
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "client_secret" not in result.output
+        client_id = result.output.split("client_id: ")[1].split()[0]
+        assert cc(tc, key.sign(assertion_claims(client_id, ISSUER))).status_code == 200
