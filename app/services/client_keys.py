@@ -15,6 +15,7 @@ them: ``private_key_jwt`` client assertions (RFC 7523) and request objects (RFC 
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -94,8 +95,6 @@ def _key_problem(key: dict) -> str | None:
 
 
 def _rsa_bits(key: dict) -> int:
-    import base64
-
     modulus = key.get("n") or ""
     raw = base64.urlsafe_b64decode(modulus + "=" * (-len(modulus) % 4))
     return len(raw.lstrip(b"\0")) * 8
