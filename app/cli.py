@@ -250,9 +250,10 @@ def clients():
     "--auth-method",
     "token_endpoint_auth_method",
     default="client_secret_basic",
-    type=click.Choice(["client_secret_basic", "client_secret_post", "none"]),
-    help="'none' makes a public client (PKCE required).",
+    type=click.Choice(["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]),
+    help="'none' makes a public client (PKCE required); private_key_jwt needs --jwks-uri.",
 )
+@click.option("--jwks-uri", default=None, help="Where the client publishes its public keys.")
 @click.option("--scope", default="openid profile email offline_access")
 @click.option("--id-token-alg", "id_token_signed_response_alg", default="RS256")
 @click.option("--first-party", is_flag=True, help="Skip the consent page.")

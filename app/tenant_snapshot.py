@@ -95,6 +95,10 @@ class ClientConfig:
     tenant_id: str
     require_pushed_authorization_requests: bool = False
     dpop_bound_access_tokens: bool = False
+    # private_key_jwt / request objects: the client's JWK Set or its URL (not compared:
+    # the set is a plain dict, read only).
+    jwks: Any = field(default=None, compare=False)
+    jwks_uri: str | None = None
 
     @property
     def client_id(self) -> str:
@@ -124,6 +128,8 @@ class ClientConfig:
             tenant_id=row.tenant_id,
             require_pushed_authorization_requests=bool(row.require_pushed_authorization_requests),
             dpop_bound_access_tokens=bool(row.dpop_bound_access_tokens),
+            jwks=row.jwks or None,
+            jwks_uri=row.jwks_uri or None,
         )
 
 

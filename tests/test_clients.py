@@ -88,7 +88,7 @@ def test_validation_errors_are_per_field(svc):
             "redirect_uris": "not-a-list",
             "grant_types": ["password"],
             "response_types": ["token"],
-            "token_endpoint_auth_method": "private_key_jwt",
+            "token_endpoint_auth_method": "client_secret_jwt",
             "scope": "openid admin",
             "id_token_signed_response_alg": "HS256",
             "first_party": "yes",

@@ -191,13 +191,19 @@ def test_open_mode_needs_no_token(app, tenant, tenant_client):
         ({"grant_types": ["implicit"]}, "invalid_client_metadata", "implicit"),
         ({"grant_types": ["refresh_token"]}, "invalid_client_metadata", "authorization_code"),
         ({"response_types": ["token"]}, "invalid_client_metadata", "response_types"),
+        ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata", "jwks"),
+        ({"jwks": {"keys": [{"kty": "EC"}]}}, "invalid_client_metadata", "jwks"),
         (
-            {"token_endpoint_auth_method": "private_key_jwt"},
+            {"jwks": {"keys": [{"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "d": "d"}]}},
             "invalid_client_metadata",
-            "token_endpoint_auth_method",
+            "private key material",
         ),
-        ({"jwks": {"keys": [{"kty": "EC"}]}}, "invalid_client_metadata", "private_key_jwt"),
-        ({"jwks_uri": "https://app.example.com/jwks"}, "invalid_client_metadata", "jwks_uri"),
+        (
+            {"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}},
+            "invalid_client_metadata",
+            "jwks",
+        ),
+        ({"token_endpoint_auth_signing_alg": "HS256"}, "invalid_client_metadata", "signing_alg"),
         (
             {"sector_identifier_uri": "https://app.example.com/s.json"},
             "invalid_client_metadata",

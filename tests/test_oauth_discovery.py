@@ -29,6 +29,7 @@ def test_discovery_document(tenant, tenant_client):
     assert set(doc["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",
         "client_secret_post",
+        "private_key_jwt",
         "none",
     }
     assert {"tenant_id", "org_id", "email", "sid"} <= set(doc["claims_supported"])

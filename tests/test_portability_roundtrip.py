@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Tenant
 from tests.conftest import DEFAULT_PASSWORD
 from tests.support.auth import sign_in
+from tests.support.client_keys import make_key
 from tests.support.database import create_test_database
 from tests.support.database import is_postgres
 from tests.support.database import reset_rows
@@ -21,6 +22,8 @@ from tests.support.imports import Importer
 from tests.support.imports import bcrypt_hash
 
 HOST = "acme-corp.gatehouse.test"
+
+CLIENT_JWKS = {"keys": [make_key("ES256", kid="acme-app").public_jwk]}
 
 
 @pytest.fixture
@@ -78,6 +81,7 @@ def _populate(app, tenant, make_user):
                 "client_name": "Acme App",
                 "grant_types": ["client_credentials"],
                 "resource_grants": [{"resource": api.identifier, "permissions": ["read:audit"]}],
+                "jwks": CLIENT_JWKS,  # for its signed request objects
             },
         )
         users.update_user(t, db.session.merge(ada), {"metadata": {"tier": "gold"}})
@@ -133,6 +137,7 @@ def test_round_trip_keeps_an_equivalent_tenant(app, tenant, make_user, second_ap
         {"resource": "https://api.acme.example", "permission": "read:audit"}
     ]
     assert exported["clients"][0]["resource_grants"][0]["permissions"] == ["read:audit"]
+    assert exported["clients"][0]["jwks"] == CLIENT_JWKS
 
     result = _import(second_app, exported)  # creates the tenant there
     assert "set its client secret again" in result.output
@@ -150,6 +155,7 @@ def test_round_trip_keeps_an_equivalent_tenant(app, tenant, make_user, second_ap
         copy = db.session.scalar(select(Tenant).where(Tenant.slug == "acme-corp"))
         assert copy.id != tenant.id or not is_postgres()
         assert clients.check_client_secret(clients.get_client(copy, client_id), secret)
+        assert clients.get_client(copy, client_id).jwks == CLIENT_JWKS
 
     # Exporting the copy gives the same document (bob's hash is argon2id now: he signed in).
     again = _export(second_app)

@@ -3,6 +3,8 @@ once in the response, never stored), delete."""
 
 from __future__ import annotations
 
+import json
+
 from flask import request
 
 from app.admin.access import console_tenant
@@ -44,7 +46,20 @@ def _data_from_form() -> dict:
         "backchannel_logout_session_required": bool(
             request.form.get("backchannel_logout_session_required")
         ),
+        "jwks": _jwks_from_form(),
+        "jwks_uri": (request.form.get("jwks_uri") or "").strip() or None,
     }
+
+
+def _jwks_from_form():
+    """The JWK Set as JSON; text that is not JSON is passed on for the service to refuse."""
+    text = (request.form.get("jwks") or "").strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _choices() -> dict:
@@ -54,6 +69,7 @@ def _choices() -> dict:
         "auth_methods": [
             ("client_secret_basic", "Confidential: client_secret_basic"),
             ("client_secret_post", "Confidential: client_secret_post"),
+            ("private_key_jwt", "Confidential: private_key_jwt (signed JWT, no secret)"),
             ("none", "Public (PKCE, no secret)"),
         ],
         "issuer": issuer_for(console_tenant()),

@@ -369,6 +369,8 @@ SCHEMAS: dict[str, dict] = {
             "resource_grants": RESOURCE_GRANTS,
             "backchannel_logout_uri": {"type": ["string", "null"]},
             "backchannel_logout_session_required": {"type": "boolean"},
+            "jwks": {"type": ["object", "null"]},
+            "jwks_uri": {"type": ["string", "null"]},
             "client_secret": {
                 "type": "string",
                 "description": "Only in the create and rotate answers.",
@@ -406,7 +408,9 @@ SCHEMAS: dict[str, dict] = {
             },
             "token_endpoint_auth_method": {
                 "type": "string",
-                "enum": ["client_secret_basic", "client_secret_post", "none"],
+                "enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+                "description": "`private_key_jwt` (RFC 7523) needs `jwks` or `jwks_uri`; "
+                "such a client has no secret.",
             },
             "scope": {"type": "string", "maxLength": 1000},
             "id_token_signed_response_alg": {"type": "string", "enum": ["RS256", "ES256"]},
@@ -431,6 +435,18 @@ SCHEMAS: dict[str, dict] = {
             "backchannel_logout_session_required": {
                 "type": "boolean",
                 "description": "The client needs `sid` in logout tokens (always sent).",
+            },
+            "jwks": {
+                "type": ["object", "null"],
+                "description": "The client's public signing keys, a JWK Set (RSA, EC P-256, "
+                "Ed25519; no private members), for `private_key_jwt` and signed request "
+                "objects. Not with `jwks_uri`.",
+            },
+            "jwks_uri": {
+                "type": ["string", "null"],
+                "maxLength": 2000,
+                "description": "Where the client publishes its JWK Set (fetched through the "
+                "outbound guard, kept 5 minutes). Not with `jwks`.",
             },
         },
         ("client_name",),

@@ -57,6 +57,10 @@ class Client(TenantOwned, db.Model):
     backchannel_logout_session_required: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), nullable=False
     )
+    # The client's public keys (RFC 7591 §2), for private_key_jwt (RFC 7523) and signed
+    # request objects (RFC 9101): an inline JWK Set or where to fetch one; never both.
+    jwks: Mapped[dict | None] = mapped_column(JSON)
+    jwks_uri: Mapped[str | None] = mapped_column(String(2000))
 
     @property
     def client_id(self) -> str:

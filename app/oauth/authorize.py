@@ -19,7 +19,10 @@ A ``resource`` that is not one of this tenant's API identifiers is ``invalid_tar
 Pushed requests (RFC 9126 §4): with ``request_uri`` only the parameters the client pushed
 to /oauth2/par count (app/services/pushed_requests.py); the browser's way through the
 hosted pages then carries a resume handle, not the parameters. A client (or tenant) that
-requires pushed requests gets ``invalid_request`` for any other. ``response_mode``:
+requires pushed requests gets ``invalid_request`` for any other. A signed request object
+(``request``, RFC 9101; app/services/request_objects.py) replaces the query's parameters
+and then travels like a pushed request (a resume handle), not as the JWT: its ``jti`` is
+single use, and the hosted pages never see it. ``response_mode``:
 ``query`` (the default) or ``form_post`` (app/oauth/form_post.py), for success and error
 responses alike.
 """
@@ -52,6 +55,7 @@ from app.services import issuance
 from app.services import mfa
 from app.services import pushed_requests
 from app.services import registration
+from app.services import request_objects
 from app.services import tokens
 from app.services.errors import ValidationFailed
 from app.services.resource_config import resource_config
@@ -92,15 +96,19 @@ class AuthorizationParams:
     def __init__(self, tenant, values: MultiDict, *, client_id=None, resume=None):
         self.tenant = tenant
         self.values = values
-        self.pushed = client_id is not None
+        self.pushed = client_id is not None  # kept server-side while the person signs in
+        self.by_par = self.pushed  # pushed to /oauth2/par (not a request object here)
         self.client_id = client_id
         self.resume = resume  # the resume handle this request came back with
         self.kept = _pairs(values)  # what that handle holds
 
     @classmethod
     def of_request(cls, tenant) -> AuthorizationParams:
-        """Raises pushed_requests.InvalidRequestUri, or ValueError without client_id."""
+        """Raises pushed_requests.InvalidRequestUri, request_objects.InvalidRequestObject,
+        or ValueError without client_id."""
         request_uri = request.values.get("request_uri")
+        if "request" in request.values:
+            return cls._of_request_object(tenant, request_uri)
         if request_uri is None:
             values = MultiDict(
                 [(k, v) for k, v in request.values.items(multi=True) if k not in _OWN_FIELDS]
@@ -114,6 +122,17 @@ class AuthorizationParams:
         if resume and request.method == "POST" and request.form.get("organization"):
             # The organization picker's choice (checked like any organization= below).
             params.values["organization"] = request.form["organization"]
+        return params
+
+    @classmethod
+    def _of_request_object(cls, tenant, request_uri) -> AuthorizationParams:
+        """RFC 9101 §5: the signed request object's claims are the parameters."""
+        if request_uri is not None:
+            raise ValueError("request and request_uri cannot both be sent.")
+        client_id = request.values.get("client_id")
+        pairs = request_objects.unpack(tenant, client_id, request.values.get("request"))
+        params = cls(tenant, MultiDict(pairs), client_id=client_id)
+        params.by_par = False
         return params
 
     def get(self, name: str, default=None):
@@ -205,6 +224,8 @@ def handle():
         params = AuthorizationParams.of_request(tenant)
     except pushed_requests.InvalidRequestUri as exc:
         return errors.error_page(str(exc), error="invalid_request_uri")
+    except request_objects.InvalidRequestObject as exc:
+        return errors.error_page(str(exc), error="invalid_request_object")
     except ValueError as exc:
         return errors.error_page(str(exc), error="invalid_request")
     session = current_session()
@@ -241,7 +262,7 @@ def handle():
 
     if mode is None:
         return fail("invalid_request", "response_mode must be query or form_post.")
-    if not params.pushed and pushed_requests.is_required(tenant, client):
+    if not params.by_par and pushed_requests.is_required(tenant, client):
         return fail(
             "invalid_request", "This client must push its authorization requests (/oauth2/par)."
         )

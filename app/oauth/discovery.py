@@ -15,6 +15,7 @@ from flask import g
 
 from app.oauth.dpop import ALGORITHMS as DPOP_ALGORITHMS
 from app.oauth.form_post import RESPONSE_MODES
+from app.services.client_keys import SIGNING_ALGS
 from app.services.clients import AUTH_METHODS
 from app.services.clients import DEVICE_CODE
 from app.services.clients import ID_TOKEN_ALGS
@@ -62,17 +63,25 @@ def metadata(issuer: str, settings=None) -> dict:
         "id_token_signing_alg_values_supported": sorted(ID_TOKEN_ALGS, reverse=True),
         "userinfo_signing_alg_values_supported": ["none"],
         "token_endpoint_auth_methods_supported": sorted(AUTH_METHODS),
+        # private_key_jwt (RFC 7523): the algorithms a client assertion may be signed with.
+        "token_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGS),
         "introspection_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
         ],
+        "introspection_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGS),
         "revocation_endpoint_auth_methods_supported": sorted(AUTH_METHODS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGS),
         "code_challenge_methods_supported": ["S256"],
         # RFC 9449 §5.1: DPoP proofs (app/oauth/dpop.py).
         "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
         "claims_supported": CLAIMS,
         "claims_parameter_supported": False,
-        "request_parameter_supported": False,
+        # RFC 9101: signed request objects by value (``request``, also pushed to PAR);
+        # ``request_uri`` only as PAR's own (no fetching from other hosts).
+        "request_parameter_supported": True,
+        "request_object_signing_alg_values_supported": list(SIGNING_ALGS),
         "request_uri_parameter_supported": False,
         # prompt=select_organization is Gatehouse's own value (an organization picker).
         "prompt_values_supported": ["none", "login", "consent", "select_organization"],

@@ -7,6 +7,10 @@ pushes the parameters of an authorization request in the body. They are validate
 prompt, ``resource``, ``response_mode``), kept server-side (app/services/pushed_requests.py)
 and named by a single-use ``request_uri`` that expires in 60 s (201). Errors are RFC 6749
 §5.2 JSON. The endpoint counts against the tenant's token rate like /oauth2/token.
+
+A signed request object (``request``, RFC 9101 via RFC 9126 §3; app/services/
+request_objects.py) may be pushed: its claims are then the whole request (the body's other
+authorization parameters are ignored), validated and kept like any other.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from app.oauth.server import authorization
 from app.quotas import gate
 from app.services import audiences
 from app.services import pushed_requests
+from app.services import request_objects
 from app.tenancy import current_config
 
 # Client authentication travels beside the request's parameters; never kept with them.
@@ -64,11 +69,20 @@ def _push(req, tenant) -> Response:
         return authorization.handle_error_response(auth_request, error)
 
     form = req.form
-    if "request" in form:  # JAR (RFC 9101) is not supported yet
-        return _error("request_not_supported", "Request objects are not supported.")
     if "request_uri" in form:  # RFC 9126 §2.1
         return _error("invalid_request", "request_uri cannot be pushed.")
-    values = MultiDict([(k, v) for k, v in form.items(multi=True) if k not in _CLIENT_AUTH_PARAMS])
+    if "request" in form:  # RFC 9126 §3: the request object is the whole request
+        if form.get("client_id", client.client_id) != client.client_id:
+            return _error("invalid_request", "client_id is not the authenticated client.")
+        try:
+            pairs = request_objects.unpack(tenant, client.client_id, form["request"])
+        except request_objects.InvalidRequestObject as exc:
+            return _error(exc.error, str(exc))
+        values = MultiDict(pairs)
+    else:
+        values = MultiDict(
+            [(k, v) for k, v in form.items(multi=True) if k not in _CLIENT_AUTH_PARAMS]
+        )
     if any("\x00" in v for _, v in values.items(multi=True)):
         return _error("invalid_request", "The authorization request is malformed.")
     if sum(len(k) + len(v) for k, v in values.items(multi=True)) > MAX_CHARS:

@@ -62,6 +62,10 @@ class TenantAuthorizationServer(AuthorizationServer):
             cache[client_id] = OAuthClient(row) if row is not None else None
         return cache[client_id]
 
+    def authenticate_client(self, request, methods, endpoint="token"):
+        # private_key_jwt wherever a client secret is accepted (app/oauth/client_auth.py).
+        return super().authenticate_client(request, client_auth.with_assertions(methods), endpoint)
+
     def save_token(self, token, request):
         """Nothing to do: grants persist their grant rows and refresh tokens themselves."""
 
@@ -104,6 +108,7 @@ def _build_server() -> TenantAuthorizationServer:
     server.register_endpoint(endpoints.Introspection)
     server.register_endpoint(endpoints.Revocation)
     server.register_extension(TenantIssuerParameter())
+    server.register_client_auth_method(client_auth.PRIVATE_KEY_JWT, client_auth.PrivateKeyJwt())
     return server
 
 

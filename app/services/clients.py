@@ -37,7 +37,9 @@ from app.tenant_snapshot import ClientConfig
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628
 GRANT_TYPES = {"authorization_code", "refresh_token", "client_credentials", DEVICE_CODE}
 RESPONSE_TYPES = {"code"}
-AUTH_METHODS = {"client_secret_basic", "client_secret_post", "none"}
+AUTH_METHODS = {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+# Methods with a client secret (private_key_jwt clients hold keys instead, RFC 7523).
+SECRET_METHODS = {"client_secret_basic", "client_secret_post"}
 SCOPES = {"openid", "profile", "email", "offline_access"}
 # Clients of the system tenant may also hold ``admin``: client_credentials tokens with it
 # are instance credentials of the admin REST API (app/api/auth.py). Only a confidential
@@ -62,6 +64,9 @@ DEFAULTS = {
     "redirect_uris": [],
     "backchannel_logout_uri": None,
     "backchannel_logout_session_required": False,
+    # RFC 7591 §2: the client's public keys (private_key_jwt, request objects).
+    "jwks": None,
+    "jwks_uri": None,
 }
 FIELDS = ("client_name", *DEFAULTS)
 # Unknown client ids remembered per snapshot, at most (a guessing client cannot grow it).
@@ -144,6 +149,7 @@ def _validate(data: dict, current: dict, scopes: set[str] = SCOPES) -> dict:
             errors[field] = problems[0]
         merged[field] = uris
     _backchannel_logout(data, current, merged, errors)
+    _keys(data, current, merged, errors)
     grants = _string_list(merged.get("grant_types"), "grant_types", errors)
     if not grants or not set(grants) <= GRANT_TYPES:
         errors.setdefault("grant_types", f"must be drawn from: {', '.join(sorted(GRANT_TYPES))}")
@@ -174,6 +180,8 @@ def _validate(data: dict, current: dict, scopes: set[str] = SCOPES) -> dict:
 
     if "authorization_code" in grants and not merged["redirect_uris"]:
         errors.setdefault("redirect_uris", "at least one is needed for authorization_code")
+    if method == "private_key_jwt" and not (merged["jwks"] or merged["jwks_uri"]):
+        errors.setdefault("jwks", "private_key_jwt needs the client's jwks or jwks_uri")
     if method == "none" and "client_credentials" in grants:
         errors.setdefault("grant_types", "a public client cannot use client_credentials")
     if ADMIN_SCOPE in (requested or []) and not _may_hold_admin(grants, method):
@@ -204,6 +212,28 @@ def _backchannel_logout(data: dict, current: dict, merged: dict, errors: dict) -
         merged["backchannel_logout_uri"] = uri
     if not isinstance(merged.get("backchannel_logout_session_required"), bool):
         errors["backchannel_logout_session_required"] = "must be true or false"
+
+
+def _keys(data: dict, current: dict, merged: dict, errors: dict) -> None:
+    """RFC 7591 §2: ``jwks`` (a JWK Set of public signing keys) or ``jwks_uri`` (checked
+    against the outbound guard when it changes), not both; null (or "") removes either."""
+    from app.services import client_keys
+
+    jwks, uri = merged.get("jwks"), merged.get("jwks_uri")
+    uri = uri.strip() if isinstance(uri, str) else uri
+    merged["jwks"] = jwks or None
+    merged["jwks_uri"] = uri or None
+    if jwks:
+        problem = client_keys.jwks_problem(jwks)
+        if problem:
+            errors["jwks"] = problem
+    if uri:
+        changed = uri != current.get("jwks_uri")
+        problem = client_keys.jwks_uri_problem(uri, check_address=changed)
+        if problem:
+            errors["jwks_uri"] = problem
+    if jwks and uri:
+        errors.setdefault("jwks_uri", "register jwks or jwks_uri, not both")
 
 
 def _may_hold_admin(grant_types, auth_method) -> bool:
@@ -243,7 +273,7 @@ def create_client(tenant: Tenant, data: dict) -> tuple[Client, str | None]:
         permissions.parse_resource_grants(tenant, grants)
     client = Client(**values)
     secret = None
-    if values["token_endpoint_auth_method"] != "none":
+    if values["token_endpoint_auth_method"] in SECRET_METHODS:
         secret = new_token()
         client.secret_digest = digest(secret)
         client.secret_rotated_at = utcnow()
@@ -264,8 +294,8 @@ def update_client(tenant: Tenant, client: Client, data: dict) -> Client:
         permissions.set_client_grants(tenant, client, grants)
     for field, value in values.items():
         setattr(client, field, value)
-    if client.is_public:
-        client.secret_digest = None
+    if client.token_endpoint_auth_method not in SECRET_METHODS:
+        client.secret_digest = None  # public or key-authenticated: no secret any more
     db.session.flush()
     audit.record(
         tenant, "client.updated", target_type="client", target_id=client.id, fields=sorted(data)
@@ -277,6 +307,10 @@ def rotate_client_secret(tenant: Tenant, client: Client) -> str:
     """A new secret for a confidential client (the old one stops working now)."""
     if client.is_public:
         raise ValidationFailed({"token_endpoint_auth_method": "a public client has no secret"})
+    if client.token_endpoint_auth_method not in SECRET_METHODS:
+        raise ValidationFailed(
+            {"token_endpoint_auth_method": "a private_key_jwt client has keys, not a secret"}
+        )
     secret = new_token()
     client.secret_digest = digest(secret)
     client.secret_rotated_at = utcnow()

@@ -4,15 +4,17 @@ tenant, behind the setting ``dynamic_registration`` (``off``, ``initial_access_t
 
 Registered clients are third-party (``first_party`` false: the consent page is shown)
 and limited to safe defaults: the ``authorization_code`` and ``refresh_token`` grants,
-``response_types`` ``code``, ``client_secret_basic``/``client_secret_post`` or ``none``
-(a public client, which must use PKCE S256 like every public client), https redirect
-URIs (http on a loopback host only for ``application_type: native``, RFC 8252 §7.3),
-no roles nor resource grants. What Gatehouse cannot honour yet is refused with
-``invalid_client_metadata`` rather than silently dropped (``jwks``, ``jwks_uri``,
-``sector_identifier_uri``, request objects, signed or encrypted userinfo, front-channel
-logout); ``backchannel_logout_uri`` and ``backchannel_logout_session_required`` (OIDC
-Back-Channel Logout §2.2) are accepted, checked as an administrator's are, and
-``dpop_bound_access_tokens`` (RFC 9449 §5.2);
+``response_types`` ``code``, ``client_secret_basic``/``client_secret_post``,
+``private_key_jwt`` (RFC 7523) or ``none`` (a public client, which must use PKCE S256 like
+every public client), https redirect URIs (http on a loopback host only for
+``application_type: native``, RFC 8252 §7.3), no roles nor resource grants. ``jwks`` or
+``jwks_uri`` (public signing keys only, for ``private_key_jwt`` and signed request
+objects), ``backchannel_logout_uri`` and ``backchannel_logout_session_required`` (OIDC
+Back-Channel Logout §2.2) and ``dpop_bound_access_tokens`` (RFC 9449 §5.2) are accepted,
+checked as an administrator's are. What Gatehouse
+cannot honour yet is refused with ``invalid_client_metadata`` rather than silently
+dropped (``sector_identifier_uri``, ``request_uris``, encrypted request objects, signed
+or encrypted userinfo, front-channel logout);
 other metadata it does not understand is ignored (RFC 7591 §2).
 
 The client row is made by :mod:`app.services.clients` (its validation, quota, audit and
@@ -46,7 +48,7 @@ from app.tenancy import scope
 MODES = ("off", "initial_access_token", "open")
 TOKEN_PREFIX = "gh_rat_"  # registration access tokens
 GRANT_TYPES = ("authorization_code", "refresh_token")
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 APPLICATION_TYPES = ("web", "native")
 URI_FIELDS = ("logo_uri", "client_uri", "policy_uri", "tos_uri")
 TEXT_FIELDS = ("software_id", "software_version")
@@ -54,13 +56,9 @@ MAX_CONTACTS = 10
 _EMAIL_RE = re.compile(r"[^@\s<>\"',;]{1,64}@[^@\s<>\"',;]{1,253}")
 # Metadata a registrant may not set here, and why (invalid_client_metadata).
 REFUSED = {
-    "jwks": "private_key_jwt (jwks, jwks_uri) is not available for registered clients yet",
-    "jwks_uri": "private_key_jwt (jwks, jwks_uri) is not available for registered clients yet",
     "sector_identifier_uri": "pairwise subject identifiers are not supported (public only)",
-    "request_uris": "request objects are not supported",
-    "request_object_signing_alg": "request objects are not supported",
-    "request_object_encryption_alg": "request objects are not supported",
-    "token_endpoint_auth_signing_alg": "JWT client authentication is not supported",
+    "request_uris": "request objects are passed by value or pushed (/oauth2/par) only",
+    "request_object_encryption_alg": "encrypted request objects are not supported",
     "userinfo_signed_response_alg": "userinfo is answered as plain JSON only",
     "userinfo_encrypted_response_alg": "userinfo is answered as plain JSON only",
     "id_token_encrypted_response_alg": "encrypted ID tokens are not supported",
@@ -265,10 +263,25 @@ def clean_metadata(data) -> tuple[dict, dict]:
         "backchannel_logout_session_required": data.get(
             "backchannel_logout_session_required", False
         ),
+        "jwks": data.get("jwks"),
+        "jwks_uri": data.get("jwks_uri"),
         # RFC 9449 §5.2 client metadata (a boolean, checked by the clients service).
         "dpop_bound_access_tokens": data.get("dpop_bound_access_tokens", False),
     }
+    _signing_algs(data)
     return values, {"application_type": application_type, **_extras(data)}
+
+
+def _signing_algs(data: dict) -> None:
+    """``token_endpoint_auth_signing_alg`` / ``request_object_signing_alg`` (OIDC Dynamic
+    Registration §2): accepted when Gatehouse verifies that algorithm (it accepts every
+    algorithm of its allowlist from every client), refused otherwise."""
+    from app.services.client_keys import SIGNING_ALGS
+
+    for field in ("token_endpoint_auth_signing_alg", "request_object_signing_alg"):
+        value = data.get(field)
+        if value is not None and value not in SIGNING_ALGS:
+            raise metadata_error(f"{field}: must be one of {', '.join(SIGNING_ALGS)}")
 
 
 def _client_errors(exc: ValidationFailed) -> RegistrationError:
@@ -373,13 +386,14 @@ def update(tenant: Tenant, current: Registered, data) -> Registered:
         raise metadata_error("client_secret: does not match (a client cannot choose its secret)")
     metadata = {k: v for k, v in data.items() if k not in ("client_id", "client_secret")}
     values, extras = clean_metadata(metadata)
-    was_public = client.is_public
     try:
         clients_service.update_client(tenant, client, values)
     except ValidationFailed as exc:
         raise _client_errors(exc) from exc
     secret = None
-    if was_public and not client.is_public:
+    if client.token_endpoint_auth_method in clients_service.SECRET_METHODS and (
+        client.secret_digest is None
+    ):  # a client that now authenticates with a secret gets one now
         secret = clients_service.rotate_client_secret(tenant, client)
     access_token = TOKEN_PREFIX + new_token()
     registration.token_digest = digest(access_token)
@@ -428,7 +442,11 @@ def response_of(issuer: str, outcome: Registered) -> dict:
         **(outcome.registration.client_metadata or {}),
         "registration_client_uri": f"{issuer}/oauth2/register/{client.id}",
     }
-    if not client.is_public:
+    if client.jwks:
+        body["jwks"] = client.jwks
+    if client.jwks_uri:
+        body["jwks_uri"] = client.jwks_uri
+    if client.secret_digest:
         body["client_secret_expires_at"] = 0  # secrets do not expire (rotated by an admin)
     if outcome.client_secret:
         body["client_secret"] = outcome.client_secret

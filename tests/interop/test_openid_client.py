@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.support.live import LiveServer
+from tests.support.oauth import claims_of
+from tests.support.oauth import header_of
 from tests.support.oauth import make_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,3 +170,50 @@ def test_openid_client_completes_par_and_form_post_flows(app, tenant, make_user,
         assert set(query) == {"client_id", "request_uri"}
         assert query["request_uri"][0].startswith("urn:ietf:params:oauth:request_uri:")
     assert pushed["posted"] is False and posted["posted"] is True and both["posted"] is True
+
+
+def test_openid_client_private_key_jwt_and_request_objects(app, tenant, make_user, path_server):
+    """RFC 7523 through oidc.PrivateKeyJwt (client_credentials and the code exchange) and
+    RFC 9101 through buildAuthorizationUrlWithJAR, also pushed through PAR."""
+    from tests.support.client_keys import jwks_of
+    from tests.support.client_keys import make_key
+
+    node = _node()
+    password = "granite sparrow lemon 7"
+    user = make_user(tenant, "signer@example.com", password, name="Sig Ner")
+    redirect_uri = "http://127.0.0.1:9/callback"
+    key = make_key("ES256", kid="interop-es256")
+    rp = make_client(
+        app,
+        tenant,
+        client_name="openid-client private_key_jwt",
+        redirect_uris=[redirect_uri],
+        grant_types=["authorization_code", "refresh_token", "client_credentials"],
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=jwks_of(key),
+        first_party=False,
+    )
+    issuer = f"http://localhost:{path_server.port}/t/{tenant.slug}"
+    env = {
+        **os.environ,
+        "ISSUER": issuer,
+        "CLIENT_ID": rp.client_id,
+        "PRIVATE_JWK": json.dumps(key.private_jwk),
+        "REDIRECT_URI": redirect_uri,
+        "EMAIL": user.email,
+        "PASSWORD": password,
+    }
+    report = _run(node, SCRIPT.with_name("oidc_pkjwt.mjs"), env)
+    assert report["issuer"] == issuer and report["request_parameter_supported"] is True
+    assert "private_key_jwt" in report["auth_methods"]
+    assert report["machine_token_type"].lower() == "bearer"
+    assert claims_of(report["machine_access_token"])["client_id"] == rp.client_id
+    for flow in (report["jar"], report["pushed"]):
+        assert flow["sub"] == user.id and flow["nonce_ok"] is True
+        header = header_of(flow["request_object"])
+        assert header["alg"] == "ES256" and header["kid"] == key.kid
+        assert claims_of(flow["request_object"])["aud"] == issuer
+    jar_query = parse_qs(urlsplit(report["jar"]["authorization_url"]).query)
+    assert set(jar_query) == {"client_id", "request"}
+    pushed_query = parse_qs(urlsplit(report["pushed"]["authorization_url"]).query)
+    assert set(pushed_query) == {"client_id", "request_uri"}

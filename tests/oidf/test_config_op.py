@@ -71,9 +71,13 @@ def test_oidcc_discovery_endpoint_verification(doc):
     assert {"sub", "iss", "aud", "exp", "iat"} <= set(doc["claims_supported"])
     assert doc["code_challenge_methods_supported"] == ["S256"]
     for method in doc["token_endpoint_auth_methods_supported"]:
-        assert method in {"client_secret_basic", "client_secret_post", "none"}
+        assert method in {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
     assert doc["authorization_response_iss_parameter_supported"] is True
-    assert doc["request_parameter_supported"] is False
+    assert doc["request_parameter_supported"] is True  # signed request objects (RFC 9101)
+    assert "none" not in doc["request_object_signing_alg_values_supported"]
+    for name in ("token_endpoint", "introspection_endpoint", "revocation_endpoint"):
+        algs = doc[f"{name}_auth_signing_alg_values_supported"]  # private_key_jwt
+        assert "RS256" in algs and "none" not in algs and not any(a.startswith("HS") for a in algs)
     assert doc["request_uri_parameter_supported"] is False  # only PAR's own request_uri
     assert doc["require_pushed_authorization_requests"] is False
 

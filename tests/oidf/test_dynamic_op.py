@@ -5,14 +5,14 @@ advertised ``registration_endpoint`` → authorization code flow with the regist
 client), and checks what the module checks.
 
 Modules Gatehouse answers by refusing at registration (what the suite then expects of an
-OP that does not support the feature), each said in its docstring: ``oidcc-registration-
-jwks``/``-jwks-uri`` (``private_key_jwt`` is not available to registered clients yet),
+OP that does not support the feature), each said in its docstring:
 ``oidcc-registration-sector-uri``/``-sector-bad`` (no pairwise subjects),
 ``oidcc-idtoken-unsigned`` (no ``none`` ID tokens), ``oidcc-userinfo-rs256`` (userinfo
 is plain JSON).
 
-Not here: ``oidcc-request-uri-*`` (request objects are not supported: discovery says
-``request_uri_parameter_supported: false``).
+``oidcc-registration-jwks``/``-jwks-uri`` register keys and authenticate with
+``private_key_jwt``. Not here: ``oidcc-request-uri-*`` (only PAR's own ``request_uri``:
+discovery says ``request_uri_parameter_supported: false``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from urllib.parse import urlsplit
 import jwt
 import pytest
 
+from tests.support.client_keys import assertion_claims
+from tests.support.client_keys import assertion_form
+from tests.support.client_keys import jwks_of
+from tests.support.client_keys import make_key
 from tests.support.oauth import RegisteredClient
 from tests.support.oauth import authorize
 from tests.support.oauth import bearer
@@ -32,6 +36,8 @@ from tests.support.oauth import pkce_pair
 from tests.support.oauth import query_of
 from tests.support.oauth import refresh
 from tests.support.oauth import sign_in
+from tests.support.receiver import Receiver
+from tests.support.receiver import Reply
 from tests.support.registration import set_mode
 
 ISSUER = "http://acme-corp.gatehouse.test"
@@ -71,7 +77,7 @@ class ConformanceRp:
         assert 'name="decision"' in page.get_data(as_text=True)  # third party: consent
         return page
 
-    def code_flow(self, client, scope: str = "openid profile email") -> dict:
+    def code_flow(self, client, scope: str = "openid profile email", auth=None) -> dict:
         """Authorize (consent shown and approved), exchange; the token response."""
         verifier, challenge = pkce_pair()
         nonce = "n-" + secrets.token_hex(8)
@@ -84,7 +90,7 @@ class ConformanceRp:
         )
         query = query_of(self.tc.post("/oauth2/authorize", data={**fields, "decision": "approve"}))
         assert query["iss"] == ISSUER and "code" in query
-        response = exchange(self.tc, client, query["code"], verifier)
+        response = exchange(self.tc, client, query["code"], verifier, **(auth() if auth else {}))
         assert response.status_code == 200, response.get_json()
         tokens = response.get_json()
         tokens["_code"], tokens["_verifier"], tokens["_nonce"] = query["code"], verifier, nonce
@@ -157,15 +163,36 @@ def test_oidcc_userinfo_rs256(rp):
     assert "userinfo" in _refused(rp.register(userinfo_signed_response_alg="RS256"))
 
 
+def _assertion(key, client):
+    return assertion_form(key.sign(assertion_claims(client.client_id, ISSUER)))
+
+
 def test_oidcc_registration_jwks(rp):
-    """Refused for now: private_key_jwt (``jwks``) is not available to registered clients."""
-    jwks = {"keys": [{"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "use": "sig"}]}
-    assert "private_key_jwt" in _refused(rp.register(jwks=jwks))
+    """A client registered with ``jwks`` authenticates with ``private_key_jwt``."""
+    key = make_key("RS256")
+    body = {"jwks": jwks_of(key), "token_endpoint_auth_method": "private_key_jwt"}
+    answer = rp.register(**body)
+    assert answer.status_code == 201, answer.get_json()
+    registered = answer.get_json()
+    assert "client_secret" not in registered and registered["jwks"] == jwks_of(key)
+    client = RegisteredClient(registered["client_id"], None, REDIRECT)
+    tokens = rp.code_flow(client, auth=lambda: _assertion(key, client))
+    assert rp.verified_id_token(client, tokens)[1]["aud"] == client.client_id
+    # Private key material is never registered.
+    assert "private" in _refused(rp.register(jwks={"keys": [key.private_jwk]}))
 
 
 def test_oidcc_registration_jwks_uri(rp):
-    """Refused for now, like ``jwks``."""
-    assert "private_key_jwt" in _refused(rp.register(jwks_uri="https://rp.example.com/jwks"))
+    """A client registered with ``jwks_uri`` (served on loopback) does the same."""
+    key = make_key("ES256")
+    with Receiver(lambda method, path: Reply(body=jwks_of(key))) as server:
+        client = rp.client(
+            jwks_uri=server.url("/jwks"), token_endpoint_auth_method="private_key_jwt"
+        )
+        assert client.secret is None
+        tokens = rp.code_flow(client, auth=lambda: _assertion(key, client))
+        assert rp.verified_id_token(client, tokens)[1]["aud"] == client.client_id
+        assert server.hits and server.hits[0][1] == "/jwks"
 
 
 @pytest.mark.parametrize(

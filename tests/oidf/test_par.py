@@ -186,7 +186,7 @@ def test_par_refuses_what_authorize_would_refuse(app, tenant, tc, rp):
     assert error_of(response_mode="fragment") == "invalid_request"
     assert error_of(prompt="none login") == "invalid_request"
     assert error_of(client_id="cli_someone_else") == "invalid_request"
-    assert error_of(request="eyJhbGciOiJub25lIn0.e30.") == "request_not_supported"
+    assert error_of(request="eyJhbGciOiJub25lIn0.e30.") == "invalid_request_object"
     assert error_of(request_uri=URN + "abc") == "invalid_request"
     public = make_client(app, tenant, token_endpoint_auth_method="none")
     response = push(tc, public, auth="none", verifier_challenge=False)

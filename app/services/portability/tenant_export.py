@@ -55,6 +55,8 @@ CLIENT_FIELDS = (
     "disabled",
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
+    "jwks",
+    "jwks_uri",
 )
 
 
