@@ -14,6 +14,7 @@ import json
 from flask import g
 
 from app.oauth.form_post import RESPONSE_MODES
+from app.services.claims_request import acr_values_supported
 from app.services.clients import AUTH_METHODS
 from app.services.clients import DEVICE_CODE
 from app.services.clients import ID_TOKEN_ALGS
@@ -28,7 +29,7 @@ DISCOVERY_MAX_AGE = 300
 JWKS_MAX_AGE = 60
 
 CLAIMS = [
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid", "azp",
+    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid", "azp",
     "name", "updated_at", "email", "email_verified", "tenant_id", "org_id",
 ]  # fmt: skip
 
@@ -68,7 +69,11 @@ def metadata(issuer: str, settings=None) -> dict:
         "revocation_endpoint_auth_methods_supported": sorted(AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS,
-        "claims_parameter_supported": False,
+        # OIDC Core §5.5 / §2 (app/services/claims_request.py); no aggregated or
+        # distributed claims.
+        "claims_parameter_supported": True,
+        "claim_types_supported": ["normal"],
+        "acr_values_supported": acr_values_supported(settings),
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         # prompt=select_organization is Gatehouse's own value (an organization picker).
