@@ -268,3 +268,20 @@ def test_discovery_advertises_acr_and_the_claims_parameter(app, tenant, tenant_c
     _mfa_off(app, tenant)
     doc = tenant_client(tenant).get("/.well-known/openid-configuration").get_json()
     assert "mfa" not in doc["acr_values_supported"] and "sfa" in doc["acr_values_supported"]
+
+
+def test_a_deeply_nested_claims_parameter_is_invalid_request(tc, rp):
+    response = authorize(tc, rp, claims="[" * 2000 + "]" * 2000)
+    assert query_of(response)["error"] == "invalid_request"
+
+
+def test_sub_with_a_value_answers_only_for_that_user(tc, rp, user):
+    mine = _claims(id_token={"sub": {"value": user.id}})
+    assert claims_of(login_tokens(tc, rp, claims=mine)["id_token"])["sub"] == user.id
+    other = _claims(id_token={"sub": {"value": "usr_someone_else"}})
+    none = authorize(tc, rp, claims=other, prompt="none")
+    assert query_of(none)["error"] == "login_required"
+    response = authorize(tc, rp, claims=other)
+    assert response.headers["Location"].startswith("/login?next=")
+    # The session was ended: the user signs in again, as the one the client asked for.
+    assert query_of(authorize(tc, rp, prompt="none"))["error"] == "login_required"

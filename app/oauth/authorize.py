@@ -277,6 +277,13 @@ def handle():
             return fail("login_required", "The user must sign in again.")
         sign_out()
         return _to_login(params, drop_prompts=("login",), drop=("max_age",))
+    # OIDC Core §5.5.1: a sub asked for with a value answers only for that user.
+    wanted_sub = claims.subject() if claims is not None else None
+    if wanted_sub is not None and wanted_sub != user.id:
+        if "none" in prompts:
+            return fail("login_required", "A different user is signed in.")
+        sign_out()
+        return _to_login(params)
     hint = params.get("id_token_hint")
     if hint:
         try:

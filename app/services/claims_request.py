@@ -26,7 +26,7 @@ only if the client registered the scope that would release it (``email``,
 third-party client that scope is part of the consent. Other claims are ignored (§5.5: a
 claim the provider does not have is left out, essential or not). What was asked is kept
 with the code and its grant (``claims_request``), so refreshed ID tokens and userinfo
-keep answering it.
+keep answering it. ``sub`` with a ``value`` (§5.5.1) answers only for that user.
 """
 
 from __future__ import annotations
@@ -96,6 +96,11 @@ class ClaimsRequest:
                 return [v for v in values if isinstance(v, str)], bool(spec.get("essential"))
         return [], False
 
+    def subject(self):
+        """The ``sub`` value the ID token must have (§5.5.1), or None."""
+        spec = self.id_token.get("sub") or {}
+        return spec.get("value")
+
     def stored(self, allowed_scope: str) -> dict | None:
         """What the code and grant keep: the user claims asked for per target that the
         client's registered scopes allow; None when there is none."""
@@ -118,7 +123,7 @@ def parse(raw) -> ClaimsRequest | None:
             raise InvalidClaimsRequest("The claims parameter is too long.")
         try:
             raw = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
             raise InvalidClaimsRequest("The claims parameter is not valid JSON.") from exc
     if not isinstance(raw, dict):
         raise InvalidClaimsRequest("The claims parameter must be a JSON object.")
