@@ -58,6 +58,9 @@ class AuthorizationCode(TenantOwned, db.Model):
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     amr: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
     acr: Mapped[str | None] = mapped_column(String(100))
+    # OIDC Core §5.5: the user claims the ``claims`` parameter asked for, per target
+    # (app/services/claims_request.py); None when it asked for none.
+    claims_request: Mapped[dict | None] = mapped_column(JSON)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The grant (refresh family) the code produced, revoked if the code is replayed.
@@ -85,6 +88,10 @@ class Grant(TenantOwned, db.Model):
     org_id: Mapped[str | None] = mapped_column(String(40))
     auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     amr: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
+    # The authentication context class of the authorization (OIDC Core §2), and what its
+    # ``claims`` parameter asked for: refreshed ID tokens and userinfo keep answering it.
+    acr: Mapped[str | None] = mapped_column(String(100))
+    claims_request: Mapped[dict | None] = mapped_column(JSON)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # RFC 8707 §2.2: the resources granted at authorization, which a refresh may narrow to.

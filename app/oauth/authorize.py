@@ -16,6 +16,10 @@ nonce, prompt); this module decides what the user must do before a code is issue
 
 A ``resource`` that is not one of this tenant's API identifiers is ``invalid_target``.
 
+``acr_values`` and the ``claims`` parameter (OIDC Core §3.1.2.1, §5.5): a request for MFA
+steps up; an essential ``acr`` that cannot be met is ``unmet_authentication_requirements``;
+a malformed ``claims`` is ``invalid_request`` (app/services/claims_request.py).
+
 Pushed requests (RFC 9126 §4): with ``request_uri`` only the parameters the client pushed
 to /oauth2/par count (app/services/pushed_requests.py); the browser's way through the
 hosted pages then carries a resume handle, not the parameters. A client (or tenant) that
@@ -50,6 +54,7 @@ from app.oauth.organizations import session_organization
 from app.oauth.organizations import user_organizations
 from app.oauth.server import authorization
 from app.services import audiences
+from app.services import claims_request
 from app.services import consent as consent_service
 from app.services import issuance
 from app.services import mfa
@@ -268,6 +273,12 @@ def handle():
         )
     if "none" in prompts and len(prompts) > 1:
         return fail("invalid_request", "prompt=none cannot be combined with other values.")
+    # OIDC Core §5.5: the claims parameter, a JSON object (malformed → §3.1.2.6 error).
+    try:
+        claims = claims_request.parse(params.get("claims"))
+    except claims_request.InvalidClaimsRequest as exc:
+        return fail("invalid_request", str(exc))
+    acr_request = claims_request.AcrRequest.of(params.get("acr_values"), claims)
 
     # 0. The APIs asked for (RFC 8707 §2): this tenant's identifiers only.
     try:
@@ -287,6 +298,13 @@ def handle():
             return fail("login_required", "The user must sign in again.")
         sign_out()
         return _to_login(params, drop_prompts=("login",), drop=("max_age",))
+    # OIDC Core §5.5.1: a sub asked for with a value answers only for that user.
+    wanted_sub = claims.subject() if claims is not None else None
+    if wanted_sub is not None and wanted_sub != user.id:
+        if "none" in prompts:
+            return fail("login_required", "A different user is signed in.")
+        sign_out()
+        return _to_login(params)
     hint = params.get("id_token_hint")
     if hint:
         try:
@@ -299,12 +317,20 @@ def handle():
             sign_out()
             return _to_login(params, drop=("id_token_hint",))
 
-    # 1b. A second factor when the client asks for one (acr_values, OIDC Core §3.1.2.1) or
-    # the tenant's policy requires one, and this session was established without it.
-    if mfa.session_needs_step_up(tenant, user, session, params.get("acr_values")):
+    # 1b. A second factor when the client asks for one (acr_values, OIDC Core §3.1.2.1, or
+    # acr in claims, §5.5.1.1) or the tenant's policy requires one, and this session was
+    # established without it.
+    wanted = claims_request.MFA if acr_request.wants_mfa() else None
+    if mfa.session_needs_step_up(tenant, user, session, wanted):
         if "none" in prompts:
             return fail("interaction_required", "A second factor is needed to continue.")
         return redirect(step_up_url(params.url()))
+    # An essential acr (§5.5.1.1) this session does not meet, e.g. MFA off in the tenant.
+    if acr_request.unmet(session.amr):
+        return fail(
+            "unmet_authentication_requirements",
+            "The requested authentication context (acr) cannot be met.",
+        )
 
     # 2. Which organization is active (DESIGN §4).
     org_id = params.get("organization")
@@ -331,6 +357,11 @@ def handle():
         keys = issuance.user_role_keys(tenant, user, org_id)
         shown = audiences.consent_permissions(config, requested, scope_value, keys)
         scope_value = audiences.oidc_scope(scope_value, config)
+    # Claims asked for with the claims parameter need the consent their scope would.
+    asked_claims = None
+    if claims is not None and "openid" in scope_value.split():
+        asked_claims = claims.stored(client.scope)
+        scope_value = claims_request.with_claim_scopes(scope_value, asked_claims)
     if "consent" in prompts or consent_service.needs_consent(
         tenant, user, client, scope_value, shown
     ):
@@ -356,6 +387,8 @@ def handle():
         "org_id": org_id,
         "resources": audiences.grant_resources(requested, shown),
         "scope": code_scope,  # Authlib validates the request again and resets its scope
+        "acr": acr_request.acr_for(session.amr),
+        "claims_request": asked_claims,
     }
     params.finish()
     response = authorization.create_authorization_response(

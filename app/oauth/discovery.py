@@ -16,6 +16,7 @@ from flask import g
 from app.oauth.dpop import ALGORITHMS as DPOP_ALGORITHMS
 from app.oauth.form_post import RESPONSE_MODES
 from app.services.client_keys import SIGNING_ALGS
+from app.services.claims_request import acr_values_supported
 from app.services.clients import AUTH_METHODS
 from app.services.clients import DEVICE_CODE
 from app.services.clients import ID_TOKEN_ALGS
@@ -30,7 +31,7 @@ DISCOVERY_MAX_AGE = 300
 JWKS_MAX_AGE = 60
 
 CLAIMS = [
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid", "azp",
+    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid", "azp",
     "name", "updated_at", "email", "email_verified", "tenant_id", "org_id",
 ]  # fmt: skip
 
@@ -77,7 +78,11 @@ def metadata(issuer: str, settings=None) -> dict:
         # RFC 9449 §5.1: DPoP proofs (app/oauth/dpop.py).
         "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
         "claims_supported": CLAIMS,
-        "claims_parameter_supported": False,
+        # OIDC Core §5.5 / §2 (app/services/claims_request.py); no aggregated or
+        # distributed claims.
+        "claims_parameter_supported": True,
+        "claim_types_supported": ["normal"],
+        "acr_values_supported": acr_values_supported(settings),
         # RFC 9101: signed request objects by value (``request``, also pushed to PAR);
         # ``request_uri`` only as PAR's own (no fetching from other hosts).
         "request_parameter_supported": True,

@@ -112,6 +112,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             org_id=context.get("org_id"),
             auth_time=context["session"].auth_time,
             amr=list(context["session"].amr or []),
+            acr=context.get("acr"),
+            claims_request=context.get("claims_request"),
             resources=context.get("resources") or [],
             dpop_jkt=dpop.requested_jkt(data.get("dpop_jkt")),
         )
@@ -153,6 +155,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             org_id=code.org_id,
             auth_time=code.auth_time,
             amr=list(code.amr or []),
+            acr=code.acr,
+            claims_request=code.claims_request,
             resources=list(code.resources or []),
         )
         code.grant_id = grant.id

@@ -25,6 +25,7 @@ from app.oauth.discovery import prepared
 from app.oauth.errors import json_error
 from app.oauth.server import authorization
 from app.oauth.server import require_oauth
+from app.services import claims_request
 from app.services import keys
 from app.services import tokens
 from app.tenancy import current_config
@@ -158,7 +159,7 @@ def _userinfo_response(claims: dict, user) -> Response:
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return no_store(response)
-    return no_store(jsonify(tokens.user_claims(user, claims.get("scope", ""))))
+    return no_store(jsonify(claims_request.userinfo_claims(user, claims.get("scope", ""))))
 
 
 def _send(req, document: tuple[bytes, str], max_age: int) -> Response:

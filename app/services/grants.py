@@ -149,6 +149,8 @@ class GrantRow:
     org_id: str | None
     auth_time: datetime | None
     amr: list
+    acr: str | None
+    claims_request: dict | None  # OIDC Core §5.5 (app/services/claims_request.py)
     expires_at: datetime
     revoked_at: datetime | None
     resources: list

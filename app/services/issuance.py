@@ -19,6 +19,7 @@ from app.models import Organization
 from app.models import Tenant
 from app.models import User
 from app.services import audiences
+from app.services import claims_request
 from app.services import custom_claims
 from app.services import grants as grants_service
 from app.services import tokens
@@ -145,7 +146,7 @@ def add_id_token(
             org_id=grant.org_id,
             access_token=body["access_token"],
             idp=_connection_of(tenant, grant),
-            extra=user_claims_extra(tenant, user),
+            extra=user_claims_extra(tenant, user) | claims_request.id_token_claims(user, grant),
         )
     return body
 

@@ -32,6 +32,7 @@ from app.models import Tenant
 from app.models import User
 from app.models.base import utcnow
 from app.security.tokens import new_token
+from app.services import claims_request
 from app.services import keys
 from app.services.settings import get_settings
 from app.tenancy import issuer_for
@@ -376,9 +377,9 @@ def userinfo_user(tenant: Tenant, token: str) -> tuple[dict, Any]:
     suffix, params = _liveness_params(claims)
     rows = scope(tenant).read_prepared(
         f"userinfo.{suffix}",
-        lambda t: select(*_USERINFO_COLUMNS, *_liveness(t, suffix == "grant")).where(
-            User.__table__.c.tenant_id == t, User.__table__.c.id == bindparam("sub")
-        ),
+        lambda t: select(
+            *_USERINFO_COLUMNS, claims_request.userinfo_column(t), *_liveness(t, suffix == "grant")
+        ).where(User.__table__.c.tenant_id == t, User.__table__.c.id == bindparam("sub")),
         sub=str(claims.get("sub")),
         **params,
     )

@@ -73,6 +73,11 @@ def test_oidcc_discovery_endpoint_verification(doc):
     for method in doc["token_endpoint_auth_methods_supported"]:
         assert method in {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
     assert doc["authorization_response_iss_parameter_supported"] is True
+    # OIDC Core §5.5 and §2: the claims parameter and the acr values it and acr_values use.
+    assert doc["claims_parameter_supported"] is True
+    assert doc["claim_types_supported"] == ["normal"]
+    assert "acr" in doc["claims_supported"]
+    assert {"sfa", "mfa"} <= set(doc["acr_values_supported"])
     assert doc["request_parameter_supported"] is True  # signed request objects (RFC 9101)
     assert "none" not in doc["request_object_signing_alg_values_supported"]
     for name in ("token_endpoint", "introspection_endpoint", "revocation_endpoint"):
