@@ -22,6 +22,7 @@ from app.services.errors import ValidationFailed
 from app.tenancy import scope
 from tests.support.api import Api
 from tests.support.api import create_admin_key
+from tests.support.console import console_fixtures
 from tests.support.oauth import basic_auth
 from tests.support.oauth import claims_of
 from tests.support.oauth import exchange as code_exchange
@@ -31,6 +32,8 @@ from tests.support.oauth import make_client
 from tests.support.registration import oauth_error
 from tests.support.registration import register
 from tests.support.registration import set_mode
+
+make_console = console_fixtures()
 
 GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS = "urn:ietf:params:oauth:token-type:access_token"
@@ -521,3 +524,28 @@ def test_dynamic_registration_refuses_the_grant_type(app, tenant, tc):
     refused = register(tc, grant_types=["authorization_code", GRANT])
     body = oauth_error(refused, 400, "invalid_client_metadata")
     assert GRANT in body["error_description"]
+
+
+def test_the_console_enables_the_grant_type(app, tenant, make_console):
+    admin = make_console(tenant, "boss@acme.example")
+    form = admin.get("/admin/clients/new").get_data(as_text=True)
+    assert f'value="{GRANT}"' in form
+    created = admin.submit(
+        "/admin/clients/new",
+        {
+            "client_name": "Gateway",
+            "redirect_uris": "",
+            "post_logout_redirect_uris": "",
+            "grant_types": [GRANT],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": ["openid"],
+            "id_token_signed_response_alg": "RS256",
+            "roles": "",
+        },
+    )
+    assert created.status_code == 200 and "shown only this once" in created.get_data(as_text=True)
+    with app.app_context():
+        row = scope(tenant).first(Client, Client.client_name == "Gateway")
+        assert row.grant_types == [GRANT]
+    page = admin.get(f"/admin/clients/{row.id}").get_data(as_text=True)
+    assert "API access (client credentials, token exchange)" in page
