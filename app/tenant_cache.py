@@ -43,12 +43,14 @@ from sqlalchemy.orm import Session
 from app.models import SYSTEM_SLUG
 from app.models import Client
 from app.models import ClientResourceGrant
+from app.models import Connection
 from app.models import CustomDomain
 from app.models import Resource
 from app.models import RolePermission
 from app.models import SigningKey
 from app.models import Tenant
 from app.models import TenantLogo
+from app.models import UpstreamProvider
 from app.models.base import utcnow
 from app.tenant_snapshot import TenantSnapshot
 
@@ -57,7 +59,8 @@ log = logging.getLogger("gatehouse.tenant_cache")
 _EXT = "gatehouse.tenant_cache"
 _CHANGED = "gatehouse.tenants_changed"
 # API resources, role permissions and client grants are on the snapshot too
-# (app/services/resource_config.py).
+# (app/services/resource_config.py), and what the sign-in pages show of upstream providers
+# and enterprise connections (app/services/providers.py, connections.py).
 CONFIG_MODELS = (
     Tenant,
     CustomDomain,
@@ -67,6 +70,8 @@ CONFIG_MODELS = (
     RolePermission,
     ClientResourceGrant,
     TenantLogo,
+    UpstreamProvider,
+    Connection,
 )
 STREAM = "gatehouse:tenant-config"
 STREAM_MAXLEN = 100_000

@@ -515,3 +515,19 @@ def test_the_tenants_mfa_policy_applies_before_the_review(app, tenant, user, tv,
     assert parse_qs(location.query)["next"] == [f"/device?user_code={body['user_code']}"]
     sign_in(app, browser, tenant, user, amr=("pwd", "otp", "mfa"))
     assert "Living Room TV" in decide(browser, body["user_code"]).get_data(as_text=True)
+
+
+def test_device_authorization_counts_against_the_tenant_token_rate(app, tenant, tv, tc):
+    from tests.support.api import Api
+    from tests.support.api import create_admin_key
+
+    response = Api(app, create_admin_key(app)).patch(
+        f"/tenants/{tenant.slug}",
+        json={"quotas": {"token_requests_per_second": 0.05, "token_burst": 1}},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert start(tc, tv).status_code == 200
+    refused = start(tc, tv)
+    assert refused.status_code == 429
+    assert refused.get_json()["error"] == "temporarily_unavailable"
+    assert int(refused.headers["Retry-After"]) >= 1

@@ -263,3 +263,26 @@ def _refresh_once(tc, rp, token):
     )
     assert response.status_code == 200, response.get_json()
     return response.get_json()["refresh_token"]
+
+
+def test_the_login_page_reads_providers_and_connections_once_per_snapshot(
+    app, tenant, tenant_client
+):
+    """The sign-in page's upstream buttons and its identifier-first switch come from the
+    tenant snapshot: a warm GET /login asks the database nothing about them, and a new
+    provider (a configuration change) shows at once."""
+    from tests.support.api import Api
+    from tests.support.api import create_admin_key
+
+    tc = tenant_client(tenant)
+    assert tc.get("/login").status_code == 200  # warms the snapshot
+    with round_trips(app) as seen:
+        page = tc.get("/login")
+    assert page.status_code == 200
+    assert not [s for s in seen if "upstream_providers" in s or "connections" in s], seen
+    created = Api(app, create_admin_key(app)).post(
+        f"/tenants/{tenant.slug}/providers",
+        json={"kind": "google", "client_id": "g", "client_secret": "s"},
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert "Continue with Google" in tc.get("/login").get_data(as_text=True)

@@ -21,7 +21,9 @@ from app.oauth.authorize import SCOPE_TEXT
 from app.oauth.organizations import session_organization
 from app.oauth.protocol import no_store
 from app.oauth.server import authorization
+from app.quotas import gate
 from app.services import device_codes
+from app.tenancy import current_config
 from app.tenancy import current_tenant
 from app.tenancy import scope
 from app.web.session import current_session
@@ -30,7 +32,11 @@ from app.web.session import current_session
 @bp.route("/oauth2/device_authorization", methods=["POST"])
 @csrf.exempt  # clients authenticate themselves, as at the token endpoint
 def authorization_endpoint():
-    """RFC 8628 §3.1: a device code and a user code for a client (app/oauth/device.py)."""
+    """RFC 8628 §3.1: a device code and a user code for a client (app/oauth/device.py).
+    Draws on the tenant's token_requests_per_second, like PAR and the token endpoint."""
+    refused = gate.over_token_rate(current_config._get_current_object())
+    if refused is not None:
+        return refused
     return no_store(authorization.create_endpoint_response("device_authorization", request))
 
 

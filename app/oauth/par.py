@@ -21,7 +21,6 @@ from app.oauth.authorize import ParamsView
 from app.oauth.authorize import requested_resources
 from app.oauth.grants import AuthorizationCodeGrant
 from app.oauth.server import authorization
-from app.quotas import enforce
 from app.quotas import gate
 from app.services import audiences
 from app.services import pushed_requests
@@ -49,13 +48,9 @@ def _no_store(response: Response) -> Response:
 def handle(req) -> Response:
     """The PAR endpoint's answer to ``req`` (a Flask request)."""
     snapshot = current_config._get_current_object()
-    wait = enforce.token_rate_wait(snapshot)
-    if wait > 0:  # the tenant's token_requests_per_second, as on /oauth2/token
-        limit = snapshot.quotas.get("token_requests_per_second")
-        exc = enforce.refused(snapshot, "token_requests_per_second", limit, wait)
-        enforce.record_notice(exc)  # committed at the edge
-        return gate.too_many(exc)
-    return _no_store(_push(req, snapshot))
+    # The tenant's token_requests_per_second, as on /oauth2/token.
+    refused = gate.over_token_rate(snapshot)
+    return refused or _no_store(_push(req, snapshot))
 
 
 def _push(req, tenant) -> Response:

@@ -35,6 +35,19 @@ def too_many(exc) -> Response:
     return response
 
 
+def over_token_rate(snapshot) -> Response | None:
+    """The 429 for an endpoint outside the lean path that draws on the tenant's
+    ``token_requests_per_second`` (PAR, device authorization), or None when within it.
+    A first refusal in a window is audited; the request's commit at the edge keeps it."""
+    wait = enforce.token_rate_wait(snapshot)
+    if wait <= 0:
+        return None
+    limit = snapshot.quotas.get("token_requests_per_second")
+    exc = enforce.refused(snapshot, "token_requests_per_second", limit, wait)
+    enforce.record_notice(exc)
+    return too_many(exc)
+
+
 def serve(snapshot, request, handler) -> Response:
     """Answer ``request`` with ``handler`` unless the tenant is over its token rate."""
     started = time.perf_counter()

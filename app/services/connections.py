@@ -27,6 +27,7 @@ from app.services.errors import ValidationFailed
 from app.services.providers import DEFAULT_SCOPES
 from app.services.providers import _clean_scopes
 from app.services.providers import discovery_url_problem
+from app.tenancy import config_of
 from app.tenancy import external_url
 from app.tenancy import scope
 
@@ -273,7 +274,13 @@ def list_connections(tenant: Tenant, org: Organization | None = None) -> list[Co
 
 
 def has_connections(tenant: Tenant) -> bool:
-    return scope(tenant).count(Connection) > 0
+    """Whether the tenant has an enterprise connection (the login page then asks for the
+    email first): read once per tenant snapshot (a connection's change bumps the
+    tenant's configuration version), else read now."""
+    snapshot = config_of(tenant)
+    if snapshot is None:
+        return scope(tenant).count(Connection) > 0
+    return snapshot.derived("has_connections", lambda: scope(tenant).count(Connection) > 0)
 
 
 def for_email(tenant: Tenant, email: str) -> Connection | None:

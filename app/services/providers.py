@@ -9,6 +9,7 @@ provider, so it cannot be a digest) and never part of :func:`provider_to_dict`.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -22,6 +23,7 @@ from app.security import outbound
 from app.services import audit
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
+from app.tenancy import config_of
 from app.tenancy import external_url
 from app.tenancy import scope
 
@@ -205,6 +207,26 @@ def get_provider(tenant: Tenant, provider_id: str) -> UpstreamProvider:
 
 def list_providers(tenant: Tenant) -> list[UpstreamProvider]:
     return scope(tenant).all(UpstreamProvider, order_by=UpstreamProvider.id)
+
+
+@dataclass(frozen=True)
+class ProviderButton:
+    """What a sign-in page shows of a provider."""
+
+    id: str
+    kind: str
+    name: str
+
+
+def sign_in_buttons(tenant) -> tuple[ProviderButton, ...]:
+    """The tenant's providers as sign-in buttons: read once per tenant snapshot (a
+    provider's change bumps the tenant's configuration version), else read now."""
+
+    def read() -> tuple[ProviderButton, ...]:
+        return tuple(ProviderButton(p.id, p.kind, p.name) for p in list_providers(tenant))
+
+    snapshot = config_of(tenant)
+    return read() if snapshot is None else snapshot.derived("sign_in_buttons", read)
 
 
 def client_secret(provider: UpstreamProvider) -> str:

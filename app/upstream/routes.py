@@ -175,6 +175,6 @@ def finish_link():
 def _upstream_context():
     def upstream_providers():
         tenant = g.get("tenant")
-        return providers_service.list_providers(tenant) if tenant is not None else []
+        return providers_service.sign_in_buttons(tenant) if tenant is not None else ()
 
     return {"upstream_providers": upstream_providers}

@@ -1,87 +1,14 @@
 // Back-channel logout seen from a relying party that is not ours: openid-client v6 signs
-// in (discovery, code + PKCE, the hosted /login form driven with fetch and a cookie jar),
+// in (discovery, code + PKCE, the hosted /login form driven by ./browser.mjs),
 // then ends the session with RP-initiated logout (buildEndSessionUrl). The Python side's
 // back-channel endpoint receives the Logout Token.
 // Input: env ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, POST_LOGOUT_REDIRECT_URI,
 // EMAIL, PASSWORD. Output: one JSON object on stdout; a non-zero exit on any failure.
 import * as oidc from "openid-client";
 
+import { browse, signInAndConsent } from "./browser.mjs";
+
 const env = process.env;
-const jar = new Map();
-
-function remember(response) {
-  for (const line of response.headers.getSetCookie()) {
-    const [pair] = line.split(";");
-    const eq = pair.indexOf("=");
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    if (/max-age=0|expires=thu, 01 jan 1970/i.test(line) || value === "") jar.delete(name);
-    else jar.set(name, value);
-  }
-}
-
-async function browse(url, init = {}) {
-  const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-  const response = await fetch(url, {
-    ...init,
-    redirect: "manual",
-    headers: { ...(init.headers || {}), ...(cookie ? { cookie } : {}) },
-  });
-  remember(response);
-  return response;
-}
-
-function hiddenFields(html) {
-  const fields = {};
-  for (const match of html.matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
-    const name = /name="([^"]+)"/.exec(match[0]);
-    const value = /value="([^"]*)"/.exec(match[0]);
-    if (name) fields[name[1]] = (value ? value[1] : "").replaceAll("&amp;", "&").replaceAll("&#34;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">");
-  }
-  return fields;
-}
-
-function formWith(html, marker, base) {
-  const form = html.split("<form").slice(1).find((part) => part.split("</form>")[0].includes(marker));
-  if (!form) throw new Error(`no form with ${marker} at ${base}`);
-  const body = "<form" + form.split("</form>")[0];
-  const action = /action="([^"]+)"/.exec(body);
-  return { url: new URL(action[1].replaceAll("&amp;", "&"), base), fields: hiddenFields(body) };
-}
-
-async function post(url, fields) {
-  return browse(url, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams(fields).toString(),
-  });
-}
-
-async function signIn(authorizationUrl) {
-  let url = authorizationUrl;
-  for (let step = 0; step < 12; step++) {
-    const response = await browse(url);
-    if (response.status >= 300 && response.status < 400) {
-      const next = new URL(response.headers.get("location"), url);
-      if (next.href.startsWith(env.REDIRECT_URI)) return next;
-      url = next;
-      continue;
-    }
-    const html = await response.text();
-    if (response.status !== 200 || !html.includes('name="password"')) {
-      throw new Error(`unexpected ${response.status} at ${url}: ${html.slice(0, 300)}`);
-    }
-    const form = formWith(html, 'name="password"', url);
-    const answer = await post(form.url, { ...form.fields, email: env.EMAIL, password: env.PASSWORD });
-    if (answer.status < 300 || answer.status >= 400) {
-      throw new Error(`login answered ${answer.status}: ${(await answer.text()).slice(0, 300)}`);
-    }
-    const next = new URL(answer.headers.get("location"), url);
-    if (next.href.startsWith(env.REDIRECT_URI)) return next;
-    url = next;
-  }
-  throw new Error("too many steps");
-}
 
 const config = await oidc.discovery(
   new URL(env.ISSUER),
@@ -102,7 +29,7 @@ const authorizationUrl = oidc.buildAuthorizationUrl(config, {
   state,
   nonce,
 });
-const callback = await signIn(authorizationUrl);
+const callback = await signInAndConsent(authorizationUrl, env.REDIRECT_URI, env.EMAIL, env.PASSWORD);
 const tokens = await oidc.authorizationCodeGrant(config, callback, {
   pkceCodeVerifier: verifier,
   expectedState: state,
