@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from app.models import Tenant
 from app.models import User
@@ -103,14 +104,15 @@ def _audiences_of(claims: dict) -> list:
     return list(aud) if isinstance(aud, list) else [aud]
 
 
+@dataclass(frozen=True)
 class _Subject:
-    """Who the subject token is about, as the exchange needs it."""
+    """Who the subject token is about, as the exchange needs it: its claims, its user
+    (None for a machine subject), the role keys that count and what it holds on the API."""
 
-    def __init__(self, claims: dict, user: User | None, role_keys: list, held: Iterable[str]):
-        self.claims = claims
-        self.user = user
-        self.role_keys = role_keys
-        self.held = frozenset(held)
+    claims: dict
+    user: User | None
+    role_keys: list
+    held: frozenset
 
     @property
     def roles(self) -> list[str]:
@@ -130,13 +132,14 @@ def _subject(tenant: Tenant, claims: dict, config, target: str) -> _Subject:
             key for key in issuance.user_role_keys(tenant, user, org_id) if key[1] in named_roles
         ]
         held = effective_permissions(keys, config.role_permissions).get(target, frozenset())
-        return _Subject(claims, user, keys, held)
+        return _Subject(claims, user, keys, frozenset(held))
     if claims["sub"] == claims.get("client_id"):  # a client_credentials token
         client = clients_service.authenticating_client(tenant, claims["sub"])
         if client is None:
             raise _invalid_request("The subject of this token is not an active client.")
         keys = [("client", r) for r in client.roles if r in named_roles]
-        return _Subject(claims, None, keys, config.grants_of(client.id).get(target, ()))
+        held = config.grants_of(client.id).get(target, frozenset())
+        return _Subject(claims, None, keys, frozenset(held))
     raise _invalid_request("The subject of this token is not known here.")
 
 
