@@ -23,6 +23,7 @@ def test_discovery_document(tenant, tenant_client):
         "refresh_token",
         "client_credentials",
         "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
     }
     assert doc["device_authorization_endpoint"] == f"{issuer}/oauth2/device_authorization"
     assert "implicit" not in doc["grant_types_supported"]

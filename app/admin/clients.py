@@ -146,7 +146,8 @@ def clients_show(client_id: str):
 
 @tenant_route("/clients/<client_id>/resource-grants", methods=["POST"])
 def clients_resource_grants(client_id: str):
-    """The API access panel: which APIs (and permissions) client_credentials may reach."""
+    """The API access panel: which APIs (and permissions) client_credentials tokens and
+    token exchanges may reach."""
     tenant = console_tenant()
     client = _client(client_id)
     chosen: dict[str, list[str]] = {i: [] for i in request.form.getlist("grant")}

@@ -52,7 +52,8 @@ PERMISSION_REFS = {
 RESOURCE_GRANTS = {
     "type": "array",
     "maxItems": 100,
-    "description": "What client_credentials tokens may carry, per resource (replaces the list).",
+    "description": "What client_credentials tokens may carry, per resource, and which "
+    "resources a token exchange (RFC 8693) may target (replaces the list).",
     "items": {
         "type": "object",
         "properties": {
@@ -390,7 +391,7 @@ SCHEMAS: dict[str, dict] = {
             "post_logout_redirect_uris": URLS,
             "grant_types": {
                 "type": "array",
-                "maxItems": 4,
+                "maxItems": 5,
                 "items": {
                     "type": "string",
                     "enum": [
@@ -398,6 +399,7 @@ SCHEMAS: dict[str, dict] = {
                         "refresh_token",
                         "client_credentials",
                         "urn:ietf:params:oauth:grant-type:device_code",
+                        "urn:ietf:params:oauth:grant-type:token-exchange",
                     ],
                 },
             },

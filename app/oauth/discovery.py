@@ -21,6 +21,7 @@ from app.services.clients import AUTH_METHODS
 from app.services.clients import DEVICE_CODE
 from app.services.clients import ID_TOKEN_ALGS
 from app.services.clients import SCOPES
+from app.services.clients import TOKEN_EXCHANGE
 from app.services.registration import is_enabled as registration_enabled
 from app.services.settings import DEFAULTS
 from app.services.settings import get_settings
@@ -59,6 +60,7 @@ def metadata(issuer: str, settings=None) -> dict:
             "refresh_token",
             "client_credentials",
             DEVICE_CODE,
+            TOKEN_EXCHANGE,
         ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": sorted(ID_TOKEN_ALGS, reverse=True),

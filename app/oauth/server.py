@@ -16,6 +16,7 @@ from flask import request as flask_request
 from app.oauth import client_auth
 from app.oauth import endpoints
 from app.oauth import grants
+from app.oauth import token_exchange
 from app.oauth.models import OAuthClient
 from app.oauth.models import OAuthToken
 from app.services import clients as clients_service
@@ -120,3 +121,4 @@ require_oauth.register_token_validator(AccessTokenValidator())
 
 def init_app(app: Flask) -> None:
     authorization.init_app(app)
+    token_exchange.init_app(app)  # RFC 8693, registered from its own module

@@ -35,7 +35,14 @@ from app.tenancy import scope
 from app.tenant_snapshot import ClientConfig
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628
-GRANT_TYPES = {"authorization_code", "refresh_token", "client_credentials", DEVICE_CODE}
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693
+GRANT_TYPES = {
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    DEVICE_CODE,
+    TOKEN_EXCHANGE,
+}
 RESPONSE_TYPES = {"code"}
 AUTH_METHODS = {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 # Methods with a client secret (private_key_jwt clients hold keys instead, RFC 7523).
@@ -184,6 +191,8 @@ def _validate(data: dict, current: dict, scopes: set[str] = SCOPES) -> dict:
         errors.setdefault("jwks", "private_key_jwt needs the client's jwks or jwks_uri")
     if method == "none" and "client_credentials" in grants:
         errors.setdefault("grant_types", "a public client cannot use client_credentials")
+    if method == "none" and TOKEN_EXCHANGE in grants:  # RFC 8693 §2.1: the actor authenticates
+        errors.setdefault("grant_types", "a public client cannot use token exchange")
     if ADMIN_SCOPE in (requested or []) and not _may_hold_admin(grants, method):
         errors.setdefault(
             "scope",
