@@ -15,8 +15,8 @@ from flask import g
 
 from app.oauth.dpop import ALGORITHMS as DPOP_ALGORITHMS
 from app.oauth.form_post import RESPONSE_MODES
-from app.services.client_keys import SIGNING_ALGS
 from app.services.claims_request import acr_values_supported
+from app.services.client_keys import SIGNING_ALGS
 from app.services.clients import AUTH_METHODS
 from app.services.clients import DEVICE_CODE
 from app.services.clients import ID_TOKEN_ALGS
