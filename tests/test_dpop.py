@@ -619,3 +619,47 @@ def test_a_malformed_dpop_jkt_never_yields_an_unbound_token(tc, public_rp, key):
     code, verifier, _query = get_code(tc, public_rp, dpop_jkt="not-a-thumbprint")
     refused = _exchange_with(tc, public_rp, code, verifier, {})
     assert refused.get_json()["error"] == "invalid_grant"
+
+
+PAR_URL = f"{ISSUER}/oauth2/par"
+
+
+def _pushed_code(tc, rp, challenge, headers, **params):
+    pushed = push(tc, rp, verifier_challenge=challenge, auth="none", headers=headers, **params)
+    assert pushed.status_code == 201, pushed.get_json()
+    query = {"client_id": rp.client_id, "request_uri": pushed.get_json()["request_uri"]}
+    return query_of(tc.get("/oauth2/authorize", query_string=query))["code"]
+
+
+def test_a_proof_sent_with_the_push_binds_the_code(tc, public_rp, key):
+    """§10.1: a DPoP proof at /oauth2/par binds the code to its key, as dpop_jkt does."""
+    nonce = nonce_of(tc, key)
+    verifier, challenge = pkce_pair()
+    code = _pushed_code(tc, public_rp, challenge, _dpop(key, PAR_URL, nonce=nonce))
+    other = DPoPKey()
+    refused = _exchange_with(
+        tc, public_rp, code, verifier, _dpop(other, TOKEN_URL, nonce=nonce_of(tc, other))
+    )
+    assert refused.get_json()["error"] == "invalid_grant"
+    verifier, challenge = pkce_pair()
+    code = _pushed_code(tc, public_rp, challenge, _dpop(key, PAR_URL, nonce=nonce))
+    bound = _exchange_with(tc, public_rp, code, verifier, _dpop(key, TOKEN_URL, nonce=nonce))
+    assert bound.status_code == 200, bound.get_json()
+    assert claims_of(bound.get_json()["access_token"])["cnf"]["jkt"] == key.jkt
+
+
+def test_a_push_with_a_proof_and_another_dpop_jkt_is_refused(tc, public_rp, key):
+    nonce = nonce_of(tc, key)
+    headers = _dpop(key, PAR_URL, nonce=nonce)
+    refused = push(tc, public_rp, auth="none", headers=headers, dpop_jkt=DPoPKey().jkt)
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == "invalid_request"
+
+
+def test_a_push_with_a_bad_proof_is_invalid_dpop_proof(tc, public_rp, key):
+    nonce = nonce_of(tc, key)
+    wrong_htu = push(tc, public_rp, auth="none", headers=_dpop(key, TOKEN_URL, nonce=nonce))
+    assert wrong_htu.status_code == 400
+    assert wrong_htu.get_json()["error"] == "invalid_dpop_proof"
+    no_nonce = push(tc, public_rp, auth="none", headers=_dpop(key, PAR_URL))
+    assert no_nonce.get_json()["error"] == "use_dpop_nonce" and no_nonce.headers["DPoP-Nonce"]

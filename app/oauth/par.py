@@ -20,6 +20,7 @@ from flask import Response
 from flask import jsonify
 from werkzeug.datastructures import MultiDict
 
+from app.oauth import dpop
 from app.oauth import form_post
 from app.oauth.authorize import ParamsView
 from app.oauth.authorize import requested_resources
@@ -27,6 +28,7 @@ from app.oauth.grants import AuthorizationCodeGrant
 from app.oauth.server import authorization
 from app.quotas import gate
 from app.services import audiences
+from app.services import claims_request
 from app.services import pushed_requests
 from app.services import request_objects
 from app.tenancy import current_config
@@ -91,6 +93,21 @@ def _push(req, tenant) -> Response:
     if values.get("client_id", client.client_id) != client.client_id:
         return _error("invalid_request", "client_id is not the authenticated client.")
     values["client_id"] = client.client_id
+    # RFC 9449 §10.1: a DPoP proof sent with the push binds the code to its key, as the
+    # dpop_jkt parameter does (both: they must name the same key).
+    try:
+        proof_value = dpop.proof_header(req)
+        proof = (
+            dpop.verify_proof(tenant, proof_value, method="POST", path="/oauth2/par")
+            if proof_value is not None
+            else None
+        )
+    except dpop.ProofError as exc:
+        return dpop.token_error(tenant, exc)
+    if proof is not None:
+        if values.get("dpop_jkt") not in (None, proof.jkt):
+            return _error("invalid_request", "dpop_jkt is not the key of the DPoP proof.")
+        values["dpop_jkt"] = proof.jkt
 
     problem = _validate(req, tenant, values)
     if problem is not None:
@@ -114,6 +131,10 @@ def _validate(req, tenant, values: MultiDict) -> Response | None:
         return _error("invalid_request", "The authorization request is malformed.")
     if form_post.mode_of(values) is None:
         return _error("invalid_request", "response_mode must be query or form_post.")
+    try:  # refused now, not when the browser arrives (OIDC Core §5.5)
+        claims_request.parse(values.get("claims"))
+    except claims_request.InvalidClaimsRequest as exc:
+        return _error("invalid_request", str(exc))
     prompts = (values.get("prompt") or "").split()
     if "none" in prompts and len(prompts) > 1:
         return _error("invalid_request", "prompt=none cannot be combined with other values.")

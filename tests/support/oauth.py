@@ -164,9 +164,12 @@ def header_of(token: str) -> dict:
     return jwt.get_unverified_header(token)
 
 
-def push(tc, client: RegisteredClient, *, verifier_challenge=None, auth="basic", **params):
+def push(
+    tc, client: RegisteredClient, *, verifier_challenge=None, auth="basic", headers=None, **params
+):
     """POST /oauth2/par (RFC 9126) with the parameters ``authorize`` would send; returns the
-    response. ``auth``: ``basic``, ``post`` (secret in the body) or ``none`` (public)."""
+    response. ``auth``: ``basic``, ``post`` (secret in the body) or ``none`` (public);
+    ``headers``: more request headers (e.g. a DPoP proof)."""
     if verifier_challenge is None and "code_challenge" not in params:
         verifier_challenge = pkce_pair()[1]
     data = {
@@ -181,9 +184,9 @@ def push(tc, client: RegisteredClient, *, verifier_challenge=None, auth="basic",
     if verifier_challenge:
         data.update(code_challenge=verifier_challenge, code_challenge_method="S256")
     data = {k: v for k, v in data.items() if v is not None}
-    headers = {}
+    headers = dict(headers or {})
     if auth == "basic":
-        headers = basic_auth(client.client_id, client.secret)
+        headers.update(basic_auth(client.client_id, client.secret))
     elif auth == "post":
         data["client_secret"] = client.secret
     return tc.post("/oauth2/par", data=data, headers=headers)
