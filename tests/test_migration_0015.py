@@ -14,21 +14,12 @@ from sqlalchemy import inspect
 from sqlalchemy import text
 
 from app.extensions import db
+from tests.support.migrations import CLIENT_ROW
+from tests.support.migrations import GRANT_ROW
 from tests.support.migrations import TENANT_ROW
 from tests.support.migrations import app_at
 from tests.support.migrations import revision_script
 
-CLIENT_ROW = (
-    "INSERT INTO clients (id, tenant_id, client_name, redirect_uris, post_logout_redirect_uris, "
-    "grant_types, response_types, token_endpoint_auth_method, scope, "
-    "id_token_signed_response_alg, first_party, roles, disabled, created_at) VALUES ('cli_A', "
-    "'ten_A', 'App', '[]', '[]', '[]', '[]', 'none', 'openid', 'RS256', :f, '[]', :f, :now)"
-)
-GRANT_ROW = (
-    "INSERT INTO grants (id, tenant_id, client_id, session_id, scope, amr, expires_at, "
-    "resources, created_at) VALUES ('gnt_A', 'ten_A', 'cli_A', 'ses_A', 'openid', '[]', :now, "
-    "'[]', :now)"
-)
 DELIVERY_ROW = (
     "INSERT INTO backchannel_logout_deliveries (id, tenant_id, client_id, session_id, subject, "
     "reason, status, attempts, started_at, next_attempt_at, history, created_at) VALUES "
@@ -46,7 +37,7 @@ def test_upgrade_with_clients_and_grants_then_downgrade(tmp_path):
     with app_at(tmp_path, revision.down_revision):
         with db.engine.begin() as conn:
             conn.execute(text(TENANT_ROW), {"now": now})
-            conn.execute(text(CLIENT_ROW), {"now": now, "f": False})
+            conn.execute(text(CLIENT_ROW), {"now": now, "f": False, "method": "none"})
             conn.execute(text(GRANT_ROW), {"now": now})
         upgrade(revision=revision.revision)
         with db.engine.begin() as conn:

@@ -13,11 +13,11 @@ from sqlalchemy import inspect
 from sqlalchemy import text
 
 from app.extensions import db
+from tests.support.migrations import CLIENT_ROW
+from tests.support.migrations import GRANT_ROW
 from tests.support.migrations import TENANT_ROW
 from tests.support.migrations import app_at
 from tests.support.migrations import revision_script
-from tests.test_migration_0015 import CLIENT_ROW
-from tests.test_migration_0015 import GRANT_ROW
 
 REFRESH_ROW = (
     "INSERT INTO refresh_tokens (id, tenant_id, grant_id, token_digest, expires_at, created_at) "
@@ -35,7 +35,7 @@ def test_upgrade_with_clients_and_refresh_tokens_then_downgrade(tmp_path):
     with app_at(tmp_path, revision.down_revision):
         with db.engine.begin() as conn:
             conn.execute(text(TENANT_ROW), {"now": now})
-            conn.execute(text(CLIENT_ROW), {"now": now, "f": False})
+            conn.execute(text(CLIENT_ROW), {"now": now, "f": False, "method": "none"})
             conn.execute(text(GRANT_ROW), {"now": now})
             conn.execute(text(REFRESH_ROW), {"now": now})
         upgrade(revision=revision.revision)

@@ -53,3 +53,18 @@ def app_at(tmp_path, revision: str):
                 db.engine.dispose()
     finally:
         drop()
+
+
+# A client of tenant ten_A (``:f`` false, ``:now``; ``:method`` its authentication method)
+# and a grant of it, for revisions that change clients or grants (0015 on).
+CLIENT_ROW = (
+    "INSERT INTO clients (id, tenant_id, client_name, redirect_uris, post_logout_redirect_uris, "
+    "grant_types, response_types, token_endpoint_auth_method, scope, "
+    "id_token_signed_response_alg, first_party, roles, disabled, created_at) VALUES ('cli_A', "
+    "'ten_A', 'App', '[]', '[]', '[]', '[]', :method, 'openid', 'RS256', :f, '[]', :f, :now)"
+)
+GRANT_ROW = (
+    "INSERT INTO grants (id, tenant_id, client_id, session_id, scope, amr, expires_at, "
+    "resources, created_at) VALUES ('gnt_A', 'ten_A', 'cli_A', 'ses_A', 'openid', '[]', :now, "
+    "'[]', :now)"
+)
