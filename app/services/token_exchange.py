@@ -24,7 +24,6 @@ token aimed at one API resource of the same tenant, acting for the token's subje
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -153,32 +152,6 @@ def exchange_scope(entry, asked: str | None, policy: Iterable[str], subject: _Su
     return " ".join(p for p in chosen if p in allowed)
 
 
-def _mint(tenant, actor, subject: _Subject, target: str, scope_value: str, ttl: int, extra):
-    """Mint within the subject token's life: the clock may tick between reading it and
-    signing, so an ``exp`` past the subject's is minted again, shorter."""
-    subject_exp = int(subject.claims["exp"])
-    for _attempt in range(2):
-        if ttl < 1:
-            break
-        token, claims = tokens.mint_access_token(
-            tenant,
-            actor,
-            subject=subject.claims["sub"],
-            scope=scope_value,
-            roles=subject.roles,
-            grant_id=tokens.grant_id_of(subject.claims),
-            sid=subject.claims.get("sid"),
-            org_id=subject.claims.get("org_id"),
-            audience=target,
-            ttl=ttl,
-            extra=extra,
-        )
-        if claims["exp"] <= subject_exp:
-            return token, claims
-        ttl -= claims["exp"] - subject_exp
-    raise _invalid_request("The subject token is invalid, expired or revoked.")
-
-
 def exchange(
     tenant: Tenant, actor, subject_token: str, target: str, asked_scope: str | None
 ) -> dict:
@@ -197,11 +170,24 @@ def exchange(
         raise _invalid_request("The subject token does not allow this client to act for it.")
     subject = _subject(tenant, claims, config, target)
     scope_value = exchange_scope(entry, asked_scope, policy, subject)
-    remaining = int(claims["exp"]) - int(time.time())
-    ttl = min(remaining, audiences.token_ttl(entry, tokens.access_token_ttl(tenant)))
     extra = issuance.user_claims_extra(tenant, subject.user) if subject.user else {}
     extra = {**extra, "act": act_claim(claims, actor.id)}
-    access_token, minted = _mint(tenant, actor, subject, target, scope_value, ttl, extra)
+    access_token, minted = tokens.mint_access_token(
+        tenant,
+        actor,
+        subject=claims["sub"],
+        scope=scope_value,
+        roles=subject.roles,
+        grant_id=tokens.grant_id_of(claims),
+        sid=claims.get("sid"),
+        org_id=claims.get("org_id"),
+        audience=target,
+        ttl=audiences.token_ttl(entry, tokens.access_token_ttl(tenant)),
+        extra=extra,
+        not_after=int(claims["exp"]),  # within the subject token's life
+    )
+    if minted["exp"] <= minted["iat"]:  # the subject token ran out meanwhile
+        raise _invalid_request("The subject token is invalid, expired or revoked.")
     audit.record(
         tenant,
         "token.exchanged",

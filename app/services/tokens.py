@@ -92,19 +92,24 @@ def mint_access_token(
     ttl: int | None = None,
     extra: dict | None = None,
     jkt: str | None = None,
+    not_after: int | None = None,
 ) -> tuple[str, dict]:
     """A signed RFC 9068 access token and its claims (exactly DESIGN §4). ``audience``: an
     API resource's identifier (RFC 8707; default the client), ``ttl``: its lifetime,
     ``extra``: custom claims (never replacing one of these), ``jkt``: the DPoP key it is
-    bound to (RFC 9449 §6.1: ``cnf.jkt``)."""
+    bound to (RFC 9449 §6.1: ``cnf.jkt``), ``not_after``: the latest ``exp`` it may have
+    (e.g. the token it was exchanged for)."""
     now = int(time.time())
+    exp = now + (ttl or access_token_ttl(tenant))
+    if not_after is not None:
+        exp = min(exp, int(not_after))
     claims = {
         "iss": issuer_for(tenant),
         "sub": subject,
         "aud": audience or client.id,
         "client_id": client.id,
         "scope": scope,
-        "exp": now + (ttl or access_token_ttl(tenant)),
+        "exp": exp,
         "iat": now,
         "jti": f"{grant_id}.{new_token(12)}" if grant_id else new_token(16),
         "tenant_id": tenant.id,
