@@ -112,22 +112,15 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         tenant = current_tenant._get_current_object()
         if not audience_ok(claims.get("aud"), accepted_audiences(tenant)):
             raise _refused("aud must be this issuer or its token endpoint URL.")
-        exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
-        if not _is_time(exp):
-            raise _refused("The assertion has no exp.")
-        if exp <= now - LEEWAY:
-            raise _refused("The assertion has expired.")
-        if iat is not None and (not _is_time(iat) or iat > now + LEEWAY):
-            raise _refused("The assertion's iat is not valid.")
-        if nbf is not None and (not _is_time(nbf) or nbf > now + LEEWAY):
-            raise _refused("The assertion is not valid yet.")
-        start = iat if iat is not None else now
-        if exp - start > MAX_LIFETIME or exp - now > MAX_LIFETIME + LEEWAY:
-            raise _refused(f"The assertion may live at most {MAX_LIFETIME} seconds.")
+        problem = client_keys.lifetime_problem(
+            claims, "The assertion", max_lifetime=MAX_LIFETIME, leeway=LEEWAY, now=now
+        )
+        if problem:
+            raise _refused(problem)
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti or len(jti) > 200:
             raise _refused("The assertion has no jti.")
-        lifetime = exp - now + LEEWAY
+        lifetime = claims["exp"] - now + LEEWAY
         if not replay.first_use("client_assertion", tenant.id, client_id, jti, lifetime):
             raise _refused("The assertion was used before (jti).")
 
@@ -135,10 +128,6 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
 def _refused(description: str) -> InvalidClientError:
     # 401 as for a wrong secret (RFC 6749 §5.2 allows it for every client authentication).
     return InvalidClientError(description=description, status_code=401)
-
-
-def _is_time(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 NAMESPACE = "client-auth-failures"

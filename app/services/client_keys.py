@@ -156,6 +156,32 @@ def verify(client, token: str, *, algs=SIGNING_ALGS) -> tuple[dict, dict]:
     raise KeyProblem("The JWT's signature does not verify with the client's keys.")
 
 
+def lifetime_problem(
+    claims: dict, what: str, *, max_lifetime: int, leeway: int, now: float
+) -> str | None:
+    """What is wrong with the time claims of a client-signed JWT (``what``: "The
+    assertion", "The request object"), else None: ``exp`` required and not passed, ``iat``
+    and ``nbf`` (when present) not ahead of ``now``, and at most ``max_lifetime`` seconds
+    from ``iat`` (or now) to ``exp``; ``leeway`` seconds of clock skew."""
+    exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
+    if not _is_time(exp):
+        return f"{what} has no exp."
+    if exp <= now - leeway:
+        return f"{what} has expired."
+    if iat is not None and (not _is_time(iat) or iat > now + leeway):
+        return f"{what}'s iat is not valid."
+    if nbf is not None and (not _is_time(nbf) or nbf > now + leeway):
+        return f"{what} is not valid yet (nbf)."
+    start = iat if iat is not None else now
+    if exp - start > max_lifetime or exp - now > max_lifetime + leeway:
+        return f"{what} may live at most {max_lifetime} seconds."
+    return None
+
+
+def _is_time(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 _ALG_KTY = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP", "Ed25519": "OKP"}
 
 

@@ -68,27 +68,20 @@ def _check(tenant, client_id: str, claims: dict) -> None:
     aud, issuer = claims.get("aud"), issuer_for(tenant)
     if not (aud == issuer or (isinstance(aud, list) and aud and set(aud) == {issuer})):
         raise InvalidRequestObject("The request object's aud must be this issuer.")
-    exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
-    if not _is_time(exp):
-        raise InvalidRequestObject("The request object has no exp.")
-    if exp <= now - LEEWAY:
-        raise InvalidRequestObject("The request object has expired.")
-    if nbf is not None and (not _is_time(nbf) or nbf > now + LEEWAY):
-        raise InvalidRequestObject("The request object is not valid yet (nbf).")
-    if iat is not None and (not _is_time(iat) or iat > now + LEEWAY):
-        raise InvalidRequestObject("The request object's iat is in the future.")
-    start = iat if iat is not None else now
-    if exp - start > MAX_LIFETIME or exp - now > MAX_LIFETIME + LEEWAY:
-        raise InvalidRequestObject(
-            f"The request object may live at most {MAX_LIFETIME} seconds (exp)."
-        )
+    problem = client_keys.lifetime_problem(
+        claims, "The request object", max_lifetime=MAX_LIFETIME, leeway=LEEWAY, now=now
+    )
+    if problem:
+        raise InvalidRequestObject(problem)
     if "request" in claims or "request_uri" in claims:
         raise InvalidRequestObject("A request object cannot carry request or request_uri.")
     jti = claims.get("jti")
     if jti is not None:
         if not isinstance(jti, str) or not jti or len(jti) > 200:
             raise InvalidRequestObject("The request object's jti is not valid.")
-        if not replay.first_use("request_object", tenant.id, client_id, jti, exp - now + LEEWAY):
+        if not replay.first_use(
+            "request_object", tenant.id, client_id, jti, claims["exp"] - now + LEEWAY
+        ):
             raise InvalidRequestObject("The request object was used before (jti).")
 
 
@@ -114,7 +107,3 @@ def _parameters(claims: dict, client_id: str) -> list[tuple[str, str]]:
     if any("\x00" in value for _, value in pairs):
         raise InvalidRequestObject("The request object is malformed.")
     return pairs
-
-
-def _is_time(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
