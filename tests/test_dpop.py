@@ -79,15 +79,20 @@ def _dpop(key, url, htm="POST", **kwargs) -> dict:
     return {"DPoP": key.proof(url, htm, **kwargs)}
 
 
-def code_token(tc, rp, key, nonce, **extra):
-    code, verifier, _query = get_code(tc, rp)
-    data = {
+def _code_form(rp, code, verifier) -> dict:
+    """The token request's form for ``code`` of ``rp`` (its client_id in the form)."""
+    return {
         "grant_type": "authorization_code",
         "code": code,
         "redirect_uri": rp.redirect_uri,
         "code_verifier": verifier,
         "client_id": rp.client_id,
     }
+
+
+def code_token(tc, rp, key, nonce, **extra):
+    code, verifier, _query = get_code(tc, rp)
+    data = _code_form(rp, code, verifier)
     headers = _dpop(key, TOKEN_URL, nonce=nonce) if key else {}
     if rp.secret:
         headers.update(basic_auth(rp.client_id, rp.secret))
@@ -116,13 +121,7 @@ def userinfo(tc, token, key, nonce, *, scheme="DPoP", **kwargs):
 
 def test_code_flow_binds_the_access_token_after_the_nonce_retry(tc, public_rp, key):
     code, verifier, _query = get_code(tc, public_rp)
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": public_rp.redirect_uri,
-        "code_verifier": verifier,
-        "client_id": public_rp.client_id,
-    }
+    data = _code_form(public_rp, code, verifier)
     first = tc.post("/oauth2/token", data=data, headers=_dpop(key, TOKEN_URL))
     assert first.status_code == 400
     assert first.get_json()["error"] == "use_dpop_nonce"
@@ -485,13 +484,7 @@ def test_public_client_refresh_token_is_bound_to_the_key(tc, public_rp, key):
 
 def test_unbound_public_refresh_still_works_as_bearer(tc, public_rp):
     code, verifier, _query = get_code(tc, public_rp)
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": public_rp.redirect_uri,
-        "code_verifier": verifier,
-        "client_id": public_rp.client_id,
-    }
+    data = _code_form(public_rp, code, verifier)
     body = tc.post("/oauth2/token", data=data).get_json()
     assert body["token_type"] == "Bearer"
     refresh = {
@@ -582,13 +575,7 @@ def test_discovery_lists_the_proof_algorithms(tc):
 
 
 def _exchange_with(tc, rp, code, verifier, headers):
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": rp.redirect_uri,
-        "code_verifier": verifier,
-        "client_id": rp.client_id,
-    }
+    data = _code_form(rp, code, verifier)
     return tc.post("/oauth2/token", data=data, headers=headers)
 
 
