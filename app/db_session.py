@@ -1,18 +1,32 @@
-"""The request's database session, with recovery from a dropped connection.
+"""The request's database session, with recovery from a dropped connection, and the hot
+protocol reads on a connection each thread keeps.
 
 There is no ``pool_pre_ping`` (a ``SELECT 1`` round trip on every checkout). Instead, when
 the FIRST statement of a transaction fails because its pooled connection was dead (the
 database restarted, a proxy or ``pg_terminate_backend`` closed it), SQLAlchemy invalidates
 the pool and that statement is retried once on a fresh connection. Nothing was done in
 the transaction yet, so the retry is safe; a failure later in a transaction is not retried.
+
+The hottest reads (userinfo, introspection: one row each) go through :func:`read_rows`:
+no ORM Session, no pool check-out per request, no SQLAlchemy execution context (see its
+docstring). The profile of a userinfo request had ~40% of its CPU in that plumbing.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
+import time
+from collections import namedtuple
 
+from flask import g
+from flask import has_app_context
 from flask_sqlalchemy.session import Session
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import QueuePool
 
 from app import rls
 
@@ -21,10 +35,16 @@ log = logging.getLogger("gatehouse.db")
 
 _USED = "gatehouse.statement_ran"
 _READ_ONLY = "gatehouse.read_only"
+_PENDING_READ_ONLY = "_gatehouse_read_only"  # on ``g``: for the request's session, if made
 _AUTOCOMMIT: dict = {}  # engine → the same engine (and pool) in autocommit mode
 
 
 class RetryingSession(Session):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if has_app_context() and g.get(_PENDING_READ_ONLY):  # see read_only()
+            self.info[_READ_ONLY] = True
+
     def _execute_internal(self, *args, **kwargs):
         first = not (self.in_transaction() and self.info.get(_USED))
         try:
@@ -65,31 +85,243 @@ def _autocommit(bind):
     return autocommit
 
 
-def read_rows(engine, statement, params: dict, *, tenant_id: str | None = None) -> list:
-    """One read-only statement outside the ORM session: row tuples from an autocommit
-    connection of ``engine``'s pool (no BEGIN/COMMIT, no Session to build, track and
-    close). For the hottest protocol reads (userinfo, introspection), where the Session
-    machinery cost more than the query. A dead pooled connection is retried once.
-    ``tenant_id``: the row-level-security tenant the connection must have (app/rls.py;
-    no extra statement when the pooled connection already serves that tenant)."""
-    autocommit = _autocommit(engine)
+def read_only() -> None:
+    """The request's session, when it is made, runs its reads without a transaction
+    (autocommit on the same pool): one round trip per statement, no BEGIN, no COMMIT. For
+    requests that never write. Noted on ``g``: a request that never needs the session
+    (userinfo, introspection: their one read is :func:`read_rows`) makes none."""
+    setattr(g, _PENDING_READ_ONLY, True)
 
-    def read():
-        with autocommit.connect() as connection:
-            if tenant_id is not None:
-                rls.use_tenant_on(connection, tenant_id)
-            return connection.execute(statement, params).all()
 
-    try:
-        return read()
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
+# --- the kept connections ----------------------------------------------------------------
+#
+# Each thread that serves hot reads keeps ONE autocommit connection of the engine's pool
+# checked out across requests (a worker thread serves one request at a time, so nobody
+# else uses it). Bounds and lifetime:
+# * at most ``pool_size`` kept connections per engine and process (a thread beyond that
+#   checks one out per read, as before); with granian's two blocking threads a worker
+#   keeps two, and its pool still has room for both threads' ORM sessions;
+# * only with a QueuePool (PostgreSQL, SQLite files): SingletonThreadPool and StaticPool
+#   hand the same connection to the session too;
+# * replaced after ``pool_recycle`` seconds, and after the pool was invalidated (the
+#   database restarted), as a pooled connection would be at its next check-out;
+# * a dead one (pg_terminate_backend, a restart) is invalidated on its failed statement,
+#   which is retried once on a new one;
+# * returned to the pool when its engine is disposed, when the process exits, and (by the
+#   next thread that keeps one) when its thread has ended; forgotten, not closed, in a
+#   child after fork() (the socket is the parent's).
+
+
+class _Kept:
+    __slots__ = ("connection", "dbapi", "engine", "thread", "since", "expires")
+
+    def __init__(self, engine, connection, recycle: int):
+        self.engine = engine
+        self.connection = connection
+        self.dbapi = connection.connection.dbapi_connection
+        self.thread = threading.current_thread()
+        self.since = time.time()
+        self.expires = time.monotonic() + recycle if recycle >= 0 else float("inf")
+
+
+_local = threading.local()  # .kept: {engine: _Kept} of this thread
+_lock = threading.Lock()
+_all: dict[int, _Kept] = {}  # id(_Kept) → _Kept, every kept connection of this process
+_forsaken: list = []  # kept by the parent before fork(): never used or closed here
+
+
+def _kept(engine) -> _Kept | None:
+    """This thread's kept connection of ``engine`` (kept now if need be), or None."""
+    mine = getattr(_local, "kept", None)
+    kept = mine.get(engine) if mine else None
+    if kept is not None:
+        if kept.connection is not None and time.monotonic() < kept.expires:
+            pool = engine.pool
+            if kept.since >= getattr(pool, "_invalidate_time", 0):
+                return kept
+        _release(kept)
+    return _keep(engine)
+
+
+def _keep(engine) -> _Kept | None:
+    pool = engine.pool
+    if type(pool) is not QueuePool:
+        return None
+    with _lock:
+        for other in list(_all.values()):
+            if not other.thread.is_alive():  # its thread ended: give the connection back
+                _release(other, locked=True)
+        if sum(1 for k in _all.values() if k.engine is engine) >= pool.size():
+            return None
+    if not event.contains(engine, "engine_disposed", _engine_disposed):
+        event.listen(engine, "engine_disposed", _engine_disposed)
+    kept = _Kept(engine, _autocommit(engine).connect(), pool._recycle)
+    with _lock:
+        _all[id(kept)] = kept
+    if getattr(_local, "kept", None) is None:
+        _local.kept = {}
+    _local.kept[engine] = kept
+    return kept
+
+
+def _release(kept: _Kept, *, locked: bool = False) -> None:
+    """Return a kept connection to its pool (an invalidated one is just dropped)."""
+    if locked:
+        _all.pop(id(kept), None)
+    else:
+        with _lock:
+            _all.pop(id(kept), None)
+    mine = getattr(_local, "kept", None)
+    if mine and mine.get(kept.engine) is kept:
+        del mine[kept.engine]
+    connection, kept.connection = kept.connection, None
+    if connection is not None:
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - a dead connection has nothing to give back
+            log.debug("closing a kept connection failed", exc_info=True)
+
+
+def _engine_disposed(engine) -> None:
+    with _lock:
+        doomed = [k for k in _all.values() if k.engine is engine]
+    for kept in doomed:
+        _release(kept)
+
+
+def release_kept_connections() -> None:
+    """Return every kept connection of this process to its pool (at exit)."""
+    with _lock:
+        doomed = list(_all.values())
+    for kept in doomed:
+        _release(kept)
+
+
+def _forget_after_fork() -> None:
+    global _local
+    _forsaken.extend(_all.values())  # referenced for ever: no close on the parent's socket
+    _all.clear()
+    _local = threading.local()
+
+
+atexit.register(release_kept_connections)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+# --- the hot reads -------------------------------------------------------------------------
+
+
+class _Prepared:
+    """A statement compiled once per process and dialect, for the DBAPI cursor."""
+
+    __slots__ = ("sql", "positions", "binds", "row", "types", "processors")
+
+    def __init__(self, statement, dialect):
+        compiled = statement.compile(dialect=dialect)
+        if compiled.escaped_bind_names or compiled.post_compile_params:
+            raise ValueError("not a plain statement")  # not used by the hot reads
+        self.sql = compiled.string
+        self.positions = tuple(compiled.positiontup) if compiled.positional else None
+        self.binds = {
+            name: processor
+            for name, bind in compiled.binds.items()
+            if (processor := bind.type._cached_bind_processor(dialect)) is not None
+        }
+        names = [c.key or f"_{i}" for i, c in enumerate(statement.selected_columns)]
+        self.row = namedtuple("Row", names, rename=True)
+        self.types = [c.type for c in statement.selected_columns]
+        self.processors = None  # from the first cursor.description, as SQLAlchemy does
+
+    def parameters(self, compiled_params: dict):
+        for name, processor in self.binds.items():
+            compiled_params[name] = processor(compiled_params[name])
+        if self.positions is None:
+            return compiled_params
+        return tuple(compiled_params[name] for name in self.positions)
+
+    def rows(self, cursor, dialect) -> list:
+        fetched = cursor.fetchall()
+        processors = self.processors
+        if processors is None:
+            processors = self.processors = [
+                type_._cached_result_processor(dialect, column[1])
+                for type_, column in zip(self.types, cursor.description, strict=True)
+            ]
+        make = self.row._make
+        if not any(processors):
+            return [make(row) for row in fetched]
+        return [make(_processed(processors, row)) for row in fetched]
+
+
+def _processed(processors, row) -> list:
+    return [value if p is None else p(value) for p, value in zip(processors, row, strict=True)]
+
+
+_PREPARED: dict = {}  # (key, dialect name, driver) → _Prepared
+
+
+def _watched(engine) -> bool:
+    """True when something listens to this engine's statements (tracing, statement
+    counts in tests): then the statement goes through SQLAlchemy's execution, which
+    fires those events, on the same kept connection."""
+    d = engine.dispatch
+    return bool(d.before_cursor_execute or d.after_cursor_execute or d.before_execute)
+
+
+def read_rows(engine, statement, params: dict, *, tenant_id: str | None = None, key=None):
+    """One read-only statement outside the ORM session: its row tuples (named fields).
+    For the hottest protocol reads (userinfo, introspection), where the Session, the
+    pool's check-out and check-in and SQLAlchemy's execution context cost more than the
+    query: the statement runs on this thread's kept autocommit connection (above) and,
+    when ``key`` names it, as SQL compiled once per process on the DBAPI cursor. A dead
+    connection is replaced and the statement retried once. ``tenant_id``: the
+    row-level-security tenant the connection must have (app/rls.py; no extra statement
+    when the connection already serves that tenant)."""
+    for attempt in (1, 2):
+        kept = _kept(engine)
+        try:
+            if kept is None:  # no room to keep one: a check-out for this read
+                with _autocommit(engine).connect() as connection:
+                    if tenant_id is not None:
+                        rls.use_tenant_on(connection, tenant_id)
+                    return connection.execute(statement, params).all()
+            return _read_kept(kept, statement, params, tenant_id, key)
+        except DBAPIError as exc:
+            if kept is not None and (exc.connection_invalidated or kept.connection.invalidated):
+                _release(kept)
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+            log.warning("database connection was dropped; retrying on a new one")
+        except BaseException:
+            if kept is not None:  # an interrupted read: the connection's state is unknown
+                _release(kept)
             raise
-        log.warning("database connection was dropped; retrying on a new one")
-        return read()
+    raise AssertionError("unreachable")
 
 
-def read_only(session) -> None:
-    """Run this session's reads without a transaction (autocommit on the same pool): one
-    round trip per statement, no BEGIN, no COMMIT. For requests that never write."""
-    session.info[_READ_ONLY] = True
+def _read_kept(kept: _Kept, statement, params, tenant_id, key) -> list:
+    connection = kept.connection
+    if tenant_id is not None:
+        rls.use_tenant_on(connection, tenant_id)
+    engine = kept.engine
+    if key is None or _watched(engine):
+        return connection.execute(statement, params).all()
+    dialect = engine.dialect
+    prepared = _PREPARED.get((key, dialect.name, dialect.driver))
+    if prepared is None:
+        prepared = _PREPARED.setdefault(
+            (key, dialect.name, dialect.driver), _Prepared(statement, dialect)
+        )
+    parameters = prepared.parameters(dict(params))
+    cursor = kept.dbapi.cursor()
+    try:
+        cursor.execute(prepared.sql, parameters)
+        return prepared.rows(cursor, dialect)
+    except dialect.loaded_dbapi.Error as exc:
+        # SQLAlchemy's own handling: the DBAPIError, a disconnect detected and the
+        # connection (and the pool) invalidated, handle_error events.
+        connection._handle_dbapi_exception(exc, prepared.sql, parameters, cursor, None)
+        raise  # (it raised)
+    finally:
+        cursor.close()

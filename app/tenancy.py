@@ -371,7 +371,11 @@ class TenantScope:
         if stmt is None:
             stmt = _PREPARED.setdefault(key, build(bindparam("scope_tenant_id")))
         return read_rows(
-            db.engine, stmt, {"scope_tenant_id": self.tenant_id, **params}, tenant_id=self.tenant_id
+            db.engine,
+            stmt,
+            {"scope_tenant_id": self.tenant_id, **params},
+            tenant_id=self.tenant_id,
+            key=key,
         )
 
 

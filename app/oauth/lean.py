@@ -78,7 +78,7 @@ class ProtocolEndpoints:
         actor = hooks.set_anonymous_actor(request, g.request_id)
         try:
             if reads_only:
-                read_only(db.session())
+                read_only()
             response = gate.serve(snapshot, request, handler)  # quotas, usage, metrics
             if not reads_only and db.session.registry.has():  # autocommit: nothing to commit
                 session = db.session.registry()
