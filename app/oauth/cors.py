@@ -75,26 +75,45 @@ def _add_cors_headers(response):
 
 def add_headers(response, request, tenant):
     """The CORS headers for ``request`` (a Flask or Werkzeug request) of ``tenant``."""
-    origin = request.headers.get("Origin")
+    vary, headers = headers_for(request, tenant)
+    if vary:
+        response.vary.add("Origin")
+    for name, value in headers:
+        response.headers[name] = value
+    return response
+
+
+_NONE: tuple = (False, ())
+
+
+def headers_for(request, tenant) -> tuple[bool, tuple | list]:
+    """What :func:`add_headers` adds: (whether the answer varies by ``Origin``, the
+    headers to set). The lean path (app/oauth/lean.py) appends them to its WSGI headers."""
     path = request.path
     if path.startswith(PUBLIC_PATHS):
-        response.headers["Access-Control-Allow-Origin"] = "*"
         if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
-            response.headers["Access-Control-Max-Age"] = MAX_AGE
-        return response
+            return False, (
+                ("Access-Control-Allow-Origin", "*"),
+                ("Access-Control-Allow-Methods", "GET, OPTIONS"),
+                ("Access-Control-Max-Age", MAX_AGE),
+            )
+        return False, (("Access-Control-Allow-Origin", "*"),)
     if path not in CLIENT_PATHS:
-        return response
-    response.vary.add("Origin")
+        return _NONE
+    origin = request.environ.get("HTTP_ORIGIN")
     if not origin or tenant is None or origin not in allowed_origins(tenant):
-        return response
-    response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+        return True, ()
+    headers = [
+        ("Access-Control-Allow-Origin", origin),
+        ("Access-Control-Expose-Headers", EXPOSE_HEADERS),
+    ]
     if request.method == "OPTIONS":
-        response.headers["Access-Control-Allow-Methods"] = ALLOW_METHODS
-        response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
-        response.headers["Access-Control-Max-Age"] = MAX_AGE
-    return response
+        headers += [
+            ("Access-Control-Allow-Methods", ALLOW_METHODS),
+            ("Access-Control-Allow-Headers", ALLOW_HEADERS),
+            ("Access-Control-Max-Age", MAX_AGE),
+        ]
+    return True, headers
 
 
 def init_app(app: Flask) -> None:
