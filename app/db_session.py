@@ -115,12 +115,16 @@ def read_only() -> None:
 class _Kept:
     __slots__ = ("connection", "dbapi", "engine", "thread", "since", "expires")
 
-    def __init__(self, engine, connection, recycle: int):
+    def __init__(self, engine):
         self.engine = engine
-        self.connection = connection
-        self.dbapi = connection.connection.dbapi_connection
+        self.connection = self.dbapi = None  # reserved; connected by attach()
         self.thread = threading.current_thread()
         self.since = time.time()
+        self.expires = float("inf")
+
+    def attach(self, connection, recycle: int) -> None:
+        self.connection = connection
+        self.dbapi = connection.connection.dbapi_connection
         self.expires = time.monotonic() + recycle if recycle >= 0 else float("inf")
 
 
@@ -147,17 +151,21 @@ def _keep(engine) -> _Kept | None:
     pool = engine.pool
     if type(pool) is not QueuePool:
         return None
-    with _lock:
+    kept = _Kept(engine)
+    with _lock:  # counted and reserved at once: threads keeping at the same time
         for other in list(_all.values()):
             if not other.thread.is_alive():  # its thread ended: give the connection back
                 _release(other, locked=True)
         if sum(1 for k in _all.values() if k.engine is engine) >= pool.size():
             return None
-    if not event.contains(engine, "engine_disposed", _engine_disposed):
-        event.listen(engine, "engine_disposed", _engine_disposed)
-    kept = _Kept(engine, _autocommit(engine).connect(), pool._recycle)
-    with _lock:
         _all[id(kept)] = kept
+    try:
+        if not event.contains(engine, "engine_disposed", _engine_disposed):
+            event.listen(engine, "engine_disposed", _engine_disposed)
+        kept.attach(_autocommit(engine).connect(), pool._recycle)
+    except BaseException:
+        _release(kept)
+        raise
     if getattr(_local, "kept", None) is None:
         _local.kept = {}
     _local.kept[engine] = kept
@@ -183,9 +191,13 @@ def _release(kept: _Kept, *, locked: bool = False) -> None:
 
 
 def _engine_disposed(engine) -> None:
+    """The engine's pool was replaced: its kept connections are closed, not given back to
+    the old pool (where they would stay open, checked in, until it is collected)."""
     with _lock:
         doomed = [k for k in _all.values() if k.engine is engine]
     for kept in doomed:
+        if kept.connection is not None:
+            kept.connection.detach()  # closing it now closes the DBAPI connection
         _release(kept)
 
 
