@@ -245,3 +245,45 @@ def test_the_worker_the_cli_and_an_instance_key_bypass_explicitly(
     with caplog.at_level("INFO", logger="gatehouse.rls"), app_role.app_context():
         worker.run_once()
     assert "row-level security bypassed: worker" in caplog.text
+
+
+def test_the_kept_connection_switches_tenant_between_requests(app_role, world):
+    """Introspection of two tenants' tokens in turn, on the one connection the thread
+    keeps (app/db_session.py): each read sees its own tenant's revocations. With the
+    previous request's tenant still set, a revoked token's revocation row would be
+    invisible and the token would look active."""
+    from tests.support.http import TenantClient
+    from tests.support.oauth import basic_auth
+    from tests.test_read_path import checkouts
+
+    clients, tokens = {}, {}
+    for slug in ("acme-corp", "globex"):
+        _tenant_id, _user_id, client_id, secret = world[slug]
+        tc = TenantClient(app_role.test_client(), f"{slug}.{BASE_DOMAIN}")
+        auth = basic_auth(client_id, secret)
+        clients[slug] = (tc, auth)
+        grant = {"grant_type": "client_credentials"}
+        live, revoked = (
+            tc.post("/oauth2/token", data=grant, headers=auth).get_json()["access_token"]
+            for _ in range(2)
+        )
+        answer = tc.post(
+            "/oauth2/revoke",
+            data={"token": revoked, "token_type_hint": "access_token"},
+            headers=auth,
+        )
+        assert answer.status_code == 200
+        tokens[slug] = {"live": live, "revoked": revoked}
+
+    def active(slug, which) -> bool:
+        tc, auth = clients[slug]
+        answer = tc.post("/oauth2/introspect", data={"token": tokens[slug][which]}, headers=auth)
+        return answer.get_json()["active"]
+
+    asked = [("acme-corp", "live"), ("globex", "live")]  # warm: each client read once
+    assert [active(*pair) for pair in asked] == [True, True]
+    asked = [(slug, which) for which in ("revoked", "live") for slug in ("acme-corp", "globex")] * 2
+    with checkouts(app_role) as seen:
+        answers = [active(*pair) for pair in asked]
+    assert answers == [which == "live" for _slug, which in asked]
+    assert seen == []  # all on the kept connection (Authlib answers the revoked ones)

@@ -121,7 +121,7 @@ def log_request(
         return
     method = req.method
     record = log.makeRecord(
-        log.name, logging.INFO, __file__, 0, "%s %s %s", (method, req.path, status), None
+        log.name, logging.INFO, __file__, _LINE, "%s %s %s", (method, req.path, status), None
     )
     if request_id is not None:
         record.request_id = request_id
@@ -131,6 +131,9 @@ def log_request(
     record.status = status
     record.ms = round((time.perf_counter() - started) * 1000, 1)
     log.handle(record)
+
+
+_LINE = log_request.__code__.co_firstlineno
 
 
 def _begin_request() -> None:
