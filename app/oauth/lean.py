@@ -27,6 +27,7 @@ from app.oauth import protocol
 from app.quotas import gate
 from app.services import audit
 from app.tenancy import ENVIRON_SLUG
+from app.tenancy import snapshot_for
 from app.web import hooks
 from app.web import unavailable
 
@@ -140,8 +141,6 @@ def _wsgi(response, request, snapshot, request_id: str):
 
 
 def _tenant(request):
-    from app.tenancy import snapshot_for
-
     return snapshot_for(request.host, request.environ.get(ENVIRON_SLUG))
 
 
