@@ -17,6 +17,7 @@ import time
 from datetime import UTC
 from datetime import datetime
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from jwt.algorithms import get_default_algorithms
@@ -262,7 +263,18 @@ def _check_claims(tenant: Tenant, claims: dict, verify_exp: bool) -> None:
         raise InvalidToken("wrong tenant")
 
 
-def _decode(tenant: Tenant, token: str, *, verify_exp: bool = True) -> tuple[dict, dict]:
+@lru_cache(maxsize=256)
+def _header(segment: str) -> MappingProxyType:
+    """The protected header of a compact JWS, read only. Every token signed by one key
+    carries the same header bytes, so it is parsed once per worker (a refused header
+    raises, and is not kept)."""
+    header = _json_object(_segment(segment))
+    if "crit" in header or "b64" in header:  # no JWS extensions are understood here
+        raise InvalidToken("unsupported header")
+    return MappingProxyType(header)
+
+
+def _decode(tenant: Tenant, token: str, *, verify_exp: bool = True) -> tuple[Any, dict]:
     """Header and claims of a JWT signed by one of THIS tenant's published keys.
 
     The compact JWS is parsed once (PyJWT's ``decode`` after ``get_unverified_header``
@@ -274,9 +286,7 @@ def _decode(tenant: Tenant, token: str, *, verify_exp: bool = True) -> tuple[dic
     parts = token.split(".")
     if len(parts) != 3:
         raise InvalidToken("malformed")
-    header = _json_object(_segment(parts[0]))
-    if "crit" in header or "b64" in header:  # no JWS extensions are understood here
-        raise InvalidToken("unsupported header")
+    header = _header(parts[0])
     key = keys.verification_key(tenant, header.get("kid"))
     if key is None:
         raise InvalidToken("unknown kid")
