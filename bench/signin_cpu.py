@@ -23,7 +23,6 @@ from bench import harness
 from bench import signin
 from bench.seed import seed
 
-
 # Every statement the app sends during one request (BEGIN is not one; COMMIT is).
 _STATEMENTS: list[str] = []
 
