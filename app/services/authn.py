@@ -117,8 +117,10 @@ def authenticate(tenant: Tenant, email: str, password: str) -> User:
         if is_locked(user):
             raise AccountLocked(user.locked_until)
         raise InvalidCredentials()
-    user.failed_logins = 0
-    user.locked_until = None
+    if user.failed_logins:  # assigned only when it changes: no UPDATE, no dirty row
+        user.failed_logins = 0
+    if user.locked_until is not None:
+        user.locked_until = None
     imported = kind_of(user.password_hash) in ("bcrypt", "django_pbkdf2_sha256")
     if rehash_if_needed(user, password) and imported:  # first sign-in after an import
         audit.record(tenant, "password.upgraded", target_type="user", target_id=user.id)

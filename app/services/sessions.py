@@ -61,19 +61,35 @@ def is_live(session: BrowserSession, tenant: Tenant, now=None) -> bool:
 
 def load_session(tenant: Tenant, token: str | None) -> BrowserSession | None:
     """The live session for a cookie token in this tenant, touched; else None."""
+    return load_session_and_user(tenant, token)[0]
+
+
+def load_session_and_user(
+    tenant: Tenant, token: str | None
+) -> tuple[BrowserSession | None, User | None]:
+    """The live session for a cookie token in this tenant, touched, with its user, in
+    one query; else ``(None, None)``."""
     if not token or len(token) > 200:
-        return None
-    session = scope(tenant).first(BrowserSession, BrowserSession.token_digest == digest(token))
-    if session is None:
-        return None
+        return None, None
+    stmt = (
+        scope(tenant)
+        .select(BrowserSession, BrowserSession.token_digest == digest(token))
+        .add_columns(User)
+        .join(User, (User.id == BrowserSession.user_id) & (User.tenant_id == tenant.id))
+        .limit(1)
+    )
+    row = db.session.execute(stmt).first()
+    if row is None:
+        return None, None
+    session, user = row
     now = utcnow()
     if not is_live(session, tenant, now):
         if session.ended_at is None:
             session.ended_at = now
-        return None
+        return None, None
     if now - session.last_seen_at > TOUCH_INTERVAL:
         session.last_seen_at = now
-    return session
+    return session, user
 
 
 def end_session(session: BrowserSession, *, notify: bool = True, reason: str = "logout") -> None:
