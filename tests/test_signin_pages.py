@@ -1,12 +1,14 @@
 """The sign-in flow's browser steps, counted and cached (issue #15).
 
 Statements per step (the bench's flow: authorize → /login → POST /login → authorize):
-the login page reads nothing when warm, the password POST does not read back the session
-it has just inserted, a signed-in authorization reads the session and its user in one
-query. What the hosted pages build once per tenant snapshot and language
-(app/web/page_cache.py: branding, the language picker) is per tenant, per language and
-per URL form, is rebuilt after a branding or settings change, and keeps the CSRF token
-and the return path per request.
+the login page reads nothing when warm, the password POST reads the user and whether
+they have a second factor in one query and does not read back the session it has just
+inserted, a signed-in authorization reads the session and its user in one query.
+
+What the hosted pages build once per tenant snapshot and language (app/web/page_cache.py:
+branding, the language picker) is per tenant, per language and per URL form, is rebuilt
+after a branding or settings change, and keeps the CSRF token and the return path per
+request.
 """
 
 from __future__ import annotations
@@ -99,7 +101,10 @@ def test_the_password_post_does_not_read_back_its_session(app, tenant, ada, tena
     assert seen[-1] == "COMMIT" and seen.count("COMMIT") == 1
     statements = seen[:-1]
     assert not [s for s in statements if s.startswith("SELECT browser_sessions")], statements
-    assert len(statements) <= 7, statements
+    # the user and whether they have a second factor: one query
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert len(reads) == 1 and "FROM users" in reads[0] and "mfa_factors" in reads[0], reads
+    assert len(statements) <= 5, statements
     # what the sign-in writes is all there: the session, the audit event and its outbox
     # event (the webhook payload is the session as the admin API shows it)
     for table in ("browser_sessions", "audit_events", "events"):
@@ -132,6 +137,39 @@ def test_a_signed_in_authorization_reads_session_and_user_in_one_query(
     reads = [s for s in seen if s.startswith("SELECT")]
     assert len(reads) == 1, seen
     assert "FROM browser_sessions JOIN users" in reads[0], reads
+
+
+@pytest.mark.parametrize(
+    ("factors", "kind", "challenged"),
+    [(["totp", "webauthn"], "totp", True), (["webauthn"], "totp", False), (["totp"], None, False)],
+)
+def test_the_second_factor_read_with_the_user_follows_the_policy(
+    app, make_tenant, make_user, tenant_client, factors, kind, challenged
+):
+    """A confirmed factor of an allowed kind sends the password sign-in to the challenge;
+    one of a kind the tenant no longer allows, or none, does not (mfa_policy optional)."""
+    from app.models import MfaFactor
+    from app.models.base import utcnow
+
+    tenant = make_tenant("acme-corp", "Acme Corp", mfa_policy="optional", mfa_factors=factors)
+    ada = make_user(tenant, password=PASSWORD)
+    if kind:
+        with app.app_context():
+            db.session.add(
+                MfaFactor(
+                    tenant_id=tenant.id,
+                    user_id=ada.id,
+                    kind=kind,
+                    name="phone",
+                    secret_encrypted="x",
+                    confirmed_at=utcnow(),
+                )
+            )
+            db.session.commit()
+    response = post_login(tenant_client(tenant))
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("/mfa/") if challenged else location == "/account/", location
 
 
 def test_a_disabled_user_is_still_signed_out_by_the_joined_load(app, tenant, ada, tenant_client):

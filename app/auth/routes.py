@@ -67,13 +67,16 @@ def login():
         status = 422 if form.is_submitted() else 200
         return render_template("auth/login.html", form=form), status
     try:
-        user = authn.authenticate(current_tenant, form.email.data, form.password.data)
+        checked = authn.check_password(current_tenant, form.email.data, form.password.data)
     except authn.EmailNotVerified as exc:
         flask_session[PENDING_VERIFY] = [current_tenant.id, exc.user.id]
         return render_template("auth/login.html", form=form, unverified=exc.message), 403
     except (authn.InvalidCredentials, authn.AccountLocked) as exc:
         return render_template("auth/login.html", form=form, form_error=exc.message), exc.status
-    second_step = second_factor_redirect(user, ["pwd"], form.next.data)  # MFA (app.mfa.flow)
+    user = checked.user
+    second_step = second_factor_redirect(  # MFA (app.mfa.flow)
+        user, ["pwd"], form.next.data, has_factor=checked.has_factor
+    )
     if second_step is not None:
         return second_step
     return complete_sign_in(user, ["pwd"], form.next.data)

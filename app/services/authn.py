@@ -11,6 +11,7 @@ No enumeration: an unknown email, a wrong password and a disabled account all ra
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 
@@ -25,6 +26,7 @@ from app.security.foreign_hashes import kind_of
 from app.security.passwords import verify_password
 from app.services import audit
 from app.services import email_tokens
+from app.services import mfa
 from app.services import users
 from app.services.credentials import rehash_if_needed
 from app.services.errors import Conflict
@@ -33,6 +35,7 @@ from app.services.errors import ServiceError
 from app.services.errors import ValidationFailed
 from app.services.settings import email_domain_allowed
 from app.services.settings import get_settings
+from app.tenancy import scope
 
 GENERIC_FAILURE = "Incorrect email or password."
 
@@ -95,11 +98,39 @@ def record_failure(tenant: Tenant, user: User, settings: dict) -> None:
         )
 
 
+@dataclass(frozen=True)
+class PasswordSignIn:
+    """A correct password: the user, and whether they have a usable second factor (read
+    with the user, for :func:`app.mfa.flow.second_factor_redirect`)."""
+
+    user: User
+    has_factor: bool | None
+
+
 def authenticate(tenant: Tenant, email: str, password: str) -> User:
     """The user whose email and password these are; raises InvalidCredentials,
     AccountLocked or EmailNotVerified. Counts failures and locks per tenant policy."""
+    return check_password(tenant, email, password).user
+
+
+def _find_for_sign_in(tenant: Tenant, email: str) -> tuple[User | None, bool | None]:
+    """The user with this address and, unless MFA is off, whether they have a usable
+    second factor: one query."""
+    try:
+        normalized = users.normalize_email(email, strict=False)
+    except ValidationFailed:
+        return None, None
+    stmt = scope(tenant).select(User, User.email == normalized).limit(1)
+    if mfa.policy(tenant) == "off":
+        return db.session.scalar(stmt), None
+    row = db.session.execute(stmt.add_columns(mfa.has_factor_clause(tenant))).first()
+    return (row[0], bool(row[1])) if row is not None else (None, None)
+
+
+def check_password(tenant: Tenant, email: str, password: str) -> PasswordSignIn:
+    """:func:`authenticate`, which also says whether the user has a second factor."""
     settings = get_settings(tenant)
-    user = users.find_by_email(tenant, email or "")
+    user, has_factor = _find_for_sign_in(tenant, email or "")
     # Always pay for one argon2 verification, whoever asks.
     ok = verify_password(user.password_hash if user else None, password or "")
     if user is None:
@@ -127,7 +158,7 @@ def authenticate(tenant: Tenant, email: str, password: str) -> User:
     db.session.flush()
     if settings["require_email_verification"] and not user.email_verified:
         raise EmailNotVerified(user)
-    return user
+    return PasswordSignIn(user, has_factor)
 
 
 # --- self sign-up -----------------------------------------------------------------------
