@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
+from flask import has_request_context
 from flask import render_template
 from flask import request
 from markupsafe import Markup
@@ -53,7 +54,7 @@ def settings_of(tenant) -> dict[str, Any]:
 def per_page(tenant, name: str, build):
     """``build()`` once per (snapshot, language, script root) for the request's tenant;
     every time when the page cannot use the snapshot."""
-    snapshot = snapshot_of(tenant) if tenant is not None else None
+    snapshot = snapshot_of(tenant) if tenant is not None and has_request_context() else None
     if snapshot is None:
         return build()
     from flask_babel import get_locale
