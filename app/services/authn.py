@@ -17,6 +17,8 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy import bindparam
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Tenant
@@ -104,7 +106,7 @@ class PasswordSignIn:
     with the user, for :func:`app.mfa.flow.second_factor_redirect`)."""
 
     user: User
-    has_factor: bool | None
+    has_factor: bool
 
 
 def authenticate(tenant: Tenant, email: str, password: str) -> User:
@@ -113,18 +115,33 @@ def authenticate(tenant: Tenant, email: str, password: str) -> User:
     return check_password(tenant, email, password).user
 
 
-def _find_for_sign_in(tenant: Tenant, email: str) -> tuple[User | None, bool | None]:
-    """The user with this address and, unless MFA is off, whether they have a usable
-    second factor: one query."""
+def _find_for_sign_in(tenant: Tenant, email: str) -> tuple[User | None, bool]:
+    """The user with this address and whether they have a usable second factor: one
+    query, built once per process."""
     try:
         normalized = users.normalize_email(email, strict=False)
     except ValidationFailed:
-        return None, None
-    stmt = scope(tenant).select(User, User.email == normalized).limit(1)
-    if mfa.policy(tenant) == "off":
-        return db.session.scalar(stmt), None
-    row = db.session.execute(stmt.add_columns(mfa.has_factor_clause(tenant))).first()
-    return (row[0], bool(row[1])) if row is not None else (None, None)
+        return None, False
+    row = (
+        scope(tenant)
+        .execute_prepared(
+            "authn.sign_in_user",
+            _sign_in_user,
+            email=normalized,
+            factor_kinds=mfa.allowed_factors(tenant),
+        )
+        .first()
+    )
+    return (row[0], bool(row[1])) if row is not None else (None, False)
+
+
+def _sign_in_user(tenant_id):
+    kinds = bindparam("factor_kinds", expanding=True)
+    return (
+        select(User, mfa.has_factor_clause(tenant_id, kinds))
+        .where(User.tenant_id == tenant_id, User.email == bindparam("email"))
+        .limit(1)
+    )
 
 
 def check_password(tenant: Tenant, email: str, password: str) -> PasswordSignIn:

@@ -109,16 +109,17 @@ def needs_second_factor(tenant: Tenant, user: User, *, has_factor: bool | None =
     return has_factor if has_factor is not None else bool(user_factors(tenant, user))
 
 
-def has_factor_clause(tenant: Tenant):
-    """SQL: the user (``User`` in the enclosing query) has a confirmed factor of an allowed
-    kind, i.e. ``bool(user_factors(tenant, user))``, to read along with the user."""
+def has_factor_clause(tenant_id, kinds):
+    """SQL: the user (``User`` in the enclosing query) has a confirmed factor of one of
+    ``kinds`` (:func:`allowed_factors`), i.e. ``bool(user_factors(tenant, user))``, to
+    read along with the user. ``tenant_id`` and ``kinds`` may be bound parameters."""
     from sqlalchemy import exists
 
     return exists().where(
-        MfaFactor.tenant_id == tenant.id,
+        MfaFactor.tenant_id == tenant_id,
         MfaFactor.user_id == User.id,
         MfaFactor.confirmed_at.is_not(None),
-        MfaFactor.kind.in_(allowed_factors(tenant)),
+        MfaFactor.kind.in_(kinds),
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import bindparam
+from sqlalchemy import select
 from sqlalchemy import update
 
 from app.extensions import db
@@ -71,14 +73,11 @@ def load_session_and_user(
     one query; else ``(None, None)``."""
     if not token or len(token) > 200:
         return None, None
-    stmt = (
+    row = (
         scope(tenant)
-        .select(BrowserSession, BrowserSession.token_digest == digest(token))
-        .add_columns(User)
-        .join(User, (User.id == BrowserSession.user_id) & (User.tenant_id == tenant.id))
-        .limit(1)
+        .execute_prepared("sessions.by_token_with_user", _by_token_with_user, digest=digest(token))
+        .first()
     )
-    row = db.session.execute(stmt).first()
     if row is None:
         return None, None
     session, user = row
@@ -90,6 +89,18 @@ def load_session_and_user(
     if now - session.last_seen_at > TOUCH_INTERVAL:
         session.last_seen_at = now
     return session, user
+
+
+def _by_token_with_user(tenant_id):
+    return (
+        select(BrowserSession, User)
+        .join(User, (User.id == BrowserSession.user_id) & (User.tenant_id == tenant_id))
+        .where(
+            BrowserSession.tenant_id == tenant_id,
+            BrowserSession.token_digest == bindparam("digest"),
+        )
+        .limit(1)
+    )
 
 
 def end_session(session: BrowserSession, *, notify: bool = True, reason: str = "logout") -> None:
