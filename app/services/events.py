@@ -216,9 +216,9 @@ def _resource(tenant: Tenant, type_: str, audit_event) -> dict | None:
 
 
 def _flushed_session(tenant: Tenant, session_id: str | None):
-    """The browser session, as this transaction holds it when it is flushed and unchanged
-    since (the row a sign-in has just inserted: it need not be read back; its serializer
-    reads plain columns only), else read."""
+    """The browser session as this transaction holds it — just added by a sign-in (its id
+    and timestamps set), or flushed and unchanged since — else read. A sign-in's session
+    need not be read back; its serializer reads plain columns only."""
     from sqlalchemy import inspect
 
     from app.models import BrowserSession
@@ -230,6 +230,15 @@ def _flushed_session(tenant: Tenant, session_id: str | None):
         state = inspect(loaded)
         if not state.modified and not state.expired_attributes:
             return loaded
+    elif loaded is None:
+        for pending in db.session.new:
+            if (
+                isinstance(pending, BrowserSession)
+                and pending.id == session_id
+                and pending.tenant_id == tenant.id
+                and pending.created_at is not None
+            ):
+                return pending
     return scope(tenant).get(BrowserSession, session_id)
 
 

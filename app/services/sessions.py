@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import BrowserSession
 from app.models import Tenant
 from app.models import User
+from app.models.base import new_id
 from app.models.base import utcnow
 from app.security.tokens import digest
 from app.security.tokens import new_token
@@ -37,6 +38,10 @@ def start_session(
     token = new_token()
     session = scope(tenant).add(
         BrowserSession(
+            # id and created_at here, not at the INSERT: the session is written with the
+            # rest of the sign-in (audit, outbox) in one flush, yet its id is known now.
+            id=new_id("ses"),
+            created_at=now,
             user_id=user.id,
             token_digest=digest(token),
             auth_time=now,
@@ -48,7 +53,6 @@ def start_session(
         )
     )
     user.last_login_at = now
-    db.session.flush()
     return session, token
 
 
