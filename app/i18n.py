@@ -84,11 +84,11 @@ def to_tag(locale) -> str:
 
 def tenant_locales(tenant) -> tuple[list[str], str]:
     """The tenant's languages and its default (settings ``locales``, ``default_locale``)."""
-    from app.services.settings import get_settings
+    from app.web.page_cache import settings_of
 
     if tenant is None:
         return list(LOCALES), "en"
-    settings = get_settings(tenant)
+    settings = settings_of(tenant)
     allowed = [code for code in settings["locales"] if code in LOCALES] or ["en"]
     default = settings["default_locale"]
     return allowed, default if default in allowed else allowed[0]

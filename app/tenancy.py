@@ -289,11 +289,14 @@ def tenant_url_for(tenant: Tenant, endpoint: str, **values) -> str:
     return external_url(tenant, adapter.build(endpoint, values))
 
 
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f]")
+
+
 def is_same_origin_path(target: str | None) -> bool:
     """True for a relative path that stays on this origin (an open-redirect guard)."""
     if not target or not target.startswith("/") or target.startswith("//"):
         return False
-    return "\\" not in target and not any(ord(c) < 32 for c in target)
+    return "\\" not in target and _CONTROL_CHARACTER.search(target) is None
 
 
 # --- the tenant-scoped data path ------------------------------------------------------

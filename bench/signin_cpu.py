@@ -23,6 +23,41 @@ from bench import harness
 from bench import signin
 from bench.seed import seed
 
+# Every statement the app sends during one request (BEGIN is not one; COMMIT is).
+_STATEMENTS: list[str] = []
+# CPU ms of the argon2id verifications during one request.
+_ARGON2: list[float] = []
+
+
+def _time_argon2() -> None:
+    """Time every argon2id verification, so a step's CPU can be shown without it."""
+    from argon2 import PasswordHasher
+
+    verify = PasswordHasher.verify
+
+    def timed(self, *args, **kwargs):
+        cpu0 = time.process_time()
+        try:
+            return verify(self, *args, **kwargs)
+        finally:
+            _ARGON2.append((time.process_time() - cpu0) * 1000)
+
+    PasswordHasher.verify = timed
+
+
+def _count_statements() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        _STATEMENTS.append(" ".join(statement.split())[:160])
+
+    def commit(conn):
+        _STATEMENTS.append("COMMIT")
+
+    event.listen(Engine, "before_cursor_execute", before)
+    event.listen(Engine, "commit", commit)
+
 
 class InProcessBrowser:
     """bench.signin.Browser's interface over the WSGI app (a cookie jar, no socket)."""
@@ -31,6 +66,8 @@ class InProcessBrowser:
         self.app = app
         self.cookies: dict[str, str] = {}
         self.cpu: dict[str, list[float]] = {}
+        self.statements: dict[str, list[int]] = {}
+        self.sql: dict[str, list[str]] = {}
         self.profiles = profiles
 
     def request(self, method, host, path, body=None, headers=None):
@@ -52,6 +89,8 @@ class InProcessBrowser:
         builder.close()
         environ["wsgi.input"] = io.BytesIO(data or b"")
         step = f"{method} {urlsplit(path).path}"
+        if step in self.cpu:  # the second authorize of a flow (signed in) is its own row
+            step += " (again)"
         status_line, response_headers = [], []
 
         def start_response(status, headers, exc_info=None):
@@ -63,6 +102,8 @@ class InProcessBrowser:
             if (self.profiles is not None)
             else None
         )
+        _STATEMENTS.clear()
+        _ARGON2.clear()
         cpu0 = time.process_time()
         if profiler is not None:
             profiler.enable()
@@ -72,7 +113,12 @@ class InProcessBrowser:
             result.close()
         if profiler is not None:
             profiler.disable()
-        self.cpu.setdefault(step, []).append((time.process_time() - cpu0) * 1000)
+        cpu = (time.process_time() - cpu0) * 1000
+        self.cpu.setdefault(step, []).append(cpu)
+        if _ARGON2:
+            self.cpu.setdefault(f"{step} w/o argon2id", []).append(cpu - sum(_ARGON2))
+        self.statements.setdefault(step, []).append(len(_STATEMENTS))
+        self.sql.setdefault(step, []).extend(_STATEMENTS)
         message = HTTPMessage()
         for name, value in response_headers:
             message[name] = value
@@ -85,10 +131,28 @@ class InProcessBrowser:
         pass
 
 
+def _argon2_ms(manifest) -> float:
+    """CPU ms of one verification of the seeded hash (the part of POST /login no code
+    change here can remove)."""
+    from argon2 import PasswordHasher
+
+    from bench.seed import production_hash
+
+    hashed = production_hash(manifest.password)
+    hasher = PasswordHasher()
+    values = []
+    for _ in range(10):
+        cpu0 = time.process_time()
+        hasher.verify(hashed, manifest.password)
+        values.append((time.process_time() - cpu0) * 1000)
+    return statistics.median(values)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.signin_cpu")
     parser.add_argument("--flows", type=int, default=30)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sql", action="store_true", help="print one flow's statements")
     args = parser.parse_args(argv)
     database = harness.Database.create("postgresql")
     try:
@@ -97,18 +161,30 @@ def main(argv=None) -> int:
         from app import create_app
 
         app = create_app({"LOGIN_RATE_LIMIT": "1000000 per minute"})
+        _count_statements()
+        _time_argon2()
         target = signin.targets(manifest, "localhost:5999")[0]
         profiles: dict = {}
         steps: dict[str, list[float]] = {}
+        counts: dict[str, list[int]] = {}
         for n in range(args.flows + 5):
             browser = InProcessBrowser(app, profiles if (args.profile and n >= 5) else None)
             signin.sign_in(browser, target, manifest, n)
             if n >= 5:  # the first flows warm the worker up
                 for step, values in browser.cpu.items():
                     steps.setdefault(step, []).extend(values)
-        print(f"{'step':<28} {'CPU ms (median)':>16} {'n':>4}")
+                for step, values in browser.statements.items():
+                    counts.setdefault(step, []).extend(values)
+        print(f"{'step':<28} {'CPU ms (median)':>16} {'statements':>11} {'n':>4}")
         for step, values in steps.items():
-            print(f"{step:<28} {statistics.median(values):16.2f} {len(values):4d}")
+            statements = statistics.median(counts.get(step.removesuffix(" w/o argon2id"), [0]))
+            print(f"{step:<28} {statistics.median(values):16.2f} {statements:11g} {len(values):4d}")
+        print(f"{'argon2id verify alone':<28} {_argon2_ms(manifest):16.2f}")
+        if args.sql:
+            for step, lines in browser.sql.items():
+                print(f"\n{step} (last flow, both requests if the step repeats):")
+                for line in lines:
+                    print(f"  {line}")
         harness.WORK.mkdir(parents=True, exist_ok=True)
         for step, profiler in profiles.items():
             name = step.replace(" ", "").replace("/", "_")

@@ -4,7 +4,6 @@ name, code, csrf_token; ``next`` rides along hidden and is validated where it is
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms import HiddenField
 from wtforms import PasswordField
@@ -19,11 +18,12 @@ from app.services import users
 from app.services.errors import ValidationFailed
 from app.services.password_policy import password_problems
 from app.tenancy import current_tenant
+from app.web.forms import PageForm
 from app.web.validators import display_name
 from app.web.validators import new_password_length
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PageForm):
     email = EmailField(
         _l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=320)]
     )
@@ -34,7 +34,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class SignupForm(FlaskForm):
+class SignupForm(PageForm):
     """Every field is checked by the services' own rules, so all errors show at once."""
 
     name = StringField(_l("Name"), validators=[display_name])
@@ -62,14 +62,14 @@ class SignupForm(FlaskForm):
             raise ValidationError(" ".join(problems))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PageForm):
     email = EmailField(
         _l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=320)]
     )
     submit = SubmitField(_l("Email me a reset link"))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(PageForm):
     password = PasswordField(
         _l("New password"),
         validators=[DataRequired(_l("Choose a new password.")), new_password_length()],
@@ -77,13 +77,13 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Set new password"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PageForm):
     """A form with only its CSRF token: sign out, resend verification, end a session."""
 
     submit = SubmitField(_l("Continue"))
 
 
-def apply_errors(form: FlaskForm, errors: dict[str, str]) -> str:
+def apply_errors(form: PageForm, errors: dict[str, str]) -> str:
     """Put a service's per-field errors next to the form's fields; returns what is left
     over (errors for no field of this form) as one message for the top of the form."""
     leftover = []
@@ -96,7 +96,7 @@ def apply_errors(form: FlaskForm, errors: dict[str, str]) -> str:
     return " ".join(leftover)
 
 
-class EmailCodeRequestForm(FlaskForm):
+class EmailCodeRequestForm(PageForm):
     """Ask for a one-time code or a magic link (``method``: email_code or magic_link)."""
 
     email = EmailField(
@@ -106,7 +106,7 @@ class EmailCodeRequestForm(FlaskForm):
     next = HiddenField()
 
 
-class EmailCodeForm(FlaskForm):
+class EmailCodeForm(PageForm):
     """The emailed 6-digit code (field ``code``); ``email`` rides along for the
     per-account rate limit."""
 

@@ -13,7 +13,8 @@ from app.auth import bp
 from app.services.authn import signup_refusal
 from app.services.password_policy import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from app.services.roles import has_tenant_role
-from app.services.settings import get_settings
+from app.web.page_cache import per_page
+from app.web.page_cache import settings_of
 
 # The console's landing endpoint, in the order we look for it.
 ADMIN_ENDPOINTS = ("admin.index", "admin.dashboard", "admin.home")
@@ -34,14 +35,20 @@ def admin_url() -> str | None:
 
 def signup_open() -> bool:
     tenant = g.get("tenant")
-    return tenant is not None and signup_refusal(tenant) is None
+    if tenant is None:
+        return False
+    return per_page(tenant, "signup_open", lambda: signup_refusal(tenant) is None)
 
 
 def password_hint() -> str:
     tenant = g.get("tenant")
     if tenant is None:
         return ""
-    minimum = get_settings(tenant)["password_min_length"]
+    return per_page(tenant, "password_hint", lambda: _password_hint(tenant))
+
+
+def _password_hint(tenant) -> str:
+    minimum = settings_of(tenant)["password_min_length"]
     return _(
         "Use %(min)d to %(max)d characters. A few unrelated words make a strong password.",
         min=minimum,
@@ -52,7 +59,7 @@ def password_hint() -> str:
 def login_methods() -> list[str]:
     """The tenant's enabled sign-in methods (the pages show only these)."""
     tenant = g.get("tenant")
-    return list(get_settings(tenant)["login_methods"]) if tenant is not None else []
+    return list(settings_of(tenant)["login_methods"]) if tenant is not None else []
 
 
 @bp.app_context_processor

@@ -34,6 +34,7 @@ from app.services.errors import ValidationFailed
 from app.services.settings import get_settings
 from app.tenancy import current_tenant
 from app.tenancy import scope
+from app.web.page_cache import settings_of
 from app.web.session import current_session
 from app.web.session import sign_out
 
@@ -66,20 +67,23 @@ def login():
         status = 422 if form.is_submitted() else 200
         return render_template("auth/login.html", form=form), status
     try:
-        user = authn.authenticate(current_tenant, form.email.data, form.password.data)
+        checked = authn.check_password(current_tenant, form.email.data, form.password.data)
     except authn.EmailNotVerified as exc:
         flask_session[PENDING_VERIFY] = [current_tenant.id, exc.user.id]
         return render_template("auth/login.html", form=form, unverified=exc.message), 403
     except (authn.InvalidCredentials, authn.AccountLocked) as exc:
         return render_template("auth/login.html", form=form, form_error=exc.message), exc.status
-    second_step = second_factor_redirect(user, ["pwd"], form.next.data)  # MFA (app.mfa.flow)
+    user = checked.user
+    second_step = second_factor_redirect(  # MFA (app.mfa.flow)
+        user, ["pwd"], form.next.data, has_factor=checked.has_factor
+    )
     if second_step is not None:
         return second_step
     return complete_sign_in(user, ["pwd"], form.next.data)
 
 
 def password_allowed() -> bool:
-    return "password" in get_settings(current_tenant)["login_methods"]
+    return "password" in settings_of(current_tenant)["login_methods"]
 
 
 def _password_off():

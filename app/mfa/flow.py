@@ -25,11 +25,14 @@ from app.services import mfa
 from app.tenancy import current_tenant
 
 
-def second_factor_redirect(user: User, amr: list[str], next_url: str | None) -> Response | None:
+def second_factor_redirect(
+    user: User, amr: list[str], next_url: str | None, *, has_factor: bool | None = None
+) -> Response | None:
     """After the first factor: a redirect to the challenge (or to enrolment when MFA is
-    required and the user has none), or None when the tenant's policy needs no second factor."""
+    required and the user has none), or None when the tenant's policy needs no second factor.
+    ``has_factor``: see :func:`app.services.mfa.needs_second_factor`."""
     tenant = current_tenant
-    if not mfa.needs_second_factor(tenant, user):
+    if not mfa.needs_second_factor(tenant, user, has_factor=has_factor):
         return None
     pending.start(tenant, user, amr, next_url, purpose="sign_in")
     return redirect(url_for(_step_for(user)))

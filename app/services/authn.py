@@ -11,11 +11,14 @@ No enumeration: an unknown email, a wrong password and a disabled account all ra
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy import bindparam
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Tenant
@@ -25,6 +28,7 @@ from app.security.foreign_hashes import kind_of
 from app.security.passwords import verify_password
 from app.services import audit
 from app.services import email_tokens
+from app.services import mfa
 from app.services import users
 from app.services.credentials import rehash_if_needed
 from app.services.errors import Conflict
@@ -33,6 +37,7 @@ from app.services.errors import ServiceError
 from app.services.errors import ValidationFailed
 from app.services.settings import email_domain_allowed
 from app.services.settings import get_settings
+from app.tenancy import scope
 
 GENERIC_FAILURE = "Incorrect email or password."
 
@@ -95,11 +100,54 @@ def record_failure(tenant: Tenant, user: User, settings: dict) -> None:
         )
 
 
+@dataclass(frozen=True)
+class PasswordSignIn:
+    """A correct password: the user, and whether they have a usable second factor (read
+    with the user, for :func:`app.mfa.flow.second_factor_redirect`)."""
+
+    user: User
+    has_factor: bool
+
+
 def authenticate(tenant: Tenant, email: str, password: str) -> User:
     """The user whose email and password these are; raises InvalidCredentials,
     AccountLocked or EmailNotVerified. Counts failures and locks per tenant policy."""
+    return check_password(tenant, email, password).user
+
+
+def _find_for_sign_in(tenant: Tenant, email: str) -> tuple[User | None, bool]:
+    """The user with this address and whether they have a usable second factor: one
+    query, built once per process."""
+    try:
+        normalized = users.normalize_email(email, strict=False)
+    except ValidationFailed:
+        return None, False
+    row = (
+        scope(tenant)
+        .execute_prepared(
+            "authn.sign_in_user",
+            _sign_in_user,
+            email=normalized,
+            factor_kinds=mfa.allowed_factors(tenant),
+        )
+        .first()
+    )
+    return (row[0], bool(row[1])) if row is not None else (None, False)
+
+
+def _sign_in_user(tenant_id):
+    kinds = bindparam("factor_kinds", expanding=True)
+    return (
+        select(User, mfa.has_factor_clause(tenant_id, kinds))
+        .where(User.tenant_id == tenant_id, User.email == bindparam("email"))
+        .limit(1)
+    )
+
+
+def check_password(tenant: Tenant, email: str, password: str) -> PasswordSignIn:
+    """:func:`authenticate`, which also says whether the user has a second factor."""
     settings = get_settings(tenant)
-    user = users.find_by_email(tenant, email or "")
+    user, has_factor = _find_for_sign_in(tenant, email or "")
     # Always pay for one argon2 verification, whoever asks.
     ok = verify_password(user.password_hash if user else None, password or "")
     if user is None:
@@ -117,15 +165,17 @@ def authenticate(tenant: Tenant, email: str, password: str) -> User:
         if is_locked(user):
             raise AccountLocked(user.locked_until)
         raise InvalidCredentials()
-    user.failed_logins = 0
-    user.locked_until = None
+    if user.failed_logins:  # assigned only when it changes: no UPDATE, no dirty row
+        user.failed_logins = 0
+    if user.locked_until is not None:
+        user.locked_until = None
     imported = kind_of(user.password_hash) in ("bcrypt", "django_pbkdf2_sha256")
     if rehash_if_needed(user, password) and imported:  # first sign-in after an import
         audit.record(tenant, "password.upgraded", target_type="user", target_id=user.id)
     db.session.flush()
     if settings["require_email_verification"] and not user.email_verified:
         raise EmailNotVerified(user)
-    return user
+    return PasswordSignIn(user, has_factor)
 
 
 # --- self sign-up -----------------------------------------------------------------------

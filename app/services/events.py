@@ -171,7 +171,6 @@ def matches(patterns: list[str], type_: str) -> bool:
 
 def _resource(tenant: Tenant, type_: str, audit_event) -> dict | None:
     from app.api import serializers
-    from app.models import BrowserSession
     from app.models import Client
     from app.models import Invitation
     from app.models import Organization
@@ -183,7 +182,7 @@ def _resource(tenant: Tenant, type_: str, audit_event) -> dict | None:
         user = data.get(User, target)
         return serializers.user_to_dict(tenant, user) if user else None
     if family == "session":
-        session = data.get(BrowserSession, extra.get("session_id") or target)
+        session = _flushed_session(tenant, extra.get("session_id") or target)
         return serializers.session_to_dict(session) if session else None
     if family == "sign_in":
         return {
@@ -214,6 +213,33 @@ def _resource(tenant: Tenant, type_: str, audit_event) -> dict | None:
         subject = db.session.get(Tenant, target) if target else tenant
         return serializers.tenant_to_dict(subject) if subject else None
     return None
+
+
+def _flushed_session(tenant: Tenant, session_id: str | None):
+    """The browser session as this transaction holds it — just added by a sign-in (its id
+    and timestamps set), or flushed and unchanged since — else read. A sign-in's session
+    need not be read back; its serializer reads plain columns only."""
+    from sqlalchemy import inspect
+
+    from app.models import BrowserSession
+
+    if not session_id:
+        return None
+    loaded = db.session.identity_map.get(db.session.identity_key(BrowserSession, session_id))
+    if loaded is not None and loaded.tenant_id == tenant.id:
+        state = inspect(loaded)
+        if not state.modified and not state.expired_attributes:
+            return loaded
+    elif loaded is None:
+        for pending in db.session.new:
+            if (
+                isinstance(pending, BrowserSession)
+                and pending.id == session_id
+                and pending.tenant_id == tenant.id
+                and pending.created_at is not None
+            ):
+                return pending
+    return scope(tenant).get(BrowserSession, session_id)
 
 
 def _member(tenant: Tenant, org_id: str | None, user_id: str | None) -> dict | None:

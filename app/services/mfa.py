@@ -97,11 +97,30 @@ def mfa_required(tenant: Tenant, user: User) -> bool:
     return False
 
 
-def needs_second_factor(tenant: Tenant, user: User) -> bool:
-    """After the password: must this sign-in go through a second factor (or enrolment)?"""
+def needs_second_factor(tenant: Tenant, user: User, *, has_factor: bool | None = None) -> bool:
+    """After the password: must this sign-in go through a second factor (or enrolment)?
+
+    ``has_factor``: whether the user has a usable factor, when the caller read it with
+    the user (:func:`has_factor_clause`); else it is read here."""
     if policy(tenant) == "off":
         return False
-    return mfa_required(tenant, user) or bool(user_factors(tenant, user))
+    if mfa_required(tenant, user):
+        return True
+    return has_factor if has_factor is not None else bool(user_factors(tenant, user))
+
+
+def has_factor_clause(tenant_id, kinds):
+    """SQL: the user (``User`` in the enclosing query) has a confirmed factor of one of
+    ``kinds`` (:func:`allowed_factors`), i.e. ``bool(user_factors(tenant, user))``, to
+    read along with the user. ``tenant_id`` and ``kinds`` may be bound parameters."""
+    from sqlalchemy import exists
+
+    return exists().where(
+        MfaFactor.tenant_id == tenant_id,
+        MfaFactor.user_id == User.id,
+        MfaFactor.confirmed_at.is_not(None),
+        MfaFactor.kind.in_(kinds),
+    )
 
 
 def must_enroll(tenant: Tenant, user: User) -> bool:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import bindparam
+from sqlalchemy import select
 from sqlalchemy import update
 
 from app.extensions import db
 from app.models import BrowserSession
 from app.models import Tenant
 from app.models import User
+from app.models.base import new_id
 from app.models.base import utcnow
 from app.security.tokens import digest
 from app.security.tokens import new_token
@@ -35,6 +38,10 @@ def start_session(
     token = new_token()
     session = scope(tenant).add(
         BrowserSession(
+            # id and created_at here, not at the INSERT: the session is written with the
+            # rest of the sign-in (audit, outbox) in one flush, yet its id is known now.
+            id=new_id("ses"),
+            created_at=now,
             user_id=user.id,
             token_digest=digest(token),
             auth_time=now,
@@ -46,7 +53,6 @@ def start_session(
         )
     )
     user.last_login_at = now
-    db.session.flush()
     return session, token
 
 
@@ -61,19 +67,44 @@ def is_live(session: BrowserSession, tenant: Tenant, now=None) -> bool:
 
 def load_session(tenant: Tenant, token: str | None) -> BrowserSession | None:
     """The live session for a cookie token in this tenant, touched; else None."""
+    return load_session_and_user(tenant, token)[0]
+
+
+def load_session_and_user(
+    tenant: Tenant, token: str | None
+) -> tuple[BrowserSession | None, User | None]:
+    """The live session for a cookie token in this tenant, touched, with its user, in
+    one query; else ``(None, None)``."""
     if not token or len(token) > 200:
-        return None
-    session = scope(tenant).first(BrowserSession, BrowserSession.token_digest == digest(token))
-    if session is None:
-        return None
+        return None, None
+    row = (
+        scope(tenant)
+        .execute_prepared("sessions.by_token_with_user", _by_token_with_user, digest=digest(token))
+        .first()
+    )
+    if row is None:
+        return None, None
+    session, user = row
     now = utcnow()
     if not is_live(session, tenant, now):
         if session.ended_at is None:
             session.ended_at = now
-        return None
+        return None, None
     if now - session.last_seen_at > TOUCH_INTERVAL:
         session.last_seen_at = now
-    return session
+    return session, user
+
+
+def _by_token_with_user(tenant_id):
+    return (
+        select(BrowserSession, User)
+        .join(User, (User.id == BrowserSession.user_id) & (User.tenant_id == tenant_id))
+        .where(
+            BrowserSession.tenant_id == tenant_id,
+            BrowserSession.token_digest == bindparam("digest"),
+        )
+        .limit(1)
+    )
 
 
 def end_session(session: BrowserSession, *, notify: bool = True, reason: str = "logout") -> None:

@@ -22,7 +22,6 @@ from app.models import User
 from app.services import audit
 from app.services import sessions as sessions_service
 from app.tenancy import current_tenant
-from app.tenancy import scope
 from app.web import tenant_hints
 
 
@@ -36,8 +35,8 @@ def _load_user_from_cookie(_request) -> User | None:
     if tenant is None:
         return None
     if "browser_session" not in g:
-        session = sessions_service.load_session(tenant, request.cookies.get(cookie_name(tenant.id)))
-        user = scope(tenant).get(User, session.user_id) if session else None
+        token = request.cookies.get(cookie_name(tenant.id))
+        session, user = sessions_service.load_session_and_user(tenant, token)  # one query
         if user is not None and not user.is_active:
             sessions_service.end_session(session, reason="user_disabled")
             session, user = None, None

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from flask import Flask
 from flask import current_app
 from flask import g
 from flask import url_for
 
-from app.services.settings import get_settings
 from app.web import contrast
+from app.web.page_cache import language_picker
+from app.web.page_cache import per_page
+from app.web.page_cache import settings_of
 from app.web.user_agents import describe as describe_user_agent
 
 
@@ -27,12 +31,19 @@ def _uploaded_logo_url(tenant) -> str:
     return url_for("pages.home") + logo_path(*info)[1:] if info else ""
 
 
-def _branding() -> dict:
+def _branding() -> MappingProxyType:
+    """The page's branding: once per tenant snapshot (app/web/page_cache.py)."""
     tenant = g.get("tenant")
+    if tenant is None:
+        return _branding_of(None)
+    return per_page(tenant, "branding", lambda: _branding_of(tenant))
+
+
+def _branding_of(tenant) -> MappingProxyType:
     if tenant is None:
         values = {"display_name": "Gatehouse", "logo_url": "", "primary_color": "#4f46e5"}
     else:
-        branding = get_settings(tenant)["branding"]
+        branding = settings_of(tenant)["branding"]
         values = {
             "display_name": branding["display_name"] or tenant.name,
             "logo_url": _uploaded_logo_url(tenant) or branding["logo_url"],
@@ -43,7 +54,7 @@ def _branding() -> dict:
     values["on_primary"] = contrast.text_on(color)
     values["primary_text"] = contrast.readable_on_white(color)
     values["primary_text_dark"] = contrast.readable_on_dark(color)
-    return values
+    return MappingProxyType(values)  # shared by the snapshot's pages: read only
 
 
 def base_origin() -> str:
@@ -54,6 +65,7 @@ def base_origin() -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(describe_user_agent, "browser_name")
     app.add_template_global(base_origin)
+    app.add_template_global(language_picker)
     app.add_template_filter(contrast.text_on, "on_color")
     app.add_template_filter(contrast.readable_on_white, "readable_on_white")
 

@@ -1,0 +1,263 @@
+"""The sign-in flow's browser steps, counted and cached (issue #15).
+
+Statements per step (the bench's flow: authorize → /login → POST /login → authorize):
+the login page reads nothing when warm, the password POST reads the user and whether
+they have a second factor in one query and does not read back the session it has just
+inserted, a signed-in authorization reads the session and its user in one query.
+
+What the hosted pages build once per tenant snapshot and language (app/web/page_cache.py:
+branding, the language picker) is per tenant, per language and per URL form, is rebuilt
+after a branding or settings change, and keeps the CSRF token and the return path per
+request.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.extensions import db
+from app.services import settings as settings_service
+from tests.support.http import csrf_from
+from tests.support.oauth import authorize
+from tests.support.oauth import make_client
+from tests.support.oauth import pkce_pair
+from tests.test_round_trips import round_trips
+
+# No poll of the configuration version inside a counted request (app/tenant_cache.py).
+pytestmark = pytest.mark.config(TENANT_SYNC_INTERVAL=3600)
+
+PASSWORD = "correct horse battery staple"
+
+_PICKER_RE = re.compile(
+    r'<form method="post" action="([^"]*)" class="language-switcher">.*?</form>', re.S
+)
+
+
+def picker(html: str) -> str:
+    match = _PICKER_RE.search(html)
+    assert match, "no language picker on the page"
+    return match.group(0)
+
+
+def picker_field(html: str, name: str) -> str:
+    block = picker(html)
+    match = re.search(rf'name="{name}" type="hidden" value="([^"]*)"', block) or re.search(
+        rf'type="hidden" name="{name}" value="([^"]*)"', block
+    )
+    assert match, (name, block)
+    return match.group(1)
+
+
+def configure(app, tenant, **changes):
+    from app.services import tenants as tenants_service
+
+    with app.app_context():
+        settings_service.update_settings(tenants_service.get_tenant(tenant.slug), changes)
+        db.session.commit()
+
+
+def login_page(client, path="/login", **headers):
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def post_login(client, email="ada@example.com", password=PASSWORD, next_=None):
+    html = login_page(client, "/login" + (f"?next={next_}" if next_ else ""))
+    data = {"csrf_token": csrf_from(html), "email": email, "password": password}
+    if next_:
+        data["next"] = next_
+    return client.post("/login", data=data)
+
+
+@pytest.fixture
+def ada(make_user, tenant):
+    return make_user(tenant, password=PASSWORD)
+
+
+# --- statements per step ------------------------------------------------------------------
+
+
+def test_the_login_page_reads_nothing_when_warm(app, tenant, tenant_client):
+    client = tenant_client(tenant)
+    login_page(client)
+    with round_trips(app) as seen:
+        html = login_page(client)
+    assert seen == [], seen
+    assert 'name="password"' in html and "language-switcher" in html
+
+
+def test_the_password_post_does_not_read_back_its_session(app, tenant, ada, tenant_client):
+    client = tenant_client(tenant)
+    post_login(client)  # warm: the first sign-in of the worker
+    client = tenant_client(tenant)
+    html = login_page(client)
+    data = {"csrf_token": csrf_from(html), "email": "ada@example.com", "password": PASSWORD}
+    with round_trips(app) as seen:
+        response = client.post("/login", data=data)
+    assert response.status_code == 302 and response.headers["Location"] == "/account/"
+    assert seen[-1] == "COMMIT" and seen.count("COMMIT") == 1
+    statements = seen[:-1]
+    assert not [s for s in statements if s.startswith("SELECT browser_sessions")], statements
+    # the user and whether they have a second factor: one query
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert len(reads) == 1 and "FROM users" in reads[0] and "mfa_factors" in reads[0], reads
+    assert len(statements) <= 5, statements
+    # what the sign-in writes is all there: the session, the audit event and its outbox
+    # event (the webhook payload is the session as the admin API shows it)
+    for table in ("browser_sessions", "audit_events", "events"):
+        assert any(s.startswith(f"INSERT INTO {table}") for s in statements), (table, statements)
+    from app.models import BrowserSession
+    from app.models import Event
+
+    with app.app_context():
+        session = db.session.scalars(
+            db.select(BrowserSession).order_by(BrowserSession.created_at.desc())
+        ).first()
+        event = db.session.scalars(
+            db.select(Event).where(Event.type == "session.created").order_by(Event.id.desc())
+        ).first()
+        assert event.data["id"] == session.id and event.data["user_id"] == ada.id
+        assert event.data["amr"] == ["pwd"] and event.data["created_at"]
+
+
+def test_a_signed_in_authorization_reads_session_and_user_in_one_query(
+    app, tenant, ada, tenant_client
+):
+    client = tenant_client(tenant)
+    rp = make_client(app, tenant)
+    assert post_login(client).status_code == 302
+    _verifier, challenge = pkce_pair()
+    assert authorize(client, rp, verifier_challenge=challenge).status_code == 302  # warm
+    with round_trips(app) as seen:
+        response = authorize(client, rp, verifier_challenge=challenge)
+    assert response.status_code == 302 and "code=" in response.headers["Location"]
+    reads = [s for s in seen if s.startswith("SELECT")]
+    assert len(reads) == 1, seen
+    assert "FROM browser_sessions JOIN users" in reads[0], reads
+
+
+@pytest.mark.parametrize(
+    ("factors", "kind", "challenged"),
+    [(["totp", "webauthn"], "totp", True), (["webauthn"], "totp", False), (["totp"], None, False)],
+)
+def test_the_second_factor_read_with_the_user_follows_the_policy(
+    app, make_tenant, make_user, tenant_client, factors, kind, challenged
+):
+    """A confirmed factor of an allowed kind sends the password sign-in to the challenge;
+    one of a kind the tenant no longer allows, or none, does not (mfa_policy optional)."""
+    from app.models import MfaFactor
+    from app.models.base import utcnow
+
+    tenant = make_tenant("acme-corp", "Acme Corp", mfa_policy="optional", mfa_factors=factors)
+    ada = make_user(tenant, password=PASSWORD)
+    if kind:
+        with app.app_context():
+            db.session.add(
+                MfaFactor(
+                    tenant_id=tenant.id,
+                    user_id=ada.id,
+                    kind=kind,
+                    name="phone",
+                    secret_encrypted="x",
+                    confirmed_at=utcnow(),
+                )
+            )
+            db.session.commit()
+    response = post_login(tenant_client(tenant))
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("/mfa/") if challenged else location == "/account/", location
+
+
+def test_a_disabled_user_is_still_signed_out_by_the_joined_load(app, tenant, ada, tenant_client):
+    from app.models import User
+
+    client = tenant_client(tenant)
+    assert post_login(client).status_code == 302
+    assert client.get("/account").status_code == 200
+    with app.app_context():
+        row = db.session.get(User, ada.id)
+        row.status = "disabled"
+        db.session.commit()
+    assert client.get("/account").status_code == 302  # back to /login
+
+
+# --- the per-snapshot page cache ------------------------------------------------------------
+
+
+def test_branding_and_picker_are_per_tenant(app, make_tenant, tenant_client):
+    acme = make_tenant("acme-corp", "Acme Corp", branding={"primary_color": "#112233"})
+    globex = make_tenant(
+        "globex", "Globex", locales=["en", "fr"], branding={"primary_color": "#445566"}
+    )
+    for _ in range(2):  # the second round is served from each snapshot
+        acme_html = login_page(tenant_client(acme))
+        globex_html = login_page(tenant_client(globex))
+        assert "Acme Corp" in acme_html and "Globex" not in acme_html
+        assert "Globex" in globex_html and "Acme Corp" not in globex_html
+        assert "#112233" in acme_html and "#445566" in globex_html
+        assert 'value="de"' in picker(acme_html) and 'value="de"' not in picker(globex_html)
+        assert 'value="fr"' in picker(globex_html)
+
+
+def test_the_picker_is_per_language(tenant, tenant_client):
+    client = tenant_client(tenant)
+    for _ in range(2):
+        english = picker(login_page(client, **{"Accept-Language": "en"}))
+        spanish = picker(login_page(client, **{"Accept-Language": "es"}))
+        assert ">Language<" in english and 'value="en" lang="en" selected' in english
+        assert ">Idioma<" in spanish and 'value="es" lang="es" selected' in spanish
+        assert 'value="en" lang="en" selected' not in spanish
+
+
+def test_the_picker_is_per_url_form(tenant, tenant_client):
+    host_form = picker(login_page(tenant_client(tenant)))
+    path_form = picker(login_page(tenant_client(tenant, path_form=True)))
+    assert 'action="/language"' in host_form
+    assert f'action="/t/{tenant.slug}/language"' in path_form
+
+
+def test_csrf_token_and_return_path_stay_per_request(tenant, tenant_client):
+    first, second = tenant_client(tenant), tenant_client(tenant)
+    html_1 = login_page(first, "/login?next=/account")
+    html_2 = login_page(second, "/login")
+    token_1, token_2 = picker_field(html_1, "csrf_token"), picker_field(html_2, "csrf_token")
+    assert token_1 and token_2 and token_1 != token_2  # two browsers, two CSRF secrets
+    assert token_1 == csrf_from(html_1)  # the same token as the page's own form
+    assert picker_field(html_1, "return_to") == "/login?next=/account"
+    assert picker_field(html_2, "return_to") == "/login"
+    # and the cached picker still posts: the token is this browser's
+    response = first.post(
+        "/language", data={"csrf_token": token_1, "lang": "fr", "return_to": "/login"}
+    )
+    assert response.status_code == 302
+    assert 'value="fr" lang="fr" selected' in picker(login_page(first))
+
+
+def test_a_branding_change_is_shown_at_once(app, tenant, tenant_client):
+    client = tenant_client(tenant)
+    html = login_page(client)
+    assert "Acme Corp" in html
+    configure(app, tenant, branding={"display_name": "Acme Sign-in", "primary_color": "#0a7a0a"})
+    html = login_page(client)
+    assert "Acme Sign-in" in html and "#0a7a0a" in html
+
+
+def test_a_locales_change_rebuilds_the_picker(app, tenant, tenant_client):
+    client = tenant_client(tenant)
+    assert 'value="de"' in picker(login_page(client))
+    configure(app, tenant, locales=["en", "es"])
+    html = picker(login_page(client))
+    assert 'value="de"' not in html and 'value="es"' in html
+    configure(app, tenant, locales=["en"])
+    assert "language-switcher" not in login_page(client)  # one language: no picker
+
+
+def test_a_sign_up_mode_change_hides_the_sign_up_link(app, tenant, tenant_client):
+    client = tenant_client(tenant)
+    assert "Create an account" in login_page(client)
+    configure(app, tenant, signup_mode="closed")
+    assert "Create an account" not in login_page(client)
