@@ -505,11 +505,13 @@ def main(argv=None) -> int:
     if not args.no_reference:
         reference_cc(results, plan)
     worker = args.worker
-    for kind in [k.strip() for k in args.db.split(",") if k.strip()]:
-        worker = run_database(results, kind, plan, worker)
-    if not args.no_noisy:
-        kind = "postgresql" if "postgresql" in args.db else "sqlite"
-        results["noisy"] = noisy_neighbour(results, kind, plan, worker or "granian")
+    with harness.ServicesOffServerCore() as services:
+        results["services_pinned"] = services.pinned
+        for kind in [k.strip() for k in args.db.split(",") if k.strip()]:
+            worker = run_database(results, kind, plan, worker)
+        if not args.no_noisy:
+            kind = "postgresql" if "postgresql" in args.db else "sqlite"
+            results["noisy"] = noisy_neighbour(results, kind, plan, worker or "granian")
     if "postgresql" in args.db and not args.no_profile:
         results["profile"] = profile_hot_paths(plan)
     results["finished"] = time.time()

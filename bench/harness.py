@@ -2,7 +2,8 @@
 
 The server under test (Gatehouse under gunicorn, or the reference oidc-provider) runs
 with ``taskset -c SERVER_CORE``; every load generator (wrk, the sign-in client, this
-process itself) runs on ``LOAD_CORE``, so figures are "per worker core".
+process itself) and the local PostgreSQL and Redis (:class:`ServicesOffServerCore`) run
+on ``LOAD_CORE``, so figures are "per worker core".
 """
 
 from __future__ import annotations
@@ -53,6 +54,58 @@ def pin_self_to_load_core() -> None:
     """This process drives the sign-in flows: keep it off the server's core."""
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {LOAD_CORE})
+
+
+# The database and cache servers (PostgreSQL's postmaster, backends and background
+# writers; Redis) are services beside the worker, not part of its core: during a run they
+# share the load generator's core, as a database on its own host would take none of the
+# worker's. A backend forked after the move inherits the postmaster's affinity.
+SERVICE_PROCESSES = frozenset({"postgres", "redis-server"})
+
+
+def _service_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if name in SERVICE_PROCESSES:
+            pids.append(int(entry.name))
+    return pids
+
+
+class ServicesOffServerCore:
+    """Pin the local PostgreSQL and Redis processes to the load core for the run, and
+    give them back every core afterwards (the machine is shared: its tests run on the
+    same services). Where that is not allowed (not root, another user's processes), the
+    run goes on with them unpinned and says so (``pinned`` is False)."""
+
+    def __init__(self):
+        self.pinned = False
+        self._all = set(range(os.cpu_count() or 1))
+
+    def _set(self, cores: set[int]) -> bool:
+        moved = False
+        for pid in _service_pids():
+            try:
+                os.sched_setaffinity(pid, cores)
+                moved = True
+            except (PermissionError, ProcessLookupError, OSError):
+                continue
+        return moved
+
+    def __enter__(self):
+        if hasattr(os, "sched_setaffinity") and len(self._all) > 1:
+            self.pinned = self._set({LOAD_CORE})
+        return self
+
+    def __exit__(self, *exc):
+        if self.pinned:
+            self._set(self._all)
+        return False
 
 
 def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:

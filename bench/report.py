@@ -217,7 +217,13 @@ def write(results: dict, out: str) -> None:
         f"- {plan['seconds']} s per figure. `wsgi:app` with `GATEHOUSE_ENV=production`, "
         "JSON request logs at INFO (to a file), the per-IP sign-in limit raised "
         "(`LOGIN_RATE_LIMIT`: every request comes from 127.0.0.1); per-account limits as "
-        "configured. PostgreSQL's own processes are not pinned (they float over both cores).",
+        "configured. "
+        + (
+            f"PostgreSQL's and Redis's processes pinned to core {harness.LOAD_CORE} for the "
+            "run (a database beside the worker, not on its core; bench/harness.py)."
+            if results.get("services_pinned")
+            else "PostgreSQL's own processes are not pinned (they float over both cores)."
+        ),
         f'- "one": a fresh database with one tenant ({plan["users_one_tenant"]:,} users). '
         f'"many": after seeding {plan["scale_tenants"]:,} tenants x '
         f"{plan['scale_users_per_tenant']} users into the same database, each figure rotates "

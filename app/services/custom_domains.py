@@ -15,7 +15,6 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import CustomDomain
 from app.models import Tenant
-from app.models.base import utcnow
 from app.services import audit
 from app.services import domain_verification as dnsv
 from app.services.errors import Conflict
@@ -86,11 +85,7 @@ def verify_domain(tenant: Tenant, row: CustomDomain, *, operator: bool = False) 
     VerificationFailed when it is missing or DNS cannot answer."""
     if row.is_verified:
         return row
-    if not operator:
-        dnsv.require_txt(record_of(row))
-    row.verified_at = utcnow()
-    row.verified_by = "operator" if operator else "dns"
-    db.session.flush()
+    dnsv.mark_verified(row, record_of(row), operator=operator)
     audit.record(
         tenant,
         "domain.verified",

@@ -14,6 +14,8 @@ import dns.exception
 import dns.resolver
 from flask import current_app
 
+from app.extensions import db
+from app.models.base import utcnow
 from app.services.errors import ServiceError
 
 PREFIX = "_gatehouse-challenge"
@@ -92,3 +94,14 @@ def require_txt(record: TxtRecord) -> None:
             f"No TXT record {record.name} with value {record.value} was found yet.",
             reason="record_missing",
         )
+
+
+def mark_verified(row, record: TxtRecord, *, operator: bool = False) -> None:
+    """Verify a custom or organization domain row now: its TXT ``record`` is checked
+    (``require_txt``) unless an instance operator vouches for it, then ``verified_at`` and
+    ``verified_by`` ("dns" or "operator") are set and flushed."""
+    if not operator:
+        require_txt(record)
+    row.verified_at = utcnow()
+    row.verified_by = "operator" if operator else "dns"
+    db.session.flush()

@@ -11,7 +11,6 @@ from app.extensions import db
 from app.models import Organization
 from app.models import OrgDomain
 from app.models import Tenant
-from app.models.base import utcnow
 from app.security.tokens import new_token
 from app.services import audit
 from app.services import domain_verification as dnsv
@@ -55,11 +54,7 @@ def verify_domain(tenant: Tenant, row: OrgDomain, *, operator: bool = False) -> 
     VerificationFailed when the record is missing or DNS cannot answer."""
     if row.verified_at is not None:
         return row
-    if not operator:
-        dnsv.require_txt(record_of(row))
-    row.verified_at = utcnow()
-    row.verified_by = "operator" if operator else "dns"
-    db.session.flush()
+    dnsv.mark_verified(row, record_of(row), operator=operator)
     audit.record(
         tenant,
         "org.domain_verified",

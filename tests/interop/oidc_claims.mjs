@@ -7,60 +7,27 @@
 // Output: one JSON object on stdout; a non-zero exit on any failure.
 import * as oidc from "openid-client";
 
-import { signInAndConsent } from "./browser.mjs";
+import { exchange, secretBasic, signIn } from "./rp.mjs";
 
-const env = process.env;
-const config = await oidc.discovery(
-  new URL(env.ISSUER),
-  env.CLIENT_ID,
-  env.CLIENT_SECRET,
-  oidc.ClientSecretBasic(env.CLIENT_SECRET),
-  { execute: [oidc.allowInsecureRequests] },
-);
+const config = await secretBasic();
 
-async function start(extra, { par = false } = {}) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const parameters = {
-    redirect_uri: env.REDIRECT_URI,
-    scope: "openid",
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: "S256",
-    state,
-    nonce,
-    ...extra,
-  };
-  const url = par
-    ? await oidc.buildAuthorizationUrlWithPAR(config, parameters)
-    : oidc.buildAuthorizationUrl(config, parameters);
-  const callback = await signInAndConsent(url, env.REDIRECT_URI, env.EMAIL, env.PASSWORD);
-  return { verifier, state, nonce, callback };
-}
-
-const first = await start({
+const first = await signIn(config, {
+  scope: "openid",
   acr_values: "mfa",
   claims: JSON.stringify({ id_token: { email: { essential: true } }, userinfo: { name: null } }),
 });
-const tokens = await oidc.authorizationCodeGrant(config, first.callback, {
-  pkceCodeVerifier: first.verifier,
-  expectedState: first.state,
-  expectedNonce: first.nonce,
-  idTokenExpected: true,
-});
+const tokens = await exchange(config, first);
 const claims = tokens.claims();
 const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
 
-const second = await start(
-  { claims: JSON.stringify({ id_token: { acr: { essential: true, values: ["mfa"] } } }) },
+const second = await signIn(
+  config,
+  { scope: "openid", claims: JSON.stringify({ id_token: { acr: { essential: true, values: ["mfa"] } } }) },
   { par: true },
 );
 let refused = null;
 try {
-  await oidc.authorizationCodeGrant(config, second.callback, {
-    pkceCodeVerifier: second.verifier,
-    expectedState: second.state,
-  });
+  await exchange(config, second);
 } catch (error) {
   refused = error.error ?? error.cause?.error ?? String(error);
 }

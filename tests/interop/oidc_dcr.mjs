@@ -6,10 +6,10 @@
 // Output: one JSON object on stdout; a non-zero exit on any failure.
 import * as oidc from "openid-client";
 
-import { signInAndConsent } from "./browser.mjs";
+import { exchange, insecure, signIn } from "./rp.mjs";
 
 const env = process.env;
-const options = { execute: [oidc.allowInsecureRequests] };
+const options = { ...insecure };
 if (env.INITIAL_ACCESS_TOKEN) options.initialAccessToken = env.INITIAL_ACCESS_TOKEN;
 const config = await oidc.dynamicClientRegistration(
   new URL(env.ISSUER),
@@ -25,25 +25,8 @@ const config = await oidc.dynamicClientRegistration(
   options,
 );
 const registered = config.clientMetadata();
-const verifier = oidc.randomPKCECodeVerifier();
-const challenge = await oidc.calculatePKCECodeChallenge(verifier);
-const state = oidc.randomState();
-const nonce = oidc.randomNonce();
-const authorizationUrl = oidc.buildAuthorizationUrl(config, {
-  redirect_uri: env.REDIRECT_URI,
-  scope: "openid profile email offline_access",
-  code_challenge: challenge,
-  code_challenge_method: "S256",
-  state,
-  nonce,
-});
-const callback = await signInAndConsent(authorizationUrl, env.REDIRECT_URI, env.EMAIL, env.PASSWORD);
-const tokens = await oidc.authorizationCodeGrant(config, callback, {
-  pkceCodeVerifier: verifier,
-  expectedState: state,
-  expectedNonce: nonce,
-  idTokenExpected: true,
-});
+const flow = await signIn(config, { scope: "openid profile email offline_access" });
+const tokens = await exchange(config, flow);
 const claims = tokens.claims();
 const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
 const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
@@ -62,7 +45,7 @@ console.log(
     has_secret: typeof registered.client_secret === "string",
     token_endpoint_auth_method: registered.token_endpoint_auth_method,
     sub: claims.sub,
-    nonce_ok: claims.nonce === nonce,
+    nonce_ok: claims.nonce === flow.nonce,
     email: userinfo.email,
     refreshed: refreshed.refresh_token !== tokens.refresh_token,
     read_status: read.status,

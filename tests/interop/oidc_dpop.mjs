@@ -7,14 +7,12 @@
 // Output: one JSON object on stdout; a non-zero exit on any failure.
 import * as oidc from "openid-client";
 
-import { signInAndConsent } from "./browser.mjs";
+import { exchange, insecure, signIn } from "./rp.mjs";
 
 const env = process.env;
 const exchanges = [];
 
-const config = await oidc.discovery(new URL(env.ISSUER), env.CLIENT_ID, undefined, oidc.None(), {
-  execute: [oidc.allowInsecureRequests],
-});
+const config = await oidc.discovery(new URL(env.ISSUER), env.CLIENT_ID, undefined, oidc.None(), insecure);
 config[oidc.customFetch] = async (url, options) => {
   const response = await fetch(url, options);
   const copy = response.clone();
@@ -33,25 +31,8 @@ const keyPair = await oidc.randomDPoPKeyPair("ES256");
 const DPoP = oidc.getDPoPHandle(config, keyPair);
 const publicJwk = await crypto.subtle.exportKey("jwk", keyPair.publicKey);
 
-const verifier = oidc.randomPKCECodeVerifier();
-const state = oidc.randomState();
-const nonce = oidc.randomNonce();
-const authorizationUrl = oidc.buildAuthorizationUrl(config, {
-  redirect_uri: env.REDIRECT_URI,
-  scope: "openid profile email offline_access",
-  code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-  code_challenge_method: "S256",
-  state,
-  nonce,
-});
-const callback = await signInAndConsent(authorizationUrl, env.REDIRECT_URI, env.EMAIL, env.PASSWORD);
-const tokens = await oidc.authorizationCodeGrant(
-  config,
-  callback,
-  { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true },
-  undefined,
-  { DPoP },
-);
+const flow = await signIn(config, { scope: "openid profile email offline_access" });
+const tokens = await exchange(config, flow, { options: { DPoP } });
 const claims = tokens.claims();
 const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub, { DPoP });
 

@@ -6,36 +6,14 @@
 // EMAIL, PASSWORD. Output: one JSON object on stdout; a non-zero exit on any failure.
 import * as oidc from "openid-client";
 
-import { browse, signInAndConsent } from "./browser.mjs";
+import { browse } from "./browser.mjs";
+import { exchange, secretBasic, signIn } from "./rp.mjs";
 
 const env = process.env;
 
-const config = await oidc.discovery(
-  new URL(env.ISSUER),
-  env.CLIENT_ID,
-  env.CLIENT_SECRET,
-  oidc.ClientSecretBasic(env.CLIENT_SECRET),
-  { execute: [oidc.allowInsecureRequests] },
-);
+const config = await secretBasic();
 const metadata = config.serverMetadata();
-const verifier = oidc.randomPKCECodeVerifier();
-const state = oidc.randomState();
-const nonce = oidc.randomNonce();
-const authorizationUrl = oidc.buildAuthorizationUrl(config, {
-  redirect_uri: env.REDIRECT_URI,
-  scope: "openid profile email",
-  code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-  code_challenge_method: "S256",
-  state,
-  nonce,
-});
-const callback = await signInAndConsent(authorizationUrl, env.REDIRECT_URI, env.EMAIL, env.PASSWORD);
-const tokens = await oidc.authorizationCodeGrant(config, callback, {
-  pkceCodeVerifier: verifier,
-  expectedState: state,
-  expectedNonce: nonce,
-  idTokenExpected: true,
-});
+const tokens = await exchange(config, await signIn(config));
 const claims = tokens.claims();
 
 const logoutState = oidc.randomState();

@@ -4,47 +4,18 @@
 // then both at once.
 // Input: env ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, EMAIL, PASSWORD.
 // Output: one JSON object on stdout; a non-zero exit on any failure.
-import * as oidc from "openid-client";
+import { exchange, secretBasic, signIn } from "./rp.mjs";
 
-import { signInAndConsent } from "./browser.mjs";
-
-const env = process.env;
-const config = await oidc.discovery(
-  new URL(env.ISSUER),
-  env.CLIENT_ID,
-  env.CLIENT_SECRET,
-  oidc.ClientSecretBasic(env.CLIENT_SECRET),
-  { execute: [oidc.allowInsecureRequests] },
-);
+const config = await secretBasic();
 
 async function flow({ par, formPost }) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const parameters = {
-    redirect_uri: env.REDIRECT_URI,
-    scope: "openid profile email",
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: "S256",
-    state,
-    nonce,
-  };
-  if (formPost) parameters.response_mode = "form_post";
-  const url = par
-    ? await oidc.buildAuthorizationUrlWithPAR(config, parameters)
-    : oidc.buildAuthorizationUrl(config, parameters);
-  const callback = await signInAndConsent(url, env.REDIRECT_URI, env.EMAIL, env.PASSWORD);
-  const tokens = await oidc.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-    expectedNonce: nonce,
-    idTokenExpected: true,
-  });
+  const started = await signIn(config, formPost ? { response_mode: "form_post" } : {}, { par });
+  const tokens = await exchange(config, started);
   return {
-    authorization_url: url.href,
-    posted: callback instanceof Request,
+    authorization_url: started.url.href,
+    posted: started.callback instanceof Request,
     sub: tokens.claims().sub,
-    nonce_ok: tokens.claims().nonce === nonce,
+    nonce_ok: tokens.claims().nonce === started.nonce,
   };
 }
 

@@ -6,7 +6,7 @@
 // REDIRECT_URI, EMAIL, PASSWORD. Output: one JSON object on stdout; non-zero exit on failure.
 import * as oidc from "openid-client";
 
-import { signInAndConsent } from "./browser.mjs";
+import { exchange, insecure, signIn } from "./rp.mjs";
 
 const env = process.env;
 const jwk = JSON.parse(env.PRIVATE_JWK);
@@ -26,38 +26,19 @@ const config = await oidc.discovery(
   env.CLIENT_ID,
   { token_endpoint_auth_method: "private_key_jwt" },
   oidc.PrivateKeyJwt(privateKey),
-  { execute: [oidc.allowInsecureRequests] },
+  insecure,
 );
 
 const machine = await oidc.clientCredentialsGrant(config, { scope: "openid" });
 
 async function flow({ par }) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const parameters = {
-    redirect_uri: env.REDIRECT_URI,
-    scope: "openid profile email",
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: "S256",
-    state,
-    nonce,
-  };
-  let url = await oidc.buildAuthorizationUrlWithJAR(config, parameters, privateKey);
-  const signed = url.searchParams.get("request");
-  if (par) url = await oidc.buildAuthorizationUrlWithPAR(config, url.searchParams);
-  const callback = await signInAndConsent(url, env.REDIRECT_URI, env.EMAIL, env.PASSWORD);
-  const tokens = await oidc.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-    expectedNonce: nonce,
-    idTokenExpected: true,
-  });
+  const started = await signIn(config, {}, { par, jar: privateKey });
+  const tokens = await exchange(config, started);
   return {
-    authorization_url: url.href,
-    request_object: signed,
+    authorization_url: started.url.href,
+    request_object: started.signed,
     sub: tokens.claims().sub,
-    nonce_ok: tokens.claims().nonce === nonce,
+    nonce_ok: tokens.claims().nonce === started.nonce,
   };
 }
 

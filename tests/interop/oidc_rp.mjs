@@ -5,36 +5,11 @@
 // Output: one JSON object on stdout; a non-zero exit on any failure.
 import * as oidc from "openid-client";
 
-import { signInAndConsent } from "./browser.mjs";
+import { exchange, secretBasic, signIn } from "./rp.mjs";
 
-const env = process.env;
-
-const config = await oidc.discovery(
-  new URL(env.ISSUER),
-  env.CLIENT_ID,
-  env.CLIENT_SECRET,
-  oidc.ClientSecretBasic(env.CLIENT_SECRET),
-  { execute: [oidc.allowInsecureRequests] },
-);
-const verifier = oidc.randomPKCECodeVerifier();
-const challenge = await oidc.calculatePKCECodeChallenge(verifier);
-const state = oidc.randomState();
-const nonce = oidc.randomNonce();
-const authorizationUrl = oidc.buildAuthorizationUrl(config, {
-  redirect_uri: env.REDIRECT_URI,
-  scope: "openid profile email",
-  code_challenge: challenge,
-  code_challenge_method: "S256",
-  state,
-  nonce,
-});
-const callback = await signInAndConsent(authorizationUrl, env.REDIRECT_URI, env.EMAIL, env.PASSWORD);
-const tokens = await oidc.authorizationCodeGrant(config, callback, {
-  pkceCodeVerifier: verifier,
-  expectedState: state,
-  expectedNonce: nonce,
-  idTokenExpected: true,
-});
+const config = await secretBasic();
+const flow = await signIn(config);
+const tokens = await exchange(config, flow);
 const claims = tokens.claims();
 const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
 const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
@@ -43,10 +18,10 @@ const again = await oidc.fetchUserInfo(config, refreshed.access_token, claims.su
 console.log(
   JSON.stringify({
     issuer: config.serverMetadata().issuer,
-    iss_in_callback: callback.searchParams.get("iss"),
+    iss_in_callback: flow.callback.searchParams.get("iss"),
     sub: claims.sub,
     tenant_id: claims.tenant_id,
-    nonce_ok: claims.nonce === nonce,
+    nonce_ok: claims.nonce === flow.nonce,
     userinfo,
     refreshed: refreshed.refresh_token !== tokens.refresh_token,
     userinfo_after_refresh: again.sub,

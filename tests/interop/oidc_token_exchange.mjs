@@ -9,19 +9,14 @@
 // Output: one JSON object on stdout; a non-zero exit on any failure.
 import * as oidc from "openid-client";
 
-import { signInAndConsent } from "./browser.mjs";
+import { exchange, secretBasic, signIn } from "./rp.mjs";
 
 const env = process.env;
 const GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS = "urn:ietf:params:oauth:token-type:access_token";
-const insecure = { execute: [oidc.allowInsecureRequests] };
 
 function claimsOf(jwt) {
   return JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString());
-}
-
-async function configFor(issuer, id, secret) {
-  return oidc.discovery(new URL(issuer), id, secret, oidc.ClientSecretBasic(secret), insecure);
 }
 
 async function refusal(promise) {
@@ -34,27 +29,12 @@ async function refusal(promise) {
 }
 
 // 1. The person's token for RESOURCE, through the relying party.
-const rp = await configFor(env.ISSUER, env.RP_ID, env.RP_SECRET);
-const verifier = oidc.randomPKCECodeVerifier();
-const state = oidc.randomState();
-const authorizationUrl = oidc.buildAuthorizationUrl(rp, {
-  redirect_uri: env.REDIRECT_URI,
-  scope: "openid profile email",
-  code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-  code_challenge_method: "S256",
-  state,
-  resource: env.RESOURCE,
-});
-const callback = await signInAndConsent(authorizationUrl, env.REDIRECT_URI, env.EMAIL, env.PASSWORD);
-const person = await oidc.authorizationCodeGrant(
-  rp,
-  callback,
-  { pkceCodeVerifier: verifier, expectedState: state },
-  { resource: env.RESOURCE },
-);
+const rp = await secretBasic(env.ISSUER, env.RP_ID, env.RP_SECRET);
+const flow = await signIn(rp, { resource: env.RESOURCE });
+const person = await exchange(rp, flow, { parameters: { resource: env.RESOURCE } });
 
 // 2. The backend exchanges it for a token aimed at TARGET.
-const service = await configFor(env.ISSUER, env.SERVICE_ID, env.SERVICE_SECRET);
+const service = await secretBasic(env.ISSUER, env.SERVICE_ID, env.SERVICE_SECRET);
 const advertised = service.serverMetadata().grant_types_supported.includes(GRANT);
 const exchanged = await oidc.genericGrantRequest(service, GRANT, {
   subject_token: person.access_token,
@@ -73,7 +53,7 @@ const outside = await refusal(
     resource: env.OUTSIDE,
   }),
 );
-const other = await configFor(env.OTHER_ISSUER, env.OTHER_ID, env.OTHER_SECRET);
+const other = await secretBasic(env.OTHER_ISSUER, env.OTHER_ID, env.OTHER_SECRET);
 const foreign = await oidc.clientCredentialsGrant(other, { resource: env.OTHER_RESOURCE });
 const foreignRefused = await refusal(
   oidc.genericGrantRequest(service, GRANT, {
