@@ -286,3 +286,27 @@ def test_the_login_page_reads_providers_and_connections_once_per_snapshot(
     )
     assert created.status_code == 201, created.get_data(as_text=True)
     assert "Continue with Google" in tc.get("/login").get_data(as_text=True)
+
+
+def test_a_code_exchange_is_four_statements_and_a_commit(app, tenant, user, tenant_client):
+    from tests.support.oauth import exchange
+    from tests.support.oauth import get_code
+
+    tc = tenant_client(tenant)
+    sign_in(app, tc, tenant, user)
+    rp = make_client(app, tenant)
+    login_tokens(tc, rp)  # first: the tenant's keys are made
+    login_tokens(tc, rp)  # warm: the snapshot rebuilt after that change
+    code, verifier, _query = get_code(tc, rp)
+    with round_trips(app) as seen:
+        response = exchange(tc, rp, code, verifier)
+    assert response.status_code == 200, response.get_json()
+    assert seen[-1] == "COMMIT" and seen.count("COMMIT") == 1
+    statements = seen[:-1]
+    assert len(statements) <= 4, statements
+    # the atomic single use of the code, which names the grant it produced
+    assert any(
+        s.startswith("UPDATE authorization_codes") and "used_at IS NULL" in s for s in statements
+    )
+    reused = exchange(tc, rp, code, verifier)
+    assert reused.status_code == 400 and reused.get_json()["error"] == "invalid_grant"

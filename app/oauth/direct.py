@@ -35,8 +35,12 @@ import binascii
 import json
 from urllib.parse import unquote
 
+from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN
+from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
 from flask import Response
 
+from app.models.base import new_id
+from app.models.base import utcnow
 from app.oauth.grants import client_credentials_scope
 from app.services import audiences
 from app.services import clients as clients_service
@@ -197,4 +201,71 @@ def introspection(request, snapshot) -> Response | None:
         return None
     # RFC 9449 §6.2: a DPoP-bound token says so, with its cnf (among the claims).
     body = {"active": True, "token_type": tokens.token_type_of(claims), **claims}
+    return Response(json.dumps(body), status=200, headers=_HEADERS)
+
+
+_CODE_PARAMS = frozenset({"grant_type", "code", "redirect_uri", "code_verifier", "client_id"})
+
+
+def _verifier_ok(code, verifier: str | None, public: bool) -> bool:
+    """Authlib's PKCE check at the token endpoint (CodeChallenge.validate_code_verifier,
+    S256 only here), as a yes/no: any failure goes to Authlib for its error."""
+    challenge = code.code_challenge
+    if public and not verifier:
+        return False
+    if not challenge:
+        return not verifier
+    if not verifier or not CODE_VERIFIER_PATTERN.match(verifier):
+        return False
+    if (code.code_challenge_method or "S256") != "S256":
+        return False
+    return compare_s256_code_challenge(verifier, challenge)
+
+
+def authorization_code(request, snapshot) -> Response | None:
+    """The token response for a plain, valid code exchange; else None (nothing written).
+
+    Everything is checked before the code is used: client, code of this client, unused and
+    unexpired, redirect_uri, PKCE, an active user, no DPoP binding. Then the atomic claim
+    (which names the new grant: a replay revokes it, RFC 6749 §4.1.2), the grant and
+    refresh token INSERTs. A lost race for the claim goes to Authlib, which answers it."""
+    form = _plain_form(request, "authorization_code", _CODE_PARAMS)
+    if form is None:
+        return None
+    client = _refresh_client(request, form, snapshot)
+    if (
+        client is None
+        or "authorization_code" not in client.grant_types
+        or client.dpop_bound_access_tokens
+    ):
+        return None
+    presented = grants_service.find_presented_code(snapshot, form.get("code"))
+    if presented is None:
+        return None
+    code, user = presented.row, presented.user
+    if (
+        code.client_id != client.id
+        or code.used_at is not None
+        or code.expires_at <= utcnow()
+        or code.dpop_jkt is not None
+        or (code.redirect_uri and form.get("redirect_uri") != code.redirect_uri)
+        or not _verifier_ok(code, form.get("code_verifier"), client.is_public)
+        or user is None
+        or not user.is_active
+    ):
+        return None
+    grant_id = new_id("gnt")
+    if not grants_service.claim_code(snapshot, code.id, grant_id):
+        return None  # lost a race: Authlib finds it used (and revokes what it produced)
+    grant = grants_service.insert_grant(snapshot, client, code, grant_id)
+    keys = issuance.role_keys(presented.tenant_roles, presented.org_roles)
+    body = issuance.user_token_response(
+        snapshot,
+        client,
+        user,
+        grant,
+        include_refresh="refresh_token" in client.grant_types,
+        keys=keys,
+    )
+    issuance.add_id_token(snapshot, client, user, grant, body, nonce=code.nonce)
     return Response(json.dumps(body), status=200, headers=_HEADERS)

@@ -71,6 +71,8 @@ def token(req) -> Response:
         response = direct.client_credentials(req, snapshot)
     elif grant_type == "refresh_token":
         response = direct.refresh_token(req, snapshot)
+    elif grant_type == "authorization_code":
+        response = direct.authorization_code(req, snapshot)
     else:
         response = None
     if response is None:

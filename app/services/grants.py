@@ -391,3 +391,155 @@ def revoke_session_grants(tenant: Tenant, session_id: str, *, reason: str) -> in
     for grant in grants:
         revoke_grant(tenant, grant.id, reason=reason)
     return len(grants)
+
+
+# --- the direct code exchange (app/oauth/direct.py) -------------------------------------
+
+
+@dataclass(slots=True)
+class CodeRow:
+    """The columns of a presented authorization code that an exchange reads."""
+
+    id: str
+    client_id: str
+    user_id: str
+    session_id: str | None
+    redirect_uri: str
+    scope: str
+    nonce: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    org_id: str | None
+    auth_time: datetime
+    amr: list
+    acr: str | None
+    claims_request: dict | None
+    expires_at: datetime
+    used_at: datetime | None
+    resources: list
+    dpop_jkt: str | None
+
+
+_CODE_FIELDS = tuple(CodeRow.__slots__)
+
+
+@dataclass
+class PresentedCode:
+    row: CodeRow
+    user: UserRow | None
+    tenant_roles: list[str]
+    org_roles: list[str]
+
+
+def _presented_code(tenant):
+    """The code (by digest, a unique index, then checked against the tenant), its user
+    and the user's tenant and organization roles: one Core statement, built once."""
+    codes = AuthorizationCode.__table__.c
+    users = User.__table__.c
+    presented = (
+        select(codes.tenant_id, *(codes[name] for name in _CODE_FIELDS))
+        .where(codes.code_digest == bindparam("digest"))
+        .cte("presented_code")
+        .prefix_with("MATERIALIZED")
+    )
+    code = presented.c
+    roles, user_roles = Role.__table__, UserRole.__table__
+    memberships, membership_roles = Membership.__table__, MembershipRole.__table__
+    tenant_roles = _role_names(
+        (user_roles, None),
+        (roles, (roles.c.id == user_roles.c.role_id) & (roles.c.tenant_id == tenant)),
+        where=(user_roles.c.user_id == code.user_id, user_roles.c.tenant_id == tenant),
+    )
+    org_roles = _role_names(
+        (memberships, None),
+        (
+            membership_roles,
+            (membership_roles.c.membership_id == memberships.c.id)
+            & (membership_roles.c.tenant_id == tenant),
+        ),
+        (roles, (roles.c.id == membership_roles.c.role_id) & (roles.c.tenant_id == tenant)),
+        where=(
+            memberships.c.org_id == code.org_id,
+            memberships.c.user_id == code.user_id,
+            memberships.c.tenant_id == tenant,
+        ),
+    )
+    return (
+        select(
+            *(code[name] for name in _CODE_FIELDS),
+            *(users[_USER_COLUMN.get(name, name)] for name in _USER_FIELDS),
+            tenant_roles,
+            org_roles,
+        )
+        .select_from(presented)
+        .outerjoin(User.__table__, (users.id == code.user_id) & (users.tenant_id == tenant))
+        .where(code.tenant_id == tenant)
+    )
+
+
+def find_presented_code(tenant: Tenant, code: str | None) -> PresentedCode | None:
+    """One query: the code, its user and the user's roles; nothing written."""
+    if not code or len(code) > 200:
+        return None
+    found = (
+        scope(tenant)
+        .execute_prepared("code.presented", _presented_code, digest=digest(code))
+        .first()
+    )
+    if found is None:
+        return None
+    c = len(_CODE_FIELDS)
+    u = c + len(_USER_FIELDS)
+    user = UserRow(*found[c:u]) if found[c] is not None else None
+    tenant_names, org_names = found[u], found[u + 1]
+    return PresentedCode(
+        row=CodeRow(*found[:c]),
+        user=user,
+        tenant_roles=sorted(set(tenant_names.split(","))) if tenant_names else [],
+        org_roles=sorted(set(org_names.split(","))) if org_names else [],
+    )
+
+
+def claim_code(tenant: Tenant, code_id: str, grant_id: str) -> bool:
+    """The atomic single use of a code, naming the grant it produces in the same UPDATE
+    (so a replay finds the grant to revoke, RFC 6749 §4.1.2); False when already used."""
+    codes = AuthorizationCode.__table__.c
+    result = scope(tenant).execute_prepared(
+        "code.claim",
+        lambda t: (
+            update(AuthorizationCode.__table__)
+            .where(codes.tenant_id == t, codes.id == bindparam("code_id"), codes.used_at.is_(None))
+            .values(used_at=bindparam("now"), grant_id=bindparam("new_grant_id"))
+        ),
+        code_id=code_id,
+        now=utcnow(),
+        new_grant_id=grant_id,
+    )
+    return (result.rowcount or 0) == 1
+
+
+_INSERT_GRANT = insert(Grant.__table__)
+
+
+def insert_grant(tenant: Tenant, client, code: CodeRow, grant_id: str) -> GrantRow:
+    """The grant a code produces (what :func:`start_grant` makes), as a Core INSERT."""
+    days = get_settings(tenant)["refresh_token_ttl_days"]
+    now = utcnow()
+    grant = GrantRow(
+        id=grant_id,
+        client_id=client.id,
+        user_id=code.user_id,
+        session_id=code.session_id,
+        scope=code.scope,
+        org_id=code.org_id,
+        auth_time=code.auth_time,
+        amr=list(code.amr or []),
+        acr=code.acr,
+        claims_request=code.claims_request,
+        expires_at=now + timedelta(days=days),
+        revoked_at=None,
+        resources=list(code.resources or []),
+    )
+    values = {name: getattr(grant, name) for name in _GRANT_FIELDS}
+    db.session.execute(_INSERT_GRANT, {**values, "tenant_id": tenant.id, "created_at": now})
+    return grant
