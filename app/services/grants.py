@@ -215,6 +215,33 @@ def _role_names(*joins, where):
     return stmt.where(*where).scalar_subquery()
 
 
+def _roles_of(tenant, user_id, org_id):
+    """Two correlated subqueries: the names of the user's tenant roles and of their roles
+    in the organization (``user_id`` and ``org_id`` are columns of the outer statement)."""
+    roles, user_roles = Role.__table__, UserRole.__table__
+    memberships, membership_roles = Membership.__table__, MembershipRole.__table__
+    tenant_roles = _role_names(
+        (user_roles, None),
+        (roles, (roles.c.id == user_roles.c.role_id) & (roles.c.tenant_id == tenant)),
+        where=(user_roles.c.user_id == user_id, user_roles.c.tenant_id == tenant),
+    )
+    org_roles = _role_names(
+        (memberships, None),
+        (
+            membership_roles,
+            (membership_roles.c.membership_id == memberships.c.id)
+            & (membership_roles.c.tenant_id == tenant),
+        ),
+        (roles, (roles.c.id == membership_roles.c.role_id) & (roles.c.tenant_id == tenant)),
+        where=(
+            memberships.c.org_id == org_id,
+            memberships.c.user_id == user_id,
+            memberships.c.tenant_id == tenant,
+        ),
+    )
+    return tenant_roles, org_roles
+
+
 def _presented_refresh(tenant):
     """The read behind :func:`find_presented_refresh`; every table filtered by ``tenant``.
 
@@ -236,27 +263,7 @@ def _presented_refresh(tenant):
         .prefix_with("MATERIALIZED")
     )
     token = presented.c
-    roles, user_roles = Role.__table__, UserRole.__table__
-    memberships, membership_roles = Membership.__table__, MembershipRole.__table__
-    tenant_roles = _role_names(
-        (user_roles, None),
-        (roles, (roles.c.id == user_roles.c.role_id) & (roles.c.tenant_id == tenant)),
-        where=(user_roles.c.user_id == grants.user_id, user_roles.c.tenant_id == tenant),
-    )
-    org_roles = _role_names(
-        (memberships, None),
-        (
-            membership_roles,
-            (membership_roles.c.membership_id == memberships.c.id)
-            & (membership_roles.c.tenant_id == tenant),
-        ),
-        (roles, (roles.c.id == membership_roles.c.role_id) & (roles.c.tenant_id == tenant)),
-        where=(
-            memberships.c.org_id == grants.org_id,
-            memberships.c.user_id == grants.user_id,
-            memberships.c.tenant_id == tenant,
-        ),
-    )
+    tenant_roles, org_roles = _roles_of(tenant, grants.user_id, grants.org_id)
     return (
         select(
             *(token[name] for name in _TOKEN_FIELDS),
@@ -443,27 +450,7 @@ def _presented_code(tenant):
         .prefix_with("MATERIALIZED")
     )
     code = presented.c
-    roles, user_roles = Role.__table__, UserRole.__table__
-    memberships, membership_roles = Membership.__table__, MembershipRole.__table__
-    tenant_roles = _role_names(
-        (user_roles, None),
-        (roles, (roles.c.id == user_roles.c.role_id) & (roles.c.tenant_id == tenant)),
-        where=(user_roles.c.user_id == code.user_id, user_roles.c.tenant_id == tenant),
-    )
-    org_roles = _role_names(
-        (memberships, None),
-        (
-            membership_roles,
-            (membership_roles.c.membership_id == memberships.c.id)
-            & (membership_roles.c.tenant_id == tenant),
-        ),
-        (roles, (roles.c.id == membership_roles.c.role_id) & (roles.c.tenant_id == tenant)),
-        where=(
-            memberships.c.org_id == code.org_id,
-            memberships.c.user_id == code.user_id,
-            memberships.c.tenant_id == tenant,
-        ),
-    )
+    tenant_roles, org_roles = _roles_of(tenant, code.user_id, code.org_id)
     return (
         select(
             *(code[name] for name in _CODE_FIELDS),
