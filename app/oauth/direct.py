@@ -123,18 +123,22 @@ def client_credentials(request, snapshot) -> Response | None:
     return Response(json.dumps(body), status=200, headers=_HEADERS)
 
 
-def _refresh_client(request, form, snapshot):
-    """The client of a plain refresh request: HTTP Basic with a ``client_secret_basic``
-    client's secret (no ``client_id`` in the form), or a public client named by the
-    form's ``client_id`` with no Authorization header; else None."""
+def _user_grant_client(request, form, snapshot, grant_type: str):
+    """The client of a plain refresh or code request, allowed ``grant_type`` and not
+    bound to DPoP: HTTP Basic with a ``client_secret_basic`` client's secret (no
+    ``client_id`` in the form), or a public client named by the form's ``client_id`` with
+    no Authorization header; else None."""
     if "Authorization" not in request.headers:
         client = clients_service.authenticating_client(snapshot, form.get("client_id"))
         if client is None or client.token_endpoint_auth_method != "none":
             return None
-        return client
-    if "client_id" in form:
+    elif "client_id" in form:
         return None
-    return _basic_client(request, snapshot)
+    else:
+        client = _basic_client(request, snapshot)
+    if client is None or grant_type not in client.grant_types or client.dpop_bound_access_tokens:
+        return None
+    return client
 
 
 def refresh_token(request, snapshot) -> Response | None:
@@ -144,12 +148,8 @@ def refresh_token(request, snapshot) -> Response | None:
     form = _plain_form(request, "refresh_token", _REFRESH_PARAMS)
     if form is None or not form.get("refresh_token"):
         return None
-    client = _refresh_client(request, form, snapshot)
-    if (
-        client is None
-        or "refresh_token" not in client.grant_types
-        or client.dpop_bound_access_tokens
-    ):
+    client = _user_grant_client(request, form, snapshot, "refresh_token")
+    if client is None:
         return None
     presented = grants_service.find_presented_refresh(snapshot, form["refresh_token"])
     if (
@@ -232,12 +232,8 @@ def authorization_code(request, snapshot) -> Response | None:
     form = _plain_form(request, "authorization_code", _CODE_PARAMS)
     if form is None:
         return None
-    client = _refresh_client(request, form, snapshot)
-    if (
-        client is None
-        or "authorization_code" not in client.grant_types
-        or client.dpop_bound_access_tokens
-    ):
+    client = _user_grant_client(request, form, snapshot, "authorization_code")
+    if client is None:
         return None
     presented = grants_service.find_presented_code(snapshot, form.get("code"))
     if presented is None:
