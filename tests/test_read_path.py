@@ -16,6 +16,7 @@ import threading
 import pytest
 from sqlalchemy import event
 
+from tests.support.database import end_other_sessions
 from tests.support.oauth import basic_auth
 from tests.support.oauth import bearer
 from tests.support.oauth import login_tokens
@@ -84,24 +85,12 @@ def test_the_kept_connection_sees_revocations_at_once(app, tenant, user, tenant_
     reason="needs PostgreSQL (pg_terminate_backend)",
 )
 def test_a_dead_kept_connection_is_replaced(app, tenant, user, tenant_client):
-    from sqlalchemy import create_engine
-    from sqlalchemy import text
-    from sqlalchemy.pool import NullPool
 
     tc, rp, tokens = _tokens(app, tenant, user, tenant_client)
     access = tokens["access_token"]
     assert tc.get("/oauth2/userinfo", headers=bearer(access)).status_code == 200
 
-    outsider = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
-    with outsider.connect() as connection:
-        ended = connection.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).scalar()
-    outsider.dispose()
-    assert ended >= 1
+    assert end_other_sessions(app.config["SQLALCHEMY_DATABASE_URI"]) >= 1
 
     with checkouts(app) as seen:
         for _ in range(3):  # the first one replaces the kept connection and retries

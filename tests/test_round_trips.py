@@ -10,6 +10,7 @@ import os
 import pytest
 from sqlalchemy import event
 
+from tests.support.database import end_other_sessions
 from tests.support.oauth import basic_auth
 from tests.support.oauth import bearer
 from tests.support.oauth import login_tokens
@@ -162,9 +163,6 @@ def test_jwks_changes_its_etag_when_keys_rotate(app, tenant, tenant_client):
 )
 def test_a_dropped_connection_is_retried_once(app, tenant, user, tenant_client):
     """No pool_pre_ping: the first statement on a dead pooled connection is retried."""
-    from sqlalchemy import create_engine
-    from sqlalchemy import text
-    from sqlalchemy.pool import NullPool
 
     tc = tenant_client(tenant)
     sign_in(app, tc, tenant, user)
@@ -175,16 +173,7 @@ def test_a_dropped_connection_is_retried_once(app, tenant, user, tenant_client):
 
     # From outside the app's pool: end every other session on this database, so the
     # connections waiting in the app's pool are dead on the server side.
-    outsider = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
-    with outsider.connect() as connection:
-        ended = connection.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).scalar()
-    outsider.dispose()
-    assert ended >= 1
+    assert end_other_sessions(app.config["SQLALCHEMY_DATABASE_URI"]) >= 1
 
     for _ in range(3):  # recovered on the first request, not a 500
         response = tc.get("/oauth2/userinfo", headers=bearer(access))

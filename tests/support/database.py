@@ -39,3 +39,22 @@ def reset_rows(db) -> None:
     with db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
+
+
+def end_other_sessions(url: str) -> int:
+    """From outside the app's pool, end every other session on this PostgreSQL database
+    (``pg_terminate_backend``), so connections the app keeps or pools are dead on the
+    server side; returns how many were ended."""
+    from sqlalchemy.pool import NullPool
+
+    outsider = create_engine(url, poolclass=NullPool)
+    try:
+        with outsider.connect() as connection:
+            return connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+    finally:
+        outsider.dispose()
