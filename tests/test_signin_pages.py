@@ -139,6 +139,159 @@ def test_a_signed_in_authorization_reads_session_and_user_in_one_query(
     assert "FROM browser_sessions JOIN users" in reads[0], reads
 
 
+def test_the_password_post_writes_four_rows_in_one_transaction(
+    app, tenant, ada, tenant_client, monkeypatch
+):
+    """5 statements + COMMIT: the user read, then the session, ``last_login_at``, the audit
+    event and its outbox event, each written once (Core statements, no unit of work); the
+    rows hold what they held when the ORM wrote them."""
+    from datetime import timedelta
+
+    from app.models import AuditEvent
+    from app.models import BrowserSession
+    from app.models import Event
+    from app.models import User
+    from app.security.tokens import digest
+    from app.services import usage
+    from app.web.session import cookie_name
+
+    client = tenant_client(tenant)
+    post_login(client)  # warm: the first sign-in of the worker
+    client = tenant_client(tenant)
+    html = login_page(client)
+    data = {"csrf_token": csrf_from(html), "email": "ada@example.com", "password": PASSWORD}
+    counted = []
+    note_audit = usage.note_audit
+    monkeypatch.setattr(usage, "note_audit", lambda *a: counted.append(a[1:]) or note_audit(*a))
+    with round_trips(app) as seen:
+        response = client.post("/login", data=data, headers={"User-Agent": "bench/1"})
+    assert counted == [("login.succeeded", ada.id)]  # the daily sign-ins and active users
+    assert response.status_code == 302 and response.headers["Location"] == "/account/"
+    kinds = [" ".join(s.split()[:3]) for s in seen]
+    assert kinds == [
+        kinds[0],
+        "INSERT INTO browser_sessions",
+        "UPDATE users SET",
+        "INSERT INTO audit_events",
+        "INSERT INTO events",
+        "COMMIT",
+    ], seen
+    assert kinds[0].startswith("SELECT") and "last_login_at=" in seen[2], seen
+    with app.app_context():
+        name = cookie_name(tenant.id)
+        [set_cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(name)]
+        token = set_cookie.split(";", 1)[0].split("=", 1)[1]
+        assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie
+        session = db.session.scalars(
+            db.select(BrowserSession)
+            .where(BrowserSession.user_id == ada.id)
+            .order_by(BrowserSession.id.desc())
+        ).first()
+        assert session.tenant_id == tenant.id and session.token_digest == digest(token)
+        assert session.amr == ["pwd"] and session.ended_at is None
+        assert session.user_agent == "bench/1" and session.ip == "127.0.0.1"
+        assert session.auth_time == session.last_seen_at == session.created_at
+        hours = settings_service.DEFAULTS["session_max_hours"]
+        assert session.expires_at - session.auth_time == timedelta(hours=hours)
+        user = db.session.get(User, ada.id)
+        assert user.last_login_at == session.auth_time and user.failed_logins == 0
+        audit = db.session.scalars(
+            db.select(AuditEvent)
+            .where(AuditEvent.action == "login.succeeded")
+            .order_by(AuditEvent.id.desc())
+        ).first()
+        assert audit.tenant_id == tenant.id
+        assert (audit.actor_type, audit.actor_id) == ("user", ada.id)
+        assert (audit.target_type, audit.target_id) == ("user", ada.id)
+        assert audit.data == {"session_id": session.id, "amr": ["pwd"]}
+        assert audit.user_agent == "bench/1" and audit.ip == "127.0.0.1" and audit.request_id
+        event = db.session.scalars(
+            db.select(Event).where(Event.type == "session.created").order_by(Event.id.desc())
+        ).first()
+        assert event.tenant_id == tenant.id and event.dispatched_at is None
+        assert event.data["id"] == session.id and event.data["user_id"] == ada.id
+        assert event.data["expires_at"] and event.data["user_agent"] == "bench/1"
+    assert client.get("/account").status_code == 200  # the cookie is the new session's
+
+
+def test_signing_in_again_ends_the_previous_session(app, tenant, ada, tenant_client):
+    """Rotation at a new sign-in (prompt=login): the old row is ended (an ORM change,
+    flushed before the new session's INSERT), the new one is live."""
+    from app.models import BrowserSession
+
+    client = tenant_client(tenant)
+    assert post_login(client).status_code == 302
+    html = login_page(client, "/login?prompt=login")
+    data = {"csrf_token": csrf_from(html), "email": "ada@example.com", "password": PASSWORD}
+    assert client.post("/login", data=data).status_code == 302
+    with app.app_context():
+        rows = db.session.scalars(
+            db.select(BrowserSession)
+            .where(BrowserSession.user_id == ada.id)
+            .order_by(BrowserSession.id)
+        ).all()
+    assert len(rows) == 2 and rows[0].ended_at is not None and rows[1].ended_at is None
+    assert client.get("/account").status_code == 200
+
+
+def test_the_code_insert_holds_the_authorization(app, tenant, ada, tenant_client):
+    """The signed-in authorization writes its code with one INSERT (2 statements +
+    COMMIT), bound to the tenant, client, user and session, redeemable once."""
+    from urllib.parse import parse_qs
+    from urllib.parse import urlsplit
+
+    from app.models import AuthorizationCode
+    from app.models import BrowserSession
+    from app.security.tokens import digest
+    from tests.support.oauth import exchange
+
+    client = tenant_client(tenant)
+    rp = make_client(app, tenant)
+    assert post_login(client).status_code == 302
+    verifier, challenge = pkce_pair()
+    assert authorize(client, rp, verifier_challenge=challenge).status_code == 302  # warm
+    with round_trips(app) as seen:
+        response = authorize(client, rp, verifier_challenge=challenge, nonce="n-1")
+    assert [s.split()[0] for s in seen] == ["SELECT", "INSERT", "COMMIT"], seen
+    assert seen[1].startswith("INSERT INTO authorization_codes"), seen
+    code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
+    with app.app_context():
+        row = db.session.scalars(
+            db.select(AuthorizationCode).where(AuthorizationCode.code_digest == digest(code))
+        ).one()
+        session = db.session.get(BrowserSession, row.session_id)
+        assert row.tenant_id == tenant.id and row.client_id == rp.client_id
+        assert row.user_id == ada.id and session.user_id == ada.id
+        assert row.auth_time == session.auth_time and row.amr == ["pwd"]
+        assert row.nonce == "n-1" and row.code_challenge == challenge
+        assert row.code_challenge_method == "S256" and row.used_at is None
+        assert row.grant_id is None and row.resources == [] and row.id.startswith("cod_")
+        assert 0 < (row.expires_at - row.created_at).total_seconds() <= 60
+    first = exchange(client, rp, code, verifier)
+    assert first.status_code == 200 and "id_token" in first.get_json()
+    assert exchange(client, rp, code, verifier).status_code == 400  # once
+
+
+def test_read_settings_follows_a_changed_row(app, tenant, tenant_client):
+    """The snapshot's settings for the request's tenant while its row is unchanged; the
+    row's own once the request changed them (not committed yet)."""
+    from flask import g
+
+    from app.tenancy import current_tenant
+    from app.tenancy import load_request_tenant
+
+    host = f"{tenant.slug}.{app.config['BASE_DOMAIN']}"
+    with app.test_request_context("/login", base_url=f"http://{host}"):
+        load_request_tenant()
+        row = current_tenant._get_current_object()
+        snapshot = g.tenant_config
+        assert settings_service.read_settings(row) is snapshot.merged_settings
+        assert settings_service.read_settings(snapshot) is snapshot.merged_settings
+        row.settings = {**(row.settings or {}), "session_idle_minutes": 7}
+        assert settings_service.read_settings(row)["session_idle_minutes"] == 7
+        db.session.rollback()
+
+
 @pytest.mark.parametrize(
     ("factors", "kind", "challenged"),
     [(["totp", "webauthn"], "totp", True), (["webauthn"], "totp", False), (["totp"], None, False)],
