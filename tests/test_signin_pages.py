@@ -14,6 +14,7 @@ request.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import pytest
 
@@ -414,3 +415,126 @@ def test_a_sign_up_mode_change_hides_the_sign_up_link(app, tenant, tenant_client
     assert "Create an account" in login_page(client)
     configure(app, tenant, signup_mode="closed")
     assert "Create an account" not in login_page(client)
+
+
+# --- the prepared blank sign-in page ----------------------------------------------------------
+
+_PER_REQUEST_RE = re.compile(r'((?:name="csrf_token" type="hidden" value|data-csrf|nonce)=")[^"]*"')
+
+
+@contextmanager
+def captured_templates(app):
+    from flask import template_rendered
+
+    names = []
+
+    def record(sender, template, context, **extra):
+        names.append(template.name)
+
+    template_rendered.connect(record, app)
+    try:
+        yield names
+    finally:
+        template_rendered.disconnect(record, app)
+
+
+def _without_per_request_values(html: str) -> str:
+    """The page with its CSRF tokens and CSP nonce blanked (they change per request)."""
+    return _PER_REQUEST_RE.sub(r'\1"', html)
+
+
+NEXT_VALUES = [
+    "",
+    "/oauth2/authorize?client_id=cli_1&state=a%20b&redirect_uri=https%3A%2F%2Frp.example%2Fcb",
+    "/account?q=\"<script>'&x=1 2+3;@!$*(),/:",
+    "/ünïcode/päth?ü=ß",
+    "//evil.example/",  # not kept by the page: rendered as usual
+    "/ok\\evil",
+]
+
+
+@pytest.mark.parametrize("next_", NEXT_VALUES)
+@pytest.mark.parametrize("path_form", [False, True])
+def test_the_prepared_login_page_is_the_rendered_one(
+    app, make_tenant, tenant_client, monkeypatch, next_, path_form
+):
+    """Every method the page can show (password, email code link, passkey, an upstream
+    provider, the sign-up link, the language picker): the prepared page, filled for this
+    request, is the page render_template makes, but for the per-request CSRF token and
+    nonce; and those are this request's."""
+    from urllib.parse import urlencode
+
+    from flask import render_template
+
+    from app.auth import routes
+    from app.services import providers as providers_service
+
+    tenant = make_tenant(
+        "acme-corp",
+        "Acme Corp",
+        login_methods=["email_code", "passkey", "password", "upstream"],
+        passwordless_passkeys=True,
+        locales=["en", "fr"],
+    )
+    with app.app_context():
+        providers_service.create_provider(
+            tenant, {"kind": "github", "name": "Hub <&>", "client_id": "b", "client_secret": "s"}
+        )
+        db.session.commit()
+    client = tenant_client(tenant, path_form=path_form)
+    path = "/login" + (f"?{urlencode({'next': next_})}" if next_ else "")
+    login_page(client, path)  # prepares it (or not)
+    kept = next_ not in ("//evil.example/", "/ok\\evil")
+    for language in ("en", "fr"):
+        headers = {"Accept-Language": language}
+        login_page(client, path, **headers)  # prepares this language's
+        with captured_templates(app) as templates:
+            prepared = login_page(client, path, **headers)
+        assert (templates == []) == kept, templates  # prepared: nothing rendered
+        with monkeypatch.context() as patch:
+            patch.setattr(routes, "blank_form_page", lambda t, form: render_template(t, form=form))
+            rendered = login_page(client, path, **headers)
+        assert _without_per_request_values(prepared) == _without_per_request_values(rendered)
+        assert "\x00" not in prepared and "%00" not in prepared
+        assert 'class="upstream-buttons"' in prepared and "data-passkey" in prepared
+        tokens = set(re.findall(r'name="csrf_token" type="hidden" value="([^"]*)"', prepared))
+        tokens |= set(re.findall(r'data-csrf="([^"]*)"', prepared))
+        assert len(tokens) == 1 and "\x00" not in tokens.pop()
+    # the CSRF token it carries is good for this browser's POST
+    data = {"csrf_token": csrf_from(prepared), "email": "nobody@example.com", "password": "x"}
+    assert client.post("/login", data=data).status_code == 401
+
+
+def test_the_prepared_login_page_is_per_tenant_and_per_request(app, make_tenant, tenant_client):
+    """Two tenants and two visitors: each page has its own tenant's name, its own next,
+    nonce and CSRF token."""
+    from urllib.parse import quote
+
+    first, second = make_tenant("acme-corp", "Acme Corp"), make_tenant("globex", "Globex")
+    pages = {}
+    for tenant in (first, second, first, second):
+        for n in (1, 2):
+            client = tenant_client(tenant)
+            html = login_page(client, f"/login?next={quote(f'/account?n={n}')}")
+            pages.setdefault((tenant.slug, n), []).append(html)
+    for (slug, n), (one, two) in pages.items():
+        assert ("Acme Corp" in one) == (slug == "acme-corp") and ("Globex" in one) == (
+            slug == "globex"
+        )
+        assert f'name="next" type="hidden" value="/account?n={n}"' in one, one
+        assert csrf_from(one) != csrf_from(two)
+        assert re.search(r'nonce="([^"]+)"', one).group(1) != re.search(
+            r'nonce="([^"]+)"', two
+        ).group(1)
+
+
+def test_a_flashed_message_is_shown_once_on_the_login_page(app, tenant, ada, tenant_client):
+    """A page with a flashed message is rendered as usual (and the message is consumed)."""
+    client = tenant_client(tenant)
+    assert post_login(client).status_code == 302
+    html = login_page(client, "/account")  # signed in
+    response = client.post("/logout", data={"csrf_token": csrf_from(html)})
+    assert response.status_code == 302
+    first = login_page(client)
+    assert "You are signed out." in first
+    assert "You are signed out." not in login_page(client)
