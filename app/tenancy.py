@@ -381,6 +381,23 @@ class TenantScope:
             key=key,
         )
 
+    def write_prepared(self, key: str, build, **params) -> list:
+        """A data-changing Core statement built once per process (as for
+        :meth:`execute_prepared`), committed on its own outside the request's ORM session
+        (app/db_session.write_once): the rows of its RETURNING."""
+        from app.db_session import write_once
+
+        stmt = _PREPARED.get(key)
+        if stmt is None:
+            stmt = _PREPARED.setdefault(key, build(bindparam("scope_tenant_id")))
+        return write_once(
+            db.engine,
+            stmt,
+            {"scope_tenant_id": self.tenant_id, **params},
+            tenant_id=self.tenant_id,
+            key=key,
+        )
+
 
 _PREPARED: dict = {}
 

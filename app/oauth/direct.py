@@ -16,7 +16,8 @@ The same for refresh_token (:func:`refresh_token`): POST, ``grant_type=refresh_t
 and ``refresh_token`` only (no ``scope``, ``organization`` or ``resource``), a client that
 authenticates with HTTP Basic (``client_secret_basic``) or is public (``none``, with its
 ``client_id`` in the form), a live token of this client whose user is active. Only the
-success path runs here (one read, the atomic claim, the new token's INSERT); a token
+success path runs here (one read, then the atomic claim with the new token's INSERT: one
+statement on PostgreSQL, app/services/grants.rotate_refresh_token); a token
 already used, expired, revoked or of another client is left untouched and goes to
 Authlib, which answers and applies reuse detection exactly as before.
 
@@ -151,7 +152,9 @@ def refresh_token(request, snapshot) -> Response | None:
     client = _user_grant_client(request, form, snapshot, "refresh_token")
     if client is None:
         return None
-    presented = grants_service.find_presented_refresh(snapshot, form["refresh_token"])
+    presented = grants_service.find_presented_refresh(
+        snapshot, form["refresh_token"], outside_session=True
+    )
     if (
         presented is None
         or presented.grant.client_id != client.id
@@ -161,14 +164,15 @@ def refresh_token(request, snapshot) -> Response | None:
         or presented.row.dpop_jkt is not None  # bound to a DPoP key: no proof here
     ):
         return None  # Authlib answers (and revokes the family of a used token)
-    grant = grants_service.claim_refresh_token(snapshot, presented, client)
-    if grant is None:  # lost a race for this token: its family is revoked now
+    refresh = grants_service.rotate_refresh_token(snapshot, presented)
+    if refresh is None:  # lost a race for this token: its family is revoked now
         return None
+    grant, user = presented.grant, presented.user
     keys = issuance.role_keys(presented.tenant_roles, presented.org_roles)
-    user = presented.user
     body = issuance.user_token_response(
-        snapshot, client, user, grant, include_refresh=True, keys=keys
+        snapshot, client, user, grant, include_refresh=False, keys=keys
     )
+    body["refresh_token"] = refresh
     issuance.add_id_token(snapshot, client, user, grant, body)
     return Response(json.dumps(body), status=200, headers=_HEADERS)
 
