@@ -311,26 +311,7 @@ def read_rows(engine, statement, params: dict, *, tenant_id: str | None = None, 
     ``tenant_id``: the row-level-security tenant the connection must have (app/rls.py;
     nothing more is sent when the connection already serves that tenant, and on the
     DBAPI path the setting goes in the same round trip as the statement)."""
-    for attempt in (1, 2):
-        kept = _kept(engine)
-        try:
-            if kept is None:  # no room to keep one: a check-out for this read
-                with _autocommit(engine).connect() as connection:
-                    if tenant_id is not None:
-                        rls.use_tenant_on(connection, tenant_id)
-                    return connection.execute(statement, params).all()
-            return _on_kept(kept, statement, params, tenant_id, key)
-        except DBAPIError as exc:
-            if kept is not None and (exc.connection_invalidated or kept.connection.invalidated):
-                _release(kept)
-            if attempt == 2 or not exc.connection_invalidated:
-                raise
-            log.warning("database connection was dropped; retrying on a new one")
-        except BaseException:
-            if kept is not None:  # an interrupted read: the connection's state is unknown
-                _release(kept)
-            raise
-    raise AssertionError("unreachable")
+    return _outside_session(engine, statement, params, tenant_id, key, attempts=2)
 
 
 def write_once(engine, statement, params: dict, *, tenant_id: str | None = None, key=None):
@@ -340,22 +321,30 @@ def write_once(engine, statement, params: dict, *, tenant_id: str | None = None,
     connection and DBAPI path as :func:`read_rows`, for a hot write that needs no
     transaction around it (the refresh token's rotation, one statement). Never retried:
     a connection that died while the statement was on its way may have committed it."""
-    kept = _kept(engine)
-    try:
-        if kept is None:
-            with _autocommit(engine).connect() as connection:
-                if tenant_id is not None:
-                    rls.use_tenant_on(connection, tenant_id)
-                return connection.execute(statement, params).all()
-        return _on_kept(kept, statement, params, tenant_id, key)
-    except DBAPIError as exc:
-        if kept is not None and (exc.connection_invalidated or kept.connection.invalidated):
-            _release(kept)
-        raise
-    except BaseException:
-        if kept is not None:
-            _release(kept)
-        raise
+    return _outside_session(engine, statement, params, tenant_id, key, attempts=1)
+
+
+def _outside_session(engine, statement, params, tenant_id, key, *, attempts: int) -> list:
+    for attempt in range(1, attempts + 1):
+        kept = _kept(engine)
+        try:
+            if kept is None:  # no room to keep one: a check-out for this statement
+                with _autocommit(engine).connect() as connection:
+                    if tenant_id is not None:
+                        rls.use_tenant_on(connection, tenant_id)
+                    return connection.execute(statement, params).all()
+            return _on_kept(kept, statement, params, tenant_id, key)
+        except DBAPIError as exc:
+            if kept is not None and (exc.connection_invalidated or kept.connection.invalidated):
+                _release(kept)
+            if attempt == attempts or not exc.connection_invalidated:
+                raise
+            log.warning("database connection was dropped; retrying on a new one")
+        except BaseException:
+            if kept is not None:  # interrupted: the connection's state is unknown
+                _release(kept)
+            raise
+    raise AssertionError("unreachable")
 
 
 def _on_kept(kept: _Kept, statement, params, tenant_id, key) -> list:
