@@ -227,25 +227,45 @@ if hasattr(os, "register_at_fork"):
 class _Prepared:
     """A statement compiled once per process and dialect, for the DBAPI cursor."""
 
-    __slots__ = ("sql", "positions", "binds", "row", "types", "processors")
+    __slots__ = ("sql", "positions", "literals", "binds", "row", "types", "processors")
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
         if compiled.escaped_bind_names or compiled.post_compile_params:
             raise ValueError("not a plain statement")  # not used by the hot reads
-        self.sql = compiled.string
-        self.positions = tuple(compiled.positiontup) if compiled.positional else None
+        sql = compiled.string
+        positions = list(compiled.positiontup) if compiled.positional else None
+        # Literals the dialect inlines after compilation (aggregate_strings' separator):
+        # rendered now, as SQLAlchemy renders them on every execution.
+        for bind in compiled.literal_execute_params:
+            name = compiled.bind_names[bind]
+            literal = compiled.render_literal_value(bind.effective_value, bind.type)
+            sql = sql.replace(f"__[POSTCOMPILE_{name}]", literal)
+            if positions is not None:
+                positions.remove(name)
+        self.sql = sql
+        self.positions = tuple(positions) if positions is not None else None
+        # Values the statement carries itself (a separator, a literal): not the caller's.
+        self.literals = {
+            name: bind.effective_value
+            for name, bind in compiled.binds.items()
+            if not bind.required
+            and bind.callable is None
+            and bind not in compiled.literal_execute_params
+        }
         self.binds = {
             name: processor
             for name, bind in compiled.binds.items()
             if (processor := bind.type._cached_bind_processor(dialect)) is not None
         }
-        names = [c.key or f"_{i}" for i, c in enumerate(statement.selected_columns)]
+        columns = statement.exported_columns  # a SELECT's, or a write's RETURNING
+        names = [c.key or f"_{i}" for i, c in enumerate(columns)]
         self.row = namedtuple("Row", names, rename=True)
-        self.types = [c.type for c in statement.selected_columns]
+        self.types = [c.type for c in columns]
         self.processors = None  # from the first cursor.description, as SQLAlchemy does
 
-    def parameters(self, compiled_params: dict):
+    def parameters(self, params: dict):
+        compiled_params = {**self.literals, **params}
         for name, processor in self.binds.items():
             compiled_params[name] = processor(compiled_params[name])
         if self.positions is None:
@@ -283,41 +303,57 @@ def _watched(engine) -> bool:
 
 def read_rows(engine, statement, params: dict, *, tenant_id: str | None = None, key=None):
     """One read-only statement outside the ORM session: its row tuples (named fields).
-    For the hottest protocol reads (userinfo, introspection), where the Session, the
-    pool's check-out and check-in and SQLAlchemy's execution context cost more than the
-    query: the statement runs on this thread's kept autocommit connection (above) and,
-    when ``key`` names it, as SQL compiled once per process on the DBAPI cursor. A dead
-    connection is replaced and the statement retried once. ``tenant_id``: the
-    row-level-security tenant the connection must have (app/rls.py; no extra statement
-    when the connection already serves that tenant)."""
-    for attempt in (1, 2):
+    For the hottest protocol reads (userinfo, introspection, the presented refresh token),
+    where the Session, the pool's check-out and check-in and SQLAlchemy's execution
+    context cost more than the query: the statement runs on this thread's kept autocommit
+    connection (above) and, when ``key`` names it, as SQL compiled once per process on the
+    DBAPI cursor. A dead connection is replaced and the statement retried once.
+    ``tenant_id``: the row-level-security tenant the connection must have (app/rls.py;
+    nothing more is sent when the connection already serves that tenant, and on the
+    DBAPI path the setting goes in the same round trip as the statement)."""
+    return _outside_session(engine, statement, params, tenant_id, key, attempts=2)
+
+
+def write_once(engine, statement, params: dict, *, tenant_id: str | None = None, key=None):
+    """One data-changing statement outside the ORM session, committed on its own
+    (autocommit: it is its own transaction, all or nothing): the rows of its RETURNING
+    (what it changed; a row count is not reliable through every path). On the same kept
+    connection and DBAPI path as :func:`read_rows`, for a hot write that needs no
+    transaction around it (the refresh token's rotation, one statement). Never retried:
+    a connection that died while the statement was on its way may have committed it."""
+    return _outside_session(engine, statement, params, tenant_id, key, attempts=1)
+
+
+def _outside_session(engine, statement, params, tenant_id, key, *, attempts: int) -> list:
+    for attempt in range(1, attempts + 1):
         kept = _kept(engine)
         try:
-            if kept is None:  # no room to keep one: a check-out for this read
+            if kept is None:  # no room to keep one: a check-out for this statement
                 with _autocommit(engine).connect() as connection:
                     if tenant_id is not None:
                         rls.use_tenant_on(connection, tenant_id)
                     return connection.execute(statement, params).all()
-            return _read_kept(kept, statement, params, tenant_id, key)
+            return _on_kept(kept, statement, params, tenant_id, key)
         except DBAPIError as exc:
             if kept is not None and (exc.connection_invalidated or kept.connection.invalidated):
                 _release(kept)
-            if attempt == 2 or not exc.connection_invalidated:
+            if attempt == attempts or not exc.connection_invalidated:
                 raise
             log.warning("database connection was dropped; retrying on a new one")
         except BaseException:
-            if kept is not None:  # an interrupted read: the connection's state is unknown
+            if kept is not None:  # interrupted: the connection's state is unknown
                 _release(kept)
             raise
     raise AssertionError("unreachable")
 
 
-def _read_kept(kept: _Kept, statement, params, tenant_id, key) -> list:
+def _on_kept(kept: _Kept, statement, params, tenant_id, key) -> list:
+    """``statement`` on a kept connection: its rows."""
     connection = kept.connection
-    if tenant_id is not None:
-        rls.use_tenant_on(connection, tenant_id)
     engine = kept.engine
     if key is None or _watched(engine):
+        if tenant_id is not None:
+            rls.use_tenant_on(connection, tenant_id)
         return connection.execute(statement, params).all()
     dialect = engine.dialect
     prepared = _PREPARED.get((key, dialect.name, dialect.driver))
@@ -325,10 +361,16 @@ def _read_kept(kept: _Kept, statement, params, tenant_id, key) -> list:
         prepared = _PREPARED.setdefault(
             (key, dialect.name, dialect.driver), _Prepared(statement, dialect)
         )
-    parameters = prepared.parameters(dict(params))
-    cursor = kept.dbapi.cursor()
+    parameters = prepared.parameters(params)
+    setting = rls.setting_for(connection, tenant_id) if tenant_id is not None else None
+    dbapi = kept.dbapi
+    cursor = dbapi.cursor()
     try:
-        cursor.execute(prepared.sql, parameters)
+        if setting is None:
+            cursor.execute(prepared.sql, parameters)
+        else:
+            _execute_with_setting(dbapi, cursor, setting, prepared.sql, parameters)
+            rls.setting_applied(connection, tenant_id)
         return prepared.rows(cursor, dialect)
     except dialect.loaded_dbapi.Error as exc:
         # SQLAlchemy's own handling: the DBAPIError, a disconnect detected and the
@@ -337,3 +379,23 @@ def _read_kept(kept: _Kept, statement, params, tenant_id, key) -> list:
         raise  # (it raised)
     finally:
         cursor.close()
+
+
+def _execute_with_setting(dbapi, cursor, setting, sql, parameters) -> None:
+    """The row-level-security setting, then the statement: in ONE round trip where the
+    driver can pipeline (psycopg 3), else one after the other. (A request for another
+    tenant than the connection served last paid a round trip of its own for the setting:
+    a quarter of userinfo's throughput when requests rotate over tenants.)"""
+    setting_sql, setting_params = setting
+    if hasattr(dbapi, "pipeline"):
+        setting_cursor = dbapi.cursor()
+        try:
+            with dbapi.pipeline():
+                setting_cursor.execute(setting_sql, setting_params)
+                cursor.execute(sql, parameters)
+        finally:
+            setting_cursor.close()
+        return
+    with dbapi.cursor() as setting_cursor:
+        setting_cursor.execute(setting_sql, setting_params)
+    cursor.execute(sql, parameters)

@@ -149,6 +149,24 @@ def use_tenant_on(connection, tenant_id: str) -> None:
     _apply(connection, (tenant_id, False))
 
 
+def setting_for(connection, tenant_id: str) -> tuple[str, dict] | None:
+    """The statement (SQL for the DBAPI cursor, and its parameters) that gives a Core
+    connection ``tenant_id``'s rows, or None when it has them already (or the database
+    has no row-level security). For callers that send it themselves, in the same round
+    trip as their statement (app/db_session.py); then :func:`setting_applied`."""
+    if connection.dialect.name != "postgresql":
+        return None
+    want = (tenant_id, False)
+    if connection.info.get(_HAS) == want:
+        return None
+    return _SQL, {"tenant": tenant_id, "bypass": "off"}
+
+
+def setting_applied(connection, tenant_id: str) -> None:
+    """The statement of :func:`setting_for` ran on ``connection`` (autocommit)."""
+    connection.info[_HAS] = (tenant_id, False)
+
+
 def bypass(reason: str, session: Session | None = None) -> None:
     """Instance-wide work: this session sees every tenant's rows. Logged with ``reason``;
     callers that act for a person audit what they do as usual."""

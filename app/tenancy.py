@@ -370,16 +370,22 @@ class TenantScope:
         tuples, read outside the request's ORM session (app/db_session.read_rows)."""
         from app.db_session import read_rows
 
+        return self._outside_session(read_rows, key, build, params)
+
+    def write_prepared(self, key: str, build, **params) -> list:
+        """A data-changing Core statement built once per process (as for
+        :meth:`execute_prepared`), committed on its own outside the request's ORM session
+        (app/db_session.write_once): the rows of its RETURNING."""
+        from app.db_session import write_once
+
+        return self._outside_session(write_once, key, build, params)
+
+    def _outside_session(self, run, key: str, build, params: dict) -> list:
         stmt = _PREPARED.get(key)
         if stmt is None:
             stmt = _PREPARED.setdefault(key, build(bindparam("scope_tenant_id")))
-        return read_rows(
-            db.engine,
-            stmt,
-            {"scope_tenant_id": self.tenant_id, **params},
-            tenant_id=self.tenant_id,
-            key=key,
-        )
+        params = {"scope_tenant_id": self.tenant_id, **params}
+        return run(db.engine, stmt, params, tenant_id=self.tenant_id, key=key)
 
 
 _PREPARED: dict = {}

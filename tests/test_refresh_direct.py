@@ -88,6 +88,51 @@ def test_reuse_after_a_direct_refresh_revokes_the_family(app, tenant, signed_in)
     assert dead.status_code == 400 and dead.get_json()["error"] == "invalid_grant"
 
 
+def test_a_token_used_between_the_read_and_the_claim_revokes_its_family(
+    app, tenant, signed_in, monkeypatch
+):
+    """The race the atomic claim is for: another request uses the token after this one
+    read it. The claim (with its successor's INSERT) takes nothing, so no successor is
+    written, and the family is revoked as on any reuse (RFC 9700 §4.14.2)."""
+    from sqlalchemy import func
+    from sqlalchemy import select
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from app.models import Grant
+    from app.models import RefreshToken
+    from app.models.base import utcnow
+    from app.services import grants as grants_service
+
+    rp = make_client(app, tenant)
+    token = login_tokens(signed_in, rp)["refresh_token"]
+    read = grants_service.find_presented_refresh
+
+    def read_then_lose_the_race(snapshot, presented_token, **kwargs):
+        presented = read(snapshot, presented_token, **kwargs)
+        if not kwargs.get("outside_session"):  # Authlib's read, after the direct path
+            return presented
+        with app.app_context():  # the other request, in a transaction of its own
+            db.session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.id == presented.row.id)
+                .values(used_at=utcnow())
+            )
+            db.session.commit()
+        return presented
+
+    monkeypatch.setattr(grants_service, "find_presented_refresh", read_then_lose_the_race)
+    lost = _refresh(signed_in, rp, token)
+    monkeypatch.undo()
+    assert lost.status_code == 400 and lost.get_json()["error"] == "invalid_grant"
+    with app.app_context():
+        from app import rls
+
+        rls.bypass("test: the family after a lost race")
+        assert db.session.scalar(select(func.count()).select_from(RefreshToken)) == 1
+        assert db.session.scalar(select(Grant.revoked_at)) is not None
+
+
 def test_another_clients_token_is_refused_and_not_used_up(app, tenant, signed_in):
     rp = make_client(app, tenant)
     other = make_client(app, tenant, client_name="Other")

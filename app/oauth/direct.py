@@ -16,7 +16,8 @@ The same for refresh_token (:func:`refresh_token`): POST, ``grant_type=refresh_t
 and ``refresh_token`` only (no ``scope``, ``organization`` or ``resource``), a client that
 authenticates with HTTP Basic (``client_secret_basic``) or is public (``none``, with its
 ``client_id`` in the form), a live token of this client whose user is active. Only the
-success path runs here (one read, the atomic claim, the new token's INSERT); a token
+success path runs here (one read, then the atomic claim with the new token's INSERT: one
+statement on PostgreSQL, app/services/grants.rotate_refresh_token); a token
 already used, expired, revoked or of another client is left untouched and goes to
 Authlib, which answers and applies reuse detection exactly as before.
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from urllib.parse import parse_qsl
 from urllib.parse import unquote
 
 from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN
@@ -71,17 +73,50 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     return unquote(client_id), unquote(secret)
 
 
-def _plain_form(request, grant_type: str, allowed: frozenset):
-    """The form of a plain token request for ``grant_type`` (only ``allowed`` parameters,
-    each once, no query string: Authlib reads query parameters too); else None."""
-    if request.mimetype != "application/x-www-form-urlencoded" or request.args:
-        return None
-    if "DPoP" in request.headers:  # sender-constrained requests: the full path decides
-        return None
-    form = request.form
-    if form.get("grant_type") != grant_type or not allowed.issuperset(form):
-        return None
-    if any(len(values) != 1 for values in form.listvalues()):
+_FORM = "gatehouse.plain_form"  # environ: the body parsed by plain_form (or None)
+_MAX_PARAMETERS = 16
+
+
+def plain_form(request) -> dict | None:
+    """The body of a plain protocol request as ``{name: value}``: a urlencoded body, no
+    query string (Authlib reads query parameters too), no ``DPoP`` header (the full path
+    decides those), each parameter once, UTF-8; else None. Parsed from the bytes Werkzeug
+    reads and keeps (``request.form`` still works afterwards, for Authlib), with
+    ``urllib.parse``: Werkzeug's form machinery was a tenth of a client_credentials
+    grant. Once per request."""
+    environ = request.environ
+    if _FORM in environ:
+        return environ[_FORM]
+    form = None
+    content_type = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+    if (
+        content_type == "application/x-www-form-urlencoded"
+        and not environ.get("QUERY_STRING")
+        and "HTTP_DPOP" not in environ
+    ):
+        body = request.get_data(cache=True)
+        try:
+            pairs = parse_qsl(
+                body.decode("ascii"),
+                keep_blank_values=True,
+                errors="strict",
+                max_num_fields=_MAX_PARAMETERS,
+            )
+        except (UnicodeDecodeError, ValueError):  # not ASCII, bad UTF-8, too many fields
+            pairs = None
+        if pairs is not None:
+            form = dict(pairs)
+            if len(form) != len(pairs):  # a parameter twice: RFC 6749 §3.2 says invalid
+                form = None
+    environ[_FORM] = form
+    return form
+
+
+def _plain_form(request, grant_type: str, allowed: frozenset) -> dict | None:
+    """The form of a plain token request for ``grant_type`` (only ``allowed``
+    parameters); else None."""
+    form = plain_form(request)
+    if form is None or form.get("grant_type") != grant_type or not allowed.issuperset(form):
         return None
     return form
 
@@ -89,7 +124,7 @@ def _plain_form(request, grant_type: str, allowed: frozenset):
 def _basic_client(request, snapshot):
     """The enabled ``client_secret_basic`` client whose HTTP Basic credentials the request
     carries, the secret checked; else None."""
-    credentials = _basic_credentials(request.headers.get("Authorization"))
+    credentials = _basic_credentials(request.environ.get("HTTP_AUTHORIZATION"))
     if credentials is None or not credentials[0] or not credentials[1]:
         return None
     client = clients_service.authenticating_client(snapshot, credentials[0])
@@ -128,7 +163,7 @@ def _user_grant_client(request, form, snapshot, grant_type: str):
     bound to DPoP: HTTP Basic with a ``client_secret_basic`` client's secret (no
     ``client_id`` in the form), or a public client named by the form's ``client_id`` with
     no Authorization header; else None."""
-    if "Authorization" not in request.headers:
+    if "HTTP_AUTHORIZATION" not in request.environ:
         client = clients_service.authenticating_client(snapshot, form.get("client_id"))
         if client is None or client.token_endpoint_auth_method != "none":
             return None
@@ -151,7 +186,9 @@ def refresh_token(request, snapshot) -> Response | None:
     client = _user_grant_client(request, form, snapshot, "refresh_token")
     if client is None:
         return None
-    presented = grants_service.find_presented_refresh(snapshot, form["refresh_token"])
+    presented = grants_service.find_presented_refresh(
+        snapshot, form["refresh_token"], outside_session=True
+    )
     if (
         presented is None
         or presented.grant.client_id != client.id
@@ -161,14 +198,15 @@ def refresh_token(request, snapshot) -> Response | None:
         or presented.row.dpop_jkt is not None  # bound to a DPoP key: no proof here
     ):
         return None  # Authlib answers (and revokes the family of a used token)
-    grant = grants_service.claim_refresh_token(snapshot, presented, client)
-    if grant is None:  # lost a race for this token: its family is revoked now
+    refresh = grants_service.rotate_refresh_token(snapshot, presented)
+    if refresh is None:  # lost a race for this token: its family is revoked now
         return None
+    grant, user = presented.grant, presented.user
     keys = issuance.role_keys(presented.tenant_roles, presented.org_roles)
-    user = presented.user
     body = issuance.user_token_response(
-        snapshot, client, user, grant, include_refresh=True, keys=keys
+        snapshot, client, user, grant, include_refresh=False, keys=keys
     )
+    body["refresh_token"] = refresh
     issuance.add_id_token(snapshot, client, user, grant, body)
     return Response(json.dumps(body), status=200, headers=_HEADERS)
 
@@ -181,12 +219,8 @@ def introspection(request, snapshot) -> Response | None:
     in the one revocation query) presented by a confidential client with HTTP Basic.
     Anything else — a refresh token, a hint other than ``access_token``, a token that is
     not active, another way of authenticating — returns None and goes to Authlib."""
-    if request.mimetype != "application/x-www-form-urlencoded" or request.args:
-        return None
-    form = request.form
-    if not _INTROSPECTION_PARAMS.issuperset(form):
-        return None
-    if any(len(values) != 1 for values in form.listvalues()):
+    form = plain_form(request)
+    if form is None or not _INTROSPECTION_PARAMS.issuperset(form):
         return None
     token_string = form.get("token")
     if not token_string or token_string.startswith("rt_"):

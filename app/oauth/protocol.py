@@ -66,7 +66,8 @@ def token(req) -> Response:
             return no_store(dpop.token_error(snapshot, error))
         response = authorization.create_token_response(req)
         return no_store(dpop.add_nonce(response, snapshot))
-    grant_type = req.form.get("grant_type")
+    form = direct.plain_form(req)
+    grant_type = (form if form is not None else req.form).get("grant_type")
     if grant_type == "client_credentials":
         response = direct.client_credentials(req, snapshot)
     elif grant_type == "refresh_token":

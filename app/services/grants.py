@@ -18,6 +18,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import null
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -321,16 +322,27 @@ def _presented_refresh(tenant):
     )
 
 
-def find_presented_refresh(tenant: Tenant, token: str | None) -> PresentedRefresh | None:
+def find_presented_refresh(
+    tenant: Tenant, token: str | None, *, outside_session: bool = False
+) -> PresentedRefresh | None:
     """One query: the refresh token, its grant, the grant's user and the user's roles
-    (tenant roles, plus roles in the grant's active organization, DESIGN §4)."""
+    (tenant roles, plus roles in the grant's active organization, DESIGN §4).
+    ``outside_session``: read on the thread's kept autocommit connection (the direct
+    path, app/oauth/direct.py, whose rotation is one statement of its own), not in the
+    request's transaction."""
     if not token or len(token) > 200:
         return None
-    found = (
-        scope(tenant)
-        .execute_prepared("refresh.presented", _presented_refresh, digest=digest(token))
-        .first()
-    )
+    if outside_session:
+        rows = scope(tenant).read_prepared(
+            "refresh.presented", _presented_refresh, digest=digest(token)
+        )
+        found = rows[0] if rows else None
+    else:
+        found = (
+            scope(tenant)
+            .execute_prepared("refresh.presented", _presented_refresh, digest=digest(token))
+            .first()
+        )
     if found is None:
         return None
     t, g = len(_TOKEN_FIELDS), len(_TOKEN_FIELDS) + len(_GRANT_FIELDS)
@@ -404,6 +416,70 @@ def claim_refresh_token(
     if grant.revoked_at is not None or row.expires_at <= now or grant.expires_at <= now:
         return None
     return grant
+
+
+def _rotation(tenant):
+    """PostgreSQL: the claim of the presented token and the INSERT of its successor in
+    ONE statement (a data-modifying WITH): the successor is written only when the claim
+    took the token, and the statement commits on its own (autocommit), all or nothing.
+    (No parameter is named after a column: SQLAlchemy would add it to the UPDATE's SET.)"""
+    table = RefreshToken.__table__
+    tokens = table.c
+    claimed = (
+        update(table)
+        .where(
+            tokens.tenant_id == tenant,
+            tokens.id == bindparam("token_id"),
+            tokens.used_at.is_(None),
+        )
+        .values(used_at=bindparam("now"))
+        .returning(tokens.grant_id)
+        .cte("claimed")
+    )
+    successor = select(
+        bindparam("new_id", type_=tokens.id.type),
+        tenant,
+        claimed.c.grant_id,
+        bindparam("successor_digest", type_=tokens.token_digest.type),
+        bindparam("successor_expires", type_=tokens.expires_at.type),
+        bindparam("now", type_=tokens.created_at.type),
+        null(),
+    )
+    columns = ["id", "tenant_id", "grant_id", "token_digest", "expires_at", "created_at"]
+    return insert(table).from_select([*columns, "dpop_jkt"], successor).returning(tokens.id)
+
+
+def rotate_refresh_token(tenant: Tenant, presented: PresentedRefresh) -> str | None:
+    """The direct path's rotation of a live, unbound token (read outside the session by
+    :func:`find_presented_refresh`): consume it (``... WHERE used_at IS NULL``) and issue
+    its successor, both or neither; the new refresh token, or None when the claim was
+    lost (the token was used meanwhile: its family is revoked, RFC 9700 §4.14.2).
+
+    On PostgreSQL one statement (:func:`_rotation`) on the thread's kept connection, in
+    autocommit: no transaction to open or commit. Elsewhere the claim and the INSERT in
+    the request's transaction, committed with it."""
+    row, grant = presented.row, presented.grant
+    if db.engine.dialect.name != "postgresql":
+        if not _claim_refresh(tenant, row.id):
+            revoke_grant(tenant, grant.id, reason="refresh_token_reused")
+            return None
+        return issue_refresh_token(tenant, grant)
+    token = "rt_" + new_token()
+    now = utcnow()
+    days = get_settings(tenant)["refresh_token_idle_days"]
+    rotated = scope(tenant).write_prepared(
+        "refresh.rotate",
+        _rotation,
+        token_id=row.id,
+        new_id=new_id("rft"),
+        successor_digest=digest(token),
+        successor_expires=min(now + timedelta(days=days), grant.expires_at),
+        now=now,
+    )
+    if len(rotated) != 1:
+        revoke_grant(tenant, grant.id, reason="refresh_token_reused")
+        return None
+    return token
 
 
 def is_refresh_usable(tenant: Tenant, row: RefreshToken, grant: Grant | None) -> bool:

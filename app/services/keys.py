@@ -219,10 +219,11 @@ def _published(tenant: Tenant, algorithms: tuple[str, ...] = ALGORITHMS) -> dict
 
 def signing_key(tenant: Tenant, alg: str) -> LoadedKey:
     """The tenant's active key for ``alg``, parsed once per worker."""
-    kid = _published(tenant, (alg,))["active"].get(alg)
+    published = _published(tenant, (alg,))
+    kid = published["active"].get(alg)
     if kid is None:
         raise ValueError(f"no active {alg} key")
-    return verification_key(tenant, kid)
+    return _loaded(tenant, published, kid)
 
 
 def verification_key(tenant: Tenant, kid: str | None) -> LoadedKey | None:
@@ -232,6 +233,11 @@ def verification_key(tenant: Tenant, kid: str | None) -> LoadedKey | None:
     published = _published(tenant, ())  # verifying never creates keys
     if kid not in published["keys"]:
         return None
+    return _loaded(tenant, published, kid)
+
+
+def _loaded(tenant: Tenant, published: dict, kid: str) -> LoadedKey | None:
+    """The parsed key ``kid`` of the ``published`` set, parsed once per worker."""
     loaded = published["loaded"]
     key = loaded.get(kid) or _cache().get_key(kid)
     if key is None:
