@@ -10,6 +10,7 @@ from dataclasses import replace
 from sqlalchemy import bindparam
 from sqlalchemy import insert
 
+from app.extensions import db
 from app.models import AuditEvent
 from app.models import Tenant
 from app.models.base import new_id
@@ -119,7 +120,6 @@ def record_now(
         "request_id": actor.request_id,
         "data": {k: v for k, v in data.items() if v is not None},
     }
-    scope(tenant).execute_prepared("audit.insert", _insert_audit, **values)
     written = Written(
         id=values["id"],
         action=action,
@@ -128,13 +128,52 @@ def record_now(
         ip=actor.ip,
         data=values["data"],
     )
-    events.from_audit_now(tenant, written)
+    data = scope(tenant)
+    found = events.event_of(tenant, written)  # (its tenant, type, data) or None
+    if (
+        found is not None
+        and found[0].id == data.tenant_id
+        and db.engine.dialect.name == "postgresql"
+    ):  # the audit row and its outbox event in one statement (a WITH)
+        data.execute_prepared(
+            "audit.insert_with_event",
+            _insert_audit_with_event,
+            **{f"audit_{key}": value for key, value in values.items()},
+            event_id=new_id("ev"),
+            event_type=found[1],
+            event_data=found[2],
+            event_dispatched_at=None,
+            event_created_at=utcnow(),
+        )
+    else:
+        data.execute_prepared("audit.insert", _insert_audit, **values)
+        if found is not None:
+            events.emit_now(*found)
     usage.note_audit(tenant, action, target_id)
     return written
 
 
-def _insert_audit(tenant):
+def _insert_audit(tenant, prefix: str = ""):
     table = AuditEvent.__table__
     return insert(table).values(
-        {c.key: (tenant if c.key == "tenant_id" else bindparam(c.key)) for c in table.columns}
+        {
+            c.key: (tenant if c.key == "tenant_id" else bindparam(prefix + c.key))
+            for c in table.columns
+        }
     )
+
+
+def _insert_audit_with_event(tenant):
+    """PostgreSQL: the audit row's INSERT in a data-modifying WITH, and its outbox event's
+    (same tenant): one statement. Every column is bound by name (``audit_<column>``,
+    ``event_<column>``), so no parameter adds a column to either INSERT."""
+    from app.models import Event
+
+    table = Event.__table__
+    event = insert(table).values(
+        {
+            c.key: (tenant if c.key == "tenant_id" else bindparam(f"event_{c.key}"))
+            for c in table.columns
+        }
+    )
+    return event.add_cte(_insert_audit(tenant, "audit_").cte("audit_row"))

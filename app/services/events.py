@@ -112,15 +112,8 @@ def emit(tenant: Tenant | str, type_: str, data: dict) -> Event:
 
 def from_audit(tenant: Tenant | str, audit_event) -> Event | None:
     """The event an audited change yields, if any (called by ``audit.record``)."""
-    found = _event_of(tenant, audit_event)
+    found = event_of(tenant, audit_event)
     return emit(*found) if found is not None else None
-
-
-def from_audit_now(tenant: Tenant | str, audit_event) -> None:
-    """:func:`from_audit` written at once (``audit.record_now``): a Core INSERT."""
-    found = _event_of(tenant, audit_event)
-    if found is not None:
-        emit_now(*found)
 
 
 def emit_now(tenant: Tenant | str, type_: str, data: dict) -> str:
@@ -145,7 +138,7 @@ def _insert_event(tenant):
     )
 
 
-def _event_of(tenant: Tenant | str, audit_event) -> tuple[Tenant, str, dict] | None:
+def event_of(tenant: Tenant | str, audit_event) -> tuple[Tenant, str, dict] | None:
     """The tenant, type and data of the event an audited change yields, if any."""
     type_ = AUDIT_EVENTS.get(audit_event.action)
     if type_ is None:

@@ -61,8 +61,12 @@ def start_session(
     }
     db.session.flush()  # what this request changed so far is written first, as before
     data = scope(tenant)
-    data.execute_prepared("sessions.insert", _insert_session, **values)
-    data.execute_prepared("sessions.last_login", _set_last_login, user_id=user.id, now=now)
+    if db.engine.dialect.name == "postgresql":  # both in one statement (a WITH)
+        named = {f"s_{key}": value for key, value in values.items()}
+        data.execute_prepared("sessions.insert_and_last_login", _insert_with_last_login, **named)
+    else:
+        data.execute_prepared("sessions.insert", _insert_session, **values)
+        data.execute_prepared("sessions.last_login", _set_last_login, user_id=user.id, now=now)
     set_committed_value(user, "last_login_at", now)
     session = BrowserSession(**values, tenant_id=data.tenant_id)
     make_transient_to_detached(session)
@@ -70,11 +74,29 @@ def start_session(
     return session, token
 
 
-def _insert_session(tenant):
+def _insert_session(tenant, prefix: str = ""):
     table = BrowserSession.__table__
     return insert(table).values(
-        {c.key: (tenant if c.key == "tenant_id" else bindparam(c.key)) for c in table.columns}
+        {
+            c.key: (tenant if c.key == "tenant_id" else bindparam(prefix + c.key))
+            for c in table.columns
+        }
     )
+
+
+def _insert_with_last_login(tenant):
+    """PostgreSQL: the session's INSERT with the user's ``last_login_at`` (its
+    ``auth_time``) in a data-modifying WITH: one statement, both or neither. Parameters
+    are named ``s_<column>``: a parameter named like a column of ``users`` would be
+    added to the UPDATE's SET."""
+    users = User.__table__.c
+    last_login = (
+        update(User.__table__)
+        .where(users.tenant_id == tenant, users.id == bindparam("s_user_id"))
+        .values(last_login_at=bindparam("s_auth_time"))
+        .cte("last_login")
+    )
+    return _insert_session(tenant, "s_").add_cte(last_login)
 
 
 def _set_last_login(tenant):
