@@ -381,13 +381,30 @@ def _on_kept(kept: _Kept, statement, params, tenant_id, key) -> list:
         cursor.close()
 
 
+def _can_pipeline(dbapi) -> bool:
+    """psycopg 3 with a libpq that has pipeline mode (14 or newer; psycopg[binary] ships
+    one); never anything else."""
+    pipeline = getattr(type(dbapi), "pipeline", None)
+    if pipeline is None:
+        return False
+    supported = _PIPELINES.get(type(dbapi))
+    if supported is None:
+        import psycopg
+
+        supported = _PIPELINES[type(dbapi)] = psycopg.Pipeline.is_supported()
+    return supported
+
+
+_PIPELINES: dict = {}  # DBAPI connection class → whether its driver can pipeline
+
+
 def _execute_with_setting(dbapi, cursor, setting, sql, parameters) -> None:
     """The row-level-security setting, then the statement: in ONE round trip where the
     driver can pipeline (psycopg 3), else one after the other. (A request for another
     tenant than the connection served last paid a round trip of its own for the setting:
     a quarter of userinfo's throughput when requests rotate over tenants.)"""
     setting_sql, setting_params = setting
-    if hasattr(dbapi, "pipeline"):
+    if _can_pipeline(dbapi):
         setting_cursor = dbapi.cursor()
         try:
             with dbapi.pipeline():

@@ -149,6 +149,57 @@ def test_a_reused_code_revokes_what_the_direct_exchange_issued(app, tenant, sign
     assert dead.status_code == 400 and dead.get_json()["error"] == "invalid_grant"
 
 
+def test_a_code_used_between_the_read_and_the_claim_writes_nothing(
+    app, tenant, signed_in, monkeypatch
+):
+    """The race the single-use claim is for: the code is used by another request after
+    this one read it. The claim takes nothing, so neither a grant nor a refresh token is
+    written from this request (on PostgreSQL the claim and the INSERTs are one
+    statement), and Authlib answers invalid_grant."""
+    from sqlalchemy import func
+    from sqlalchemy import select
+    from sqlalchemy import update
+
+    from app import rls
+    from app.extensions import db
+    from app.models import AuthorizationCode
+    from app.models import Grant
+    from app.models import RefreshToken
+    from app.models.base import utcnow
+    from app.services import grants as grants_service
+
+    rp = make_client(app, tenant)
+    code, verifier, _q = get_code(signed_in, rp)
+    read = grants_service.find_presented_code
+
+    def read_then_lose_the_race(snapshot, presented_code):
+        presented = read(snapshot, presented_code)
+        monkeypatch.setattr(grants_service, "find_presented_code", read)  # once
+        with app.app_context():  # the other request, in a transaction of its own
+            rls.bypass("test: the other request")
+            db.session.execute(
+                update(AuthorizationCode)
+                .where(AuthorizationCode.id == presented.row.id)
+                .values(used_at=utcnow())
+            )
+            db.session.commit()
+        return presented
+
+    def counts():
+        with app.app_context():
+            rls.bypass("test: counting")
+            return [
+                db.session.scalar(select(func.count()).select_from(model))
+                for model in (Grant, RefreshToken)
+            ]
+
+    before = counts()
+    monkeypatch.setattr(grants_service, "find_presented_code", read_then_lose_the_race)
+    lost = _exchange(signed_in, rp, code, verifier)
+    assert lost.status_code == 400 and lost.get_json()["error"] == "invalid_grant"
+    assert counts() == before
+
+
 def test_another_tenants_code_is_unknown(app, tenant, other_tenant, user, signed_in, tenant_client):
     rp = make_client(app, tenant)
     code, verifier, _q = get_code(signed_in, rp)

@@ -41,7 +41,6 @@ from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN
 from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
 from flask import Response
 
-from app.models.base import new_id
 from app.models.base import utcnow
 from app.oauth.grants import client_credentials_scope
 from app.services import audiences
@@ -262,7 +261,8 @@ def authorization_code(request, snapshot) -> Response | None:
     Everything is checked before the code is used: client, code of this client, unused and
     unexpired, redirect_uri, PKCE, an active user, no DPoP binding. Then the atomic claim
     (which names the new grant: a replay revokes it, RFC 6749 §4.1.2), the grant and
-    refresh token INSERTs. A lost race for the claim goes to Authlib, which answers it."""
+    refresh token INSERTs (one statement on PostgreSQL, grants.exchange_code). A lost race
+    for the claim goes to Authlib, which answers it."""
     form = _plain_form(request, "authorization_code", _CODE_PARAMS)
     if form is None:
         return None
@@ -284,18 +284,16 @@ def authorization_code(request, snapshot) -> Response | None:
         or not user.is_active
     ):
         return None
-    grant_id = new_id("gnt")
-    if not grants_service.claim_code(snapshot, code.id, grant_id):
+    with_refresh = "refresh_token" in client.grant_types
+    exchanged = grants_service.exchange_code(snapshot, client, code, with_refresh=with_refresh)
+    if exchanged is None:
         return None  # lost a race: Authlib finds it used (and revokes what it produced)
-    grant = grants_service.insert_grant(snapshot, client, code, grant_id)
+    grant, refresh = exchanged
     keys = issuance.role_keys(presented.tenant_roles, presented.org_roles)
     body = issuance.user_token_response(
-        snapshot,
-        client,
-        user,
-        grant,
-        include_refresh="refresh_token" in client.grant_types,
-        keys=keys,
+        snapshot, client, user, grant, include_refresh=False, keys=keys
     )
+    if refresh is not None:
+        body["refresh_token"] = refresh
     issuance.add_id_token(snapshot, client, user, grant, body, nonce=code.nonce)
     return Response(json.dumps(body), status=200, headers=_HEADERS)

@@ -583,14 +583,13 @@ def _presented_code(tenant):
 
 
 def find_presented_code(tenant: Tenant, code: str | None) -> PresentedCode | None:
-    """One query: the code, its user and the user's roles; nothing written."""
+    """One query: the code, its user and the user's roles; nothing written. Read on the
+    thread's kept autocommit connection, outside the request's transaction (the direct
+    path's writes are one statement of their own on PostgreSQL, :func:`exchange_code`)."""
     if not code or len(code) > 200:
         return None
-    found = (
-        scope(tenant)
-        .execute_prepared("code.presented", _presented_code, digest=digest(code))
-        .first()
-    )
+    rows = scope(tenant).read_prepared("code.presented", _presented_code, digest=digest(code))
+    found = rows[0] if rows else None
     if found is None:
         return None
     c = len(_CODE_FIELDS)
@@ -626,11 +625,95 @@ def claim_code(tenant: Tenant, code_id: str, grant_id: str) -> bool:
 _INSERT_GRANT = insert(Grant.__table__)
 
 
-def insert_grant(tenant: Tenant, client, code: CodeRow, grant_id: str) -> GrantRow:
-    """The grant a code produces (what :func:`start_grant` makes), as a Core INSERT."""
+def exchange_code(
+    tenant: Tenant, client, code: CodeRow, *, with_refresh: bool
+) -> tuple[GrantRow, str | None] | None:
+    """The direct path's use of a live code (read by :func:`find_presented_code` and
+    checked): the single-use claim naming the new grant (a replay finds it to revoke, RFC
+    6749 §4.1.2), the grant, and (``with_refresh``) its first refresh token, all or
+    nothing. The grant and the refresh token, or None when the claim was lost (the code
+    was used meanwhile: Authlib then answers, and revokes what the other use produced).
+
+    On PostgreSQL one statement (:func:`_exchange`), autocommitted on the thread's kept
+    connection: no transaction to open or commit. Elsewhere the claim and the INSERTs in
+    the request's transaction, committed with it."""
+    grant = _grant_of(tenant, client, code, new_id("gnt"))
+    if db.engine.dialect.name != "postgresql":
+        if not claim_code(tenant, code.id, grant.id):
+            return None
+        values = {name: getattr(grant, name) for name in _GRANT_FIELDS}
+        db.session.execute(
+            _INSERT_GRANT, {**values, "tenant_id": tenant.id, "created_at": utcnow()}
+        )
+        return grant, issue_refresh_token(tenant, grant) if with_refresh else None
+    now = utcnow()
+    params = {f"grant_{name}": getattr(grant, name) for name in _GRANT_FIELDS}
+    refresh = None
+    if with_refresh:
+        refresh = "rt_" + new_token()
+        days = get_settings(tenant)["refresh_token_idle_days"]
+        params["successor_id"] = new_id("rft")
+        params["successor_digest"] = digest(refresh)
+        params["successor_expires"] = min(now + timedelta(days=days), grant.expires_at)
+    written = scope(tenant).write_prepared(
+        "code.exchange.refresh" if with_refresh else "code.exchange",
+        lambda t: _exchange(t, with_refresh=with_refresh),
+        code_id=code.id,
+        now=now,
+        **params,
+    )
+    return (grant, refresh) if len(written) == 1 else None
+
+
+def _exchange(tenant, *, with_refresh: bool):
+    """PostgreSQL: the claim of the code, the INSERT of its grant and (``with_refresh``)
+    of the grant's first refresh token in ONE statement (data-modifying WITHs, each
+    writing only from the row before it): all or nothing, committed on its own. (No
+    parameter is named after a column: SQLAlchemy would add it to the UPDATE's SET.)"""
+    codes, grants = AuthorizationCode.__table__, Grant.__table__
+    claimed = (
+        update(codes)
+        .where(
+            codes.c.tenant_id == tenant,
+            codes.c.id == bindparam("code_id"),
+            codes.c.used_at.is_(None),
+        )
+        .values(used_at=bindparam("now"), grant_id=bindparam("grant_id"))
+        .returning(codes.c.id)
+        .cte("claimed")
+    )
+    grant_values = select(
+        tenant,
+        *(bindparam(f"grant_{name}", type_=grants.c[name].type) for name in _GRANT_FIELDS),
+        bindparam("now", type_=grants.c.created_at.type),
+    ).select_from(claimed)
+    new_grant = (
+        insert(grants)
+        .from_select(["tenant_id", *_GRANT_FIELDS, "created_at"], grant_values)
+        .returning(grants.c.id)
+    )
+    if not with_refresh:
+        return new_grant
+    made = new_grant.cte("new_grant")
+    tokens = RefreshToken.__table__
+    successor = select(
+        bindparam("successor_id", type_=tokens.c.id.type),
+        tenant,
+        made.c.id,
+        bindparam("successor_digest", type_=tokens.c.token_digest.type),
+        bindparam("successor_expires", type_=tokens.c.expires_at.type),
+        bindparam("now", type_=tokens.c.created_at.type),
+        null(),
+    )
+    columns = ["id", "tenant_id", "grant_id", "token_digest", "expires_at", "created_at"]
+    return insert(tokens).from_select([*columns, "dpop_jkt"], successor).returning(tokens.c.id)
+
+
+def _grant_of(tenant: Tenant, client, code: CodeRow, grant_id: str) -> GrantRow:
+    """The grant a code produces (what :func:`start_grant` makes), not written yet."""
     days = get_settings(tenant)["refresh_token_ttl_days"]
     now = utcnow()
-    grant = GrantRow(
+    return GrantRow(
         id=grant_id,
         client_id=client.id,
         user_id=code.user_id,
@@ -645,6 +728,3 @@ def insert_grant(tenant: Tenant, client, code: CodeRow, grant_id: str) -> GrantR
         revoked_at=None,
         resources=list(code.resources or []),
     )
-    values = {name: getattr(grant, name) for name in _GRANT_FIELDS}
-    db.session.execute(_INSERT_GRANT, {**values, "tenant_id": tenant.id, "created_at": now})
-    return grant
