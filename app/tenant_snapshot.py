@@ -212,7 +212,8 @@ def load_by_id(tenant_id: str) -> TenantSnapshot | None:
 
 def materialize(snapshot: TenantSnapshot) -> Tenant:
     """A ``Tenant`` row bound to the request's session, from the snapshot, without SQL
-    (``Session.merge(load=False)``): for browser views, which may change it."""
+    (attached as loaded, or ``Session.merge(load=False)`` when one of its domain rows is
+    in the session already): for browser views, which may change it."""
     from sqlalchemy.orm import make_transient_to_detached
     from sqlalchemy.orm.attributes import set_committed_value
 
@@ -228,4 +229,10 @@ def materialize(snapshot: TenantSnapshot) -> Tenant:
         make_transient_to_detached(domain)
         domains.append(domain)
     set_committed_value(tenant, "domains", domains)
-    return db.session.merge(tenant, load=False)
+    identity_map = db.session.identity_map
+    if any(identity_map.get(db.session.identity_key(CustomDomain, d.id)) for d in domains):
+        return db.session.merge(tenant, load=False)  # a domain row is loaded already
+    # Attached as it is (built for this request alone): as merge(load=False) would
+    # leave it, loaded and clean, without copying it into a second instance.
+    db.session.add(tenant)
+    return tenant

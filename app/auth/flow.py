@@ -46,7 +46,7 @@ def complete_sign_in(user: User, amr: list[str], target: str | None):
     """Start the browser session (new id), audit, and send the user on their way."""
     quotas.admit_sign_in(current_tenant, user.id)  # monthly_active_users: 429 page
     session = sign_in(user, amr=amr)
-    audit.record(
+    audit.record_now(  # Core INSERTs: the session row is written already (start_session)
         current_tenant,
         "login.succeeded",
         target_type="user",

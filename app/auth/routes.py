@@ -34,6 +34,7 @@ from app.services.errors import ValidationFailed
 from app.services.settings import get_settings
 from app.tenancy import current_tenant
 from app.tenancy import scope
+from app.web.page_cache import blank_form_page
 from app.web.page_cache import settings_of
 from app.web.session import current_session
 from app.web.session import sign_out
@@ -63,9 +64,10 @@ def login():
     if identifier_first and realm.enforced_for(current_tenant, form.email.data):
         connection = realm.enforced_for(current_tenant, form.email.data)
         return realm.go(connection, form.next.data)  # passwords are off for this address
+    if not form.is_submitted():
+        return blank_form_page("auth/login.html", form)  # prepared once per snapshot
     if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template("auth/login.html", form=form), status
+        return render_template("auth/login.html", form=form), 422
     try:
         checked = authn.check_password(current_tenant, form.email.data, form.password.data)
     except authn.EmailNotVerified as exc:

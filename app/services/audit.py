@@ -7,8 +7,14 @@ import contextvars
 from dataclasses import dataclass
 from dataclasses import replace
 
+from sqlalchemy import bindparam
+from sqlalchemy import insert
+
+from app.extensions import db
 from app.models import AuditEvent
 from app.models import Tenant
+from app.models.base import new_id
+from app.models.base import utcnow
 from app.services import events
 from app.services import usage
 from app.tenancy import scope
@@ -74,3 +80,100 @@ def record(
     events.from_audit(tenant, event)
     usage.note_audit(tenant, action, target_id)  # sign-ins, failures, sign-ups per day
     return event
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """An audit event :func:`record_now` wrote: what :mod:`app.services.events` reads."""
+
+    id: str
+    action: str
+    target_type: str | None
+    target_id: str | None
+    ip: str | None
+    data: dict
+
+
+def record_now(
+    tenant: Tenant | str,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    **data,
+) -> Written:
+    """:func:`record`, written at once with Core INSERTs built once per process (the audit
+    row, then its outbox event) instead of by the ORM's unit of work at commit: the same
+    rows and usage counters, in the same transaction. For a hot path (a sign-in) whose
+    rows the event describes are written already (the event reads them)."""
+    actor = _actor.get()
+    values = {
+        "id": new_id("evt"),
+        "created_at": utcnow(),
+        "action": action,
+        "actor_type": actor.type,
+        "actor_id": actor.id,
+        "target_type": target_type,
+        "target_id": target_id,
+        "ip": actor.ip,
+        "user_agent": (actor.user_agent or "")[:300] or None,
+        "request_id": actor.request_id,
+        "data": {k: v for k, v in data.items() if v is not None},
+    }
+    written = Written(
+        id=values["id"],
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        ip=actor.ip,
+        data=values["data"],
+    )
+    data = scope(tenant)
+    found = events.event_of(tenant, written)  # (its tenant, type, data) or None
+    if (
+        found is not None
+        and found[0].id == data.tenant_id
+        and db.engine.dialect.name == "postgresql"
+    ):  # the audit row and its outbox event in one statement (a WITH)
+        data.execute_prepared(
+            "audit.insert_with_event",
+            _insert_audit_with_event,
+            **{f"audit_{key}": value for key, value in values.items()},
+            event_id=new_id("ev"),
+            event_type=found[1],
+            event_data=found[2],
+            event_dispatched_at=None,
+            event_created_at=utcnow(),
+        )
+    else:
+        data.execute_prepared("audit.insert", _insert_audit, **values)
+        if found is not None:
+            events.emit_now(*found)
+    usage.note_audit(tenant, action, target_id)
+    return written
+
+
+def _insert_audit(tenant, prefix: str = ""):
+    table = AuditEvent.__table__
+    return insert(table).values(
+        {
+            c.key: (tenant if c.key == "tenant_id" else bindparam(prefix + c.key))
+            for c in table.columns
+        }
+    )
+
+
+def _insert_audit_with_event(tenant):
+    """PostgreSQL: the audit row's INSERT in a data-modifying WITH, and its outbox event's
+    (same tenant): one statement. Every column is bound by name (``audit_<column>``,
+    ``event_<column>``), so no parameter adds a column to either INSERT."""
+    from app.models import Event
+
+    table = Event.__table__
+    event = insert(table).values(
+        {
+            c.key: (tenant if c.key == "tenant_id" else bindparam(f"event_{c.key}"))
+            for c in table.columns
+        }
+    )
+    return event.add_cte(_insert_audit(tenant, "audit_").cte("audit_row"))

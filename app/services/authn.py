@@ -37,6 +37,7 @@ from app.services.errors import ServiceError
 from app.services.errors import ValidationFailed
 from app.services.settings import email_domain_allowed
 from app.services.settings import get_settings
+from app.services.settings import read_settings
 from app.tenancy import scope
 
 GENERIC_FAILURE = "Incorrect email or password."
@@ -146,7 +147,7 @@ def _sign_in_user(tenant_id):
 
 def check_password(tenant: Tenant, email: str, password: str) -> PasswordSignIn:
     """:func:`authenticate`, which also says whether the user has a second factor."""
-    settings = get_settings(tenant)
+    settings = read_settings(tenant)
     user, has_factor = _find_for_sign_in(tenant, email or "")
     # Always pay for one argon2 verification, whoever asks.
     ok = verify_password(user.password_hash if user else None, password or "")

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import bindparam
+from sqlalchemy import insert
+
 from app.extensions import db
 from app.models import Event
 from app.models import Tenant
+from app.models.base import new_id
 from app.models.base import utcnow
 from app.tenancy import scope
 
@@ -108,6 +112,34 @@ def emit(tenant: Tenant | str, type_: str, data: dict) -> Event:
 
 def from_audit(tenant: Tenant | str, audit_event) -> Event | None:
     """The event an audited change yields, if any (called by ``audit.record``)."""
+    found = event_of(tenant, audit_event)
+    return emit(*found) if found is not None else None
+
+
+def emit_now(tenant: Tenant | str, type_: str, data: dict) -> str:
+    """:func:`emit` as a Core INSERT sent now (built once per process); the event's id."""
+    event_id = new_id("ev")
+    scope(tenant).execute_prepared(
+        "events.insert",
+        _insert_event,
+        id=event_id,
+        type=type_,
+        data=data,
+        dispatched_at=None,
+        created_at=utcnow(),
+    )
+    return event_id
+
+
+def _insert_event(tenant):
+    table = Event.__table__
+    return insert(table).values(
+        {c.key: (tenant if c.key == "tenant_id" else bindparam(c.key)) for c in table.columns}
+    )
+
+
+def event_of(tenant: Tenant | str, audit_event) -> tuple[Tenant, str, dict] | None:
+    """The tenant, type and data of the event an audited change yields, if any."""
     type_ = AUDIT_EVENTS.get(audit_event.action)
     if type_ is None:
         return None
@@ -124,7 +156,7 @@ def from_audit(tenant: Tenant | str, audit_event) -> Event | None:
             tenant = tenant if tenant.is_system else system_tenant()
         except NotFound:  # an instance without its system tenant (only in bare tests)
             return None
-    return emit(tenant, type_, data)
+    return tenant, type_, data
 
 
 def payload(event: Event) -> dict:

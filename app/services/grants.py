@@ -58,12 +58,54 @@ def _claim_once(model, row_id: str) -> bool:
 # --- authorization codes ----------------------------------------------------------------
 
 
-def save_code(tenant: Tenant, code: str, **values) -> AuthorizationCode:
-    """Store a new code (by digest) with its binding and context."""
-    row = AuthorizationCode(code_digest=digest(code), expires_at=utcnow() + CODE_TTL, **values)
-    scope(tenant).add(row)
-    db.session.flush()
-    return row
+def save_code(tenant: Tenant, code: str, **values) -> str:
+    """Store a new code (by digest) with its binding and context; its id.
+
+    A Core INSERT in the request's transaction (built once per process): nothing reads
+    the new row back in this request, so no ORM object to build, flush and track."""
+    now = utcnow()
+    row = {name: None for name in _CODE_OPTIONAL}
+    row.update(values)
+    row.pop("tenant_id", None)  # the scope's, never the caller's
+    row.update(
+        id=new_id("cod"),
+        code_digest=digest(code),
+        created_at=now,
+        expires_at=now + CODE_TTL,
+    )
+    row["amr"] = list(row["amr"] or [])
+    row["resources"] = list(row["resources"] or [])
+    scope(tenant).execute_prepared("code.insert", _insert_code, **row)
+    return row["id"]
+
+
+# Columns a caller may leave out (the INSERT names every column, so its compiled form is
+# the same for every code).
+_CODE_OPTIONAL = (
+    "session_id",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "org_id",
+    "acr",
+    "claims_request",
+    "used_at",
+    "grant_id",
+    "amr",
+    "resources",
+    "dpop_jkt",
+)
+
+
+def _insert_code(tenant):
+    """The code INSERT; its tenant is the scope's (``tenant``), whatever the caller says."""
+    codes = AuthorizationCode.__table__
+    return insert(codes).values(
+        {
+            column.key: (tenant if column.key == "tenant_id" else bindparam(column.key))
+            for column in codes.columns
+        }
+    )
 
 
 def redeem_code(tenant: Tenant, code: str, client: Client) -> AuthorizationCode | None:

@@ -35,7 +35,7 @@ from app.services import totp
 from app.services.errors import NotFound
 from app.services.errors import ValidationFailed
 from app.services.roles import has_tenant_role
-from app.services.settings import get_settings
+from app.services.settings import read_settings
 from app.tenancy import scope
 
 KINDS = ("totp", "webauthn")
@@ -50,20 +50,20 @@ FAILED_ACTION = "mfa.challenge_failed"
 
 
 def policy(tenant: Tenant) -> str:
-    return get_settings(tenant)["mfa_policy"]
+    return read_settings(tenant)["mfa_policy"]
 
 
 def allowed_factors(tenant: Tenant) -> list[str]:
     """Factor kinds users of this tenant may enrol and use (empty when MFA is off)."""
     if policy(tenant) == "off":
         return []
-    return [kind for kind in KINDS if kind in get_settings(tenant)["mfa_factors"]]
+    return [kind for kind in KINDS if kind in read_settings(tenant)["mfa_factors"]]
 
 
 def passwordless_enabled(tenant: Tenant) -> bool:
     """True when passkeys may sign in on their own (settings ``passwordless_passkeys``, and
     ``passkey`` among the ``login_methods``)."""
-    settings = get_settings(tenant)
+    settings = read_settings(tenant)
     return (
         bool(settings["passwordless_passkeys"])
         and "webauthn" in settings["mfa_factors"]

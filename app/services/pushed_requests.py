@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from app.models import Tenant
 from app.services import flow_states
-from app.services.settings import get_settings
+from app.services.settings import read_settings
 
 URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
 EXPIRES_IN = 60  # RFC 9126 §2.2: short-lived; 60 s as issue #19 asks
@@ -82,6 +82,6 @@ def finish(tenant: Tenant, resume_handle: str | None) -> None:
 def is_required(tenant: Tenant, client) -> bool:
     """Whether ``client`` (a row or a snapshot's ClientConfig) must push its authorization
     requests: its own flag, or the tenant's ``require_pushed_authorization_requests``."""
-    if get_settings(tenant)["require_pushed_authorization_requests"]:
+    if read_settings(tenant)["require_pushed_authorization_requests"]:
         return True
     return bool(client.require_pushed_authorization_requests)

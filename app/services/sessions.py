@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import bindparam
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import BrowserSession
@@ -17,7 +20,7 @@ from app.models.base import utcnow
 from app.security.tokens import digest
 from app.security.tokens import new_token
 from app.services import backchannel_logout
-from app.services.settings import get_settings
+from app.services.settings import read_settings
 from app.tenancy import scope
 
 # Write last_seen at most this often: idle tracking without a write per request.
@@ -32,34 +35,83 @@ def start_session(
     ip: str = "",
     user_agent: str = "",
 ) -> tuple[BrowserSession, str]:
-    """Open a session for ``user``; returns the row and the cookie token (shown once)."""
-    settings = get_settings(tenant)
+    """Open a session for ``user``; returns the row and the cookie token (shown once).
+
+    Written at once with Core statements built once per process (the session INSERT and
+    the user's ``last_login_at``), not by the ORM's unit of work at commit; the returned
+    row is attached to the request's session as loaded, so later changes to it in this
+    request are flushed as usual."""
+    settings = read_settings(tenant)
     now = utcnow()
     token = new_token()
-    session = scope(tenant).add(
-        BrowserSession(
-            # id and created_at here, not at the INSERT: the session is written with the
-            # rest of the sign-in (audit, outbox) in one flush, yet its id is known now.
-            id=new_id("ses"),
-            created_at=now,
-            user_id=user.id,
-            token_digest=digest(token),
-            auth_time=now,
-            last_seen_at=now,
-            expires_at=now + timedelta(hours=settings["session_max_hours"]),
-            amr=list(amr),
-            ip=ip[:64],
-            user_agent=user_agent[:300],
-        )
-    )
-    user.last_login_at = now
+    values = {
+        "id": new_id("ses"),
+        "created_at": now,
+        "user_id": user.id,
+        "token_digest": digest(token),
+        "auth_time": now,
+        "last_seen_at": now,
+        "expires_at": now + timedelta(hours=settings["session_max_hours"]),
+        "ended_at": None,
+        "amr": list(amr),
+        "active_org_id": None,
+        "idp": None,
+        "ip": ip[:64],
+        "user_agent": user_agent[:300],
+    }
+    db.session.flush()  # what this request changed so far is written first, as before
+    data = scope(tenant)
+    if db.engine.dialect.name == "postgresql":  # both in one statement (a WITH)
+        named = {f"s_{key}": value for key, value in values.items()}
+        data.execute_prepared("sessions.insert_and_last_login", _insert_with_last_login, **named)
+    else:
+        data.execute_prepared("sessions.insert", _insert_session, **values)
+        data.execute_prepared("sessions.last_login", _set_last_login, user_id=user.id, now=now)
+    set_committed_value(user, "last_login_at", now)
+    session = BrowserSession(**values, tenant_id=data.tenant_id)
+    make_transient_to_detached(session)
+    db.session.add(session)
     return session, token
+
+
+def _insert_session(tenant, prefix: str = ""):
+    table = BrowserSession.__table__
+    return insert(table).values(
+        {
+            c.key: (tenant if c.key == "tenant_id" else bindparam(prefix + c.key))
+            for c in table.columns
+        }
+    )
+
+
+def _insert_with_last_login(tenant):
+    """PostgreSQL: the session's INSERT with the user's ``last_login_at`` (its
+    ``auth_time``) in a data-modifying WITH: one statement, both or neither. Parameters
+    are named ``s_<column>``: a parameter named like a column of ``users`` would be
+    added to the UPDATE's SET."""
+    users = User.__table__.c
+    last_login = (
+        update(User.__table__)
+        .where(users.tenant_id == tenant, users.id == bindparam("s_user_id"))
+        .values(last_login_at=bindparam("s_auth_time"))
+        .cte("last_login")
+    )
+    return _insert_session(tenant, "s_").add_cte(last_login)
+
+
+def _set_last_login(tenant):
+    users = User.__table__.c
+    return (
+        update(User.__table__)
+        .where(users.tenant_id == tenant, users.id == bindparam("user_id"))
+        .values(last_login_at=bindparam("now"))
+    )
 
 
 def is_live(session: BrowserSession, tenant: Tenant, now=None) -> bool:
     """Not ended, not past its absolute lifetime, not idle too long."""
     now = now or utcnow()
-    idle = timedelta(minutes=get_settings(tenant)["session_idle_minutes"])
+    idle = timedelta(minutes=read_settings(tenant)["session_idle_minutes"])
     return (
         session.ended_at is None and now < session.expires_at and now - session.last_seen_at < idle
     )

@@ -7,6 +7,7 @@ so that adding a setting never needs a data migration.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm.attributes import flag_modified
@@ -14,6 +15,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from app.models import Tenant
 from app.services import custom_claims
 from app.services.errors import ValidationFailed
+from app.tenancy import config_of
 
 DEFAULTS: dict[str, Any] = {
     "signup_mode": "open",
@@ -119,6 +121,19 @@ def get_settings(tenant: Tenant) -> dict[str, Any]:
     if merged is not None:
         return merged
     return merge_settings(tenant.settings)
+
+
+def read_settings(tenant: Tenant) -> Mapping[str, Any]:
+    """:func:`get_settings` for a caller that only reads them (read only, never change
+    the answer): for the request's tenant, the snapshot's settings (merged once per
+    configuration version) while the row still says what the snapshot says, instead of
+    merging the row's again on every call; else :func:`get_settings`."""
+    snapshot = config_of(tenant)
+    if snapshot is not None and (
+        snapshot is tenant or tenant.settings == snapshot.columns["settings"]
+    ):
+        return snapshot.merged_settings
+    return get_settings(tenant)
 
 
 def _validate(key: str, value: Any, errors: dict[str, str]) -> Any:

@@ -11,19 +11,28 @@ belongs to one tenant, so nothing crosses tenants. A view that has changed the t
 row in this request (and not yet committed) is served from the row, never the snapshot.
 
 Per request and never cached: the CSRF token, the return path of the language picker,
-the CSP nonce.
+the CSP nonce, the ``next`` a page carries.
+
+A blank sign-in form (:func:`blank_form_page`: a GET of /login by an anonymous visitor,
+nothing typed, no error, no flashed message) is the same page for everyone but those
+per-request values, so the whole page is rendered once per snapshot, language, script
+root and whether it carries a ``next``, with slots that each request fills.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask import g
 from flask import has_request_context
 from flask import render_template
 from flask import request
+from flask import session as flask_session
 from markupsafe import Markup
 from markupsafe import escape
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.urls import _urlencode
 
 from app.services.settings import get_settings
 from app.tenancy import config_of
@@ -32,6 +41,11 @@ from app.tenancy import config_of
 # contain a NUL character: Jinja's escaping never produces one, and these are not text).
 _CSRF = "\x00csrf\x00"
 _RETURN = "\x00return\x00"
+_NONCE = "\x00nonce\x00"
+_NEXT = "\x00next\x00"
+_NEXT_IN_URL = _urlencode({"n": _NEXT})[2:]  # as url_for puts it in a query string
+# g flag: a page is being rendered with slots (the language picker keeps its own).
+_BUILDING = "_gh_page_slots"
 
 
 def snapshot_of(tenant):
@@ -82,6 +96,8 @@ def language_picker() -> Markup:
     )
     if not html.strip():
         return Markup("")
+    if g.get(_BUILDING):  # inside blank_form_page's rendering: its slots stay
+        return Markup(html)  # noqa: S704 - a rendered template
     from flask_wtf.csrf import generate_csrf
 
     return Markup(  # noqa: S704 - a rendered template and escaped values only
@@ -89,3 +105,90 @@ def language_picker() -> Markup:
             _RETURN, str(escape(language_return()))
         )
     )
+
+
+def blank_form_page(template: str, form):
+    """``render_template(template, form=form)`` for a sign-in form nobody has filled in
+    yet: rendered once per tenant snapshot, language, script root and whether it carries
+    a ``next`` (with slots for the CSRF token, the CSP nonce, ``next`` and the language
+    picker's return path), then filled per request. Any other case (a signed-in visitor,
+    typed values, errors, flashed messages, a ``next`` the page would not keep) renders
+    the template as usual."""
+    from flask_login import current_user
+
+    tenant = g.get("tenant")
+    next_value = form.next.data or ""
+    csrf = getattr(form, "csrf_token", None)
+    if (
+        tenant is None
+        or snapshot_of(tenant) is None
+        or current_user.is_authenticated
+        or form.email.data
+        or form.errors
+        or "_flashes" in flask_session
+        or request.args.getlist("next") != ([next_value] if next_value else [])
+    ):
+        return render_template(template, form=form)
+    key = (template, bool(next_value), csrf is not None)
+    html = per_page(tenant, key, lambda: _with_slots(template, form, csrf, bool(next_value)))
+    if html is None:  # this page cannot be prepared (a slot in an unknown form)
+        return render_template(template, form=form)
+    from app.i18n import language_return
+
+    filled = html.replace(_NONCE, str(escape(g.get("csp_nonce", ""))))
+    if csrf is not None:
+        filled = filled.replace(_CSRF, str(escape(csrf.current_token)))
+    if _RETURN in filled:
+        filled = filled.replace(_RETURN, str(escape(language_return())))
+    if next_value:
+        filled = filled.replace(_NEXT_IN_URL, str(escape(_urlencode({"n": next_value})[2:])))
+        filled = filled.replace(_NEXT, str(escape(next_value)))
+    return filled
+
+
+def _with_slots(template: str, form, csrf, has_next: bool) -> str | None:
+    """The page rendered with slots in place of the per-request values, or None when a
+    slot shows up in a form the filling does not know (the page is then never cached)."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    saved = {
+        "nonce": g.get("csp_nonce"),
+        "token": g.get(field),
+        "current": csrf.current_token if csrf is not None else None,
+        "next": form.next.data,
+        "args": request.__dict__.get("args"),
+    }
+    args = request.args.to_dict(flat=False)
+    args.pop("next", None)
+    if has_next:
+        args["next"] = [_NEXT]
+    g.csp_nonce = _NONCE
+    setattr(g, field, _CSRF)
+    if csrf is not None:
+        csrf.current_token = _CSRF
+    form.next.data = _NEXT if has_next else ""
+    request.__dict__["args"] = ImmutableMultiDict(args)
+    setattr(g, _BUILDING, True)
+    try:
+        html = render_template(template, form=form)
+    finally:
+        g.pop(_BUILDING, None)
+        request.__dict__.pop("args", None)
+        if saved["args"] is not None:
+            request.__dict__["args"] = saved["args"]
+        form.next.data = saved["next"]
+        if csrf is not None:
+            csrf.current_token = saved["current"]
+        if saved["token"] is None:
+            g.pop(field, None)
+        else:
+            setattr(g, field, saved["token"])
+        if saved["nonce"] is None:
+            g.pop("csp_nonce", None)
+        else:
+            g.csp_nonce = saved["nonce"]
+    rest = html
+    for slot in (_NEXT_IN_URL, _NEXT, _CSRF, _RETURN, _NONCE):
+        rest = rest.replace(slot, "")
+    if "\x00" in rest or "%00" in rest or "\\u0000" in rest.lower():
+        return None
+    return html
