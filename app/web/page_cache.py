@@ -22,6 +22,7 @@ root and whether it carries a ``next``, with slots that each request fills.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import current_app
 from flask import g
@@ -32,7 +33,6 @@ from flask import session as flask_session
 from markupsafe import Markup
 from markupsafe import escape
 from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.urls import _urlencode
 
 from app.services.settings import get_settings
 from app.tenancy import config_of
@@ -43,7 +43,16 @@ _CSRF = "\x00csrf\x00"
 _RETURN = "\x00return\x00"
 _NONCE = "\x00nonce\x00"
 _NEXT = "\x00next\x00"
-_NEXT_IN_URL = _urlencode({"n": _NEXT})[2:]  # as url_for puts it in a query string
+_URL_SAFE = "!$'()*,/:;?@"  # what Werkzeug's url_for leaves unquoted in a query string
+
+
+def _in_query(value: str) -> str:
+    """``value`` as url_for writes it in a query string (tests/test_signin_pages.py
+    checks the prepared page against render_template's, tricky ``next`` values too)."""
+    return urlencode({"n": value}, safe=_URL_SAFE)[2:]
+
+
+_NEXT_IN_URL = _in_query(_NEXT)
 # g flag: a page is being rendered with slots (the language picker keeps its own).
 _BUILDING = "_gh_page_slots"
 
@@ -141,7 +150,7 @@ def blank_form_page(template: str, form):
     if _RETURN in filled:
         filled = filled.replace(_RETURN, str(escape(language_return())))
     if next_value:
-        filled = filled.replace(_NEXT_IN_URL, str(escape(_urlencode({"n": next_value})[2:])))
+        filled = filled.replace(_NEXT_IN_URL, str(escape(_in_query(next_value))))
         filled = filled.replace(_NEXT, str(escape(next_value)))
     return filled
 
