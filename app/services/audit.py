@@ -128,14 +128,14 @@ def record_now(
         ip=actor.ip,
         data=values["data"],
     )
-    data = scope(tenant)
+    rows = scope(tenant)
     found = events.event_of(tenant, written)  # (its tenant, type, data) or None
     if (
         found is not None
-        and found[0].id == data.tenant_id
+        and found[0].id == rows.tenant_id
         and db.engine.dialect.name == "postgresql"
     ):  # the audit row and its outbox event in one statement (a WITH)
-        data.execute_prepared(
+        rows.execute_prepared(
             "audit.insert_with_event",
             _insert_audit_with_event,
             **{f"audit_{key}": value for key, value in values.items()},
@@ -146,7 +146,7 @@ def record_now(
             event_created_at=utcnow(),
         )
     else:
-        data.execute_prepared("audit.insert", _insert_audit, **values)
+        rows.execute_prepared("audit.insert", _insert_audit, **values)
         if found is not None:
             events.emit_now(*found)
     usage.note_audit(tenant, action, target_id)

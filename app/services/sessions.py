@@ -60,15 +60,15 @@ def start_session(
         "user_agent": user_agent[:300],
     }
     db.session.flush()  # what this request changed so far is written first, as before
-    data = scope(tenant)
+    rows = scope(tenant)
     if db.engine.dialect.name == "postgresql":  # both in one statement (a WITH)
         named = {f"s_{key}": value for key, value in values.items()}
-        data.execute_prepared("sessions.insert_and_last_login", _insert_with_last_login, **named)
+        rows.execute_prepared("sessions.insert_and_last_login", _insert_with_last_login, **named)
     else:
-        data.execute_prepared("sessions.insert", _insert_session, **values)
-        data.execute_prepared("sessions.last_login", _set_last_login, user_id=user.id, now=now)
+        rows.execute_prepared("sessions.insert", _insert_session, **values)
+        rows.execute_prepared("sessions.last_login", _set_last_login, user_id=user.id, now=now)
     set_committed_value(user, "last_login_at", now)
-    session = BrowserSession(**values, tenant_id=data.tenant_id)
+    session = BrowserSession(**values, tenant_id=rows.tenant_id)
     make_transient_to_detached(session)
     db.session.add(session)
     return session, token
