@@ -123,6 +123,10 @@ def test_operator_creates_a_tenant_whose_admin_sets_it_up(
 
     # Settings: the login preview follows the branding as it is typed.
     page.click(".console-nav >> text=Settings")
+    # HTMX binds the preview's input trigger once the page has loaded: a value typed
+    # before that (a busy machine) sends no preview request at all.
+    page.wait_for_url(re.compile(r".*/admin/settings$"))
+    page.wait_for_load_state("load")
     page.fill("#f-branding-display_name", "Initech Sign-in")
     expect(page.locator("#preview-title")).to_have_text(
         "Preview of the login page of Initech Sign-in"
