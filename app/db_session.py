@@ -99,8 +99,8 @@ def read_only() -> None:
 # checked out across requests (a worker thread serves one request at a time, so nobody
 # else uses it). Bounds and lifetime:
 # * at most ``pool_size`` kept connections per engine and process (a thread beyond that
-#   checks one out per read, as before); with granian's two blocking threads a worker
-#   keeps two, and its pool still has room for both threads' ORM sessions;
+#   checks one out per read, as before); with granian's three blocking threads a worker
+#   keeps three, and its pool still has room for the threads' ORM sessions;
 # * only with a QueuePool (PostgreSQL, SQLite files): SingletonThreadPool and StaticPool
 #   hand the same connection to the session too;
 # * replaced after ``pool_recycle`` seconds, and after the pool was invalidated (the

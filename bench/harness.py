@@ -220,7 +220,7 @@ WORKERS = ("sync", "gthread", "granian")
 
 # Blocking threads per granian worker: the same default as deploy/granian.env
 # (GRANIAN_BLOCKING_THREADS); bench/NOTES.md has the measurement behind it.
-GRANIAN_BLOCKING_THREADS = 2
+GRANIAN_BLOCKING_THREADS = 3
 
 
 def granian_args(port: int, blocking_threads: int | None = None) -> list[str]:
