@@ -19,6 +19,7 @@ from flask import request
 from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.sql import Select
 from werkzeug.exceptions import BadRequest
@@ -389,6 +390,21 @@ class TenantScope:
 
 
 _PREPARED: dict = {}
+
+
+def insert_row(model, tenant, prefix: str = ""):
+    """An INSERT of one row of a tenant-owned table, for :meth:`TenantScope.execute_prepared`:
+    ``tenant_id`` is the scope's tenant (``tenant``, its bound parameter), every other
+    column a parameter named ``prefix + column`` (a prefix per table where several are
+    written in one statement: SQLAlchemy adds a parameter named like a column to the
+    statement)."""
+    table = model.__table__
+    return insert(table).values(
+        {
+            c.key: tenant if c.key == "tenant_id" else bindparam(prefix + c.key)
+            for c in table.columns
+        }
+    )
 
 
 def scope(tenant: Tenant | str) -> TenantScope:

@@ -7,9 +7,6 @@ import contextvars
 from dataclasses import dataclass
 from dataclasses import replace
 
-from sqlalchemy import bindparam
-from sqlalchemy import insert
-
 from app.extensions import db
 from app.models import AuditEvent
 from app.models import Tenant
@@ -17,6 +14,7 @@ from app.models.base import new_id
 from app.models.base import utcnow
 from app.services import events
 from app.services import usage
+from app.tenancy import insert_row
 from app.tenancy import scope
 
 
@@ -154,13 +152,7 @@ def record_now(
 
 
 def _insert_audit(tenant, prefix: str = ""):
-    table = AuditEvent.__table__
-    return insert(table).values(
-        {
-            c.key: (tenant if c.key == "tenant_id" else bindparam(prefix + c.key))
-            for c in table.columns
-        }
-    )
+    return insert_row(AuditEvent, tenant, prefix)
 
 
 def _insert_audit_with_event(tenant):
@@ -169,11 +161,5 @@ def _insert_audit_with_event(tenant):
     ``event_<column>``), so no parameter adds a column to either INSERT."""
     from app.models import Event
 
-    table = Event.__table__
-    event = insert(table).values(
-        {
-            c.key: (tenant if c.key == "tenant_id" else bindparam(f"event_{c.key}"))
-            for c in table.columns
-        }
-    )
+    event = insert_row(Event, tenant, "event_")
     return event.add_cte(_insert_audit(tenant, "audit_").cte("audit_row"))

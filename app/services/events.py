@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import bindparam
-from sqlalchemy import insert
-
 from app.extensions import db
 from app.models import Event
 from app.models import Tenant
 from app.models.base import new_id
 from app.models.base import utcnow
+from app.tenancy import insert_row
 from app.tenancy import scope
 
 EVENT_TYPES = (
@@ -132,10 +130,7 @@ def emit_now(tenant: Tenant | str, type_: str, data: dict) -> str:
 
 
 def _insert_event(tenant):
-    table = Event.__table__
-    return insert(table).values(
-        {c.key: (tenant if c.key == "tenant_id" else bindparam(c.key)) for c in table.columns}
-    )
+    return insert_row(Event, tenant)
 
 
 def event_of(tenant: Tenant | str, audit_event) -> tuple[Tenant, str, dict] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import bindparam
-from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import make_transient_to_detached
@@ -21,6 +20,7 @@ from app.security.tokens import digest
 from app.security.tokens import new_token
 from app.services import backchannel_logout
 from app.services.settings import read_settings
+from app.tenancy import insert_row
 from app.tenancy import scope
 
 # Write last_seen at most this often: idle tracking without a write per request.
@@ -75,13 +75,7 @@ def start_session(
 
 
 def _insert_session(tenant, prefix: str = ""):
-    table = BrowserSession.__table__
-    return insert(table).values(
-        {
-            c.key: (tenant if c.key == "tenant_id" else bindparam(prefix + c.key))
-            for c in table.columns
-        }
-    )
+    return insert_row(BrowserSession, tenant, prefix)
 
 
 def _insert_with_last_login(tenant):
