@@ -49,6 +49,25 @@ def round_trips(app):
         event.remove(engine, "commit", commit)
 
 
+def _assert_read_then_claim(seen, claimed: str, inserted: list[str], *, at_most: int):
+    """A one-use claim (``UPDATE <claimed> … WHERE … used_at IS NULL``) and the rows it
+    produces: on PostgreSQL the read, then ONE autocommitted statement (no COMMIT);
+    elsewhere at most ``at_most`` statements and a COMMIT."""
+    statements = [s for s in seen if s != "COMMIT"]
+    assert len(statements) <= at_most and seen.count("COMMIT") <= 1, seen
+    if is_postgres():
+        assert len(statements) == 2 and "COMMIT" not in seen, seen
+        claim = statements[1]
+        assert claim.startswith(f"WITH claimed AS (UPDATE {claimed}"), claim
+        assert "used_at IS NULL" in claim, claim
+        assert all(f"INSERT INTO {table}" in claim for table in inserted), claim
+    else:
+        assert seen[-1] == "COMMIT", seen
+        assert any(
+            s.startswith(f"UPDATE {claimed}") and "used_at IS NULL" in s for s in statements
+        ), statements
+
+
 def _service(app, tenant):
     return make_client(
         app, tenant, client_name="Backend", grant_types=["client_credentials"], redirect_uris=[]
@@ -95,19 +114,8 @@ def test_refresh_is_at_most_three_statements_and_a_commit(app, tenant, user, ten
     with round_trips(app) as seen:
         second = refresh(first.get_json()["refresh_token"])
     assert second.status_code == 200, second.get_json()
-    statements = [s for s in seen if s != "COMMIT"]
-    assert len(statements) <= 3 and seen.count("COMMIT") <= 1, seen
-    if is_postgres():
-        assert len(statements) == 2 and "COMMIT" not in seen, seen
-        # the atomic claim of the presented token is still there, the INSERT behind it
-        claim = statements[1]
-        assert claim.startswith("WITH claimed AS (UPDATE refresh_tokens"), claim
-        assert "used_at IS NULL" in claim and "INSERT INTO refresh_tokens" in claim, claim
-    else:
-        assert seen[-1] == "COMMIT", seen
-        assert any(
-            s.startswith("UPDATE refresh_tokens") and "used_at IS NULL" in s for s in statements
-        )
+    # the atomic claim of the presented token is still there, the INSERT behind it
+    _assert_read_then_claim(seen, "refresh_tokens", ["refresh_tokens"], at_most=3)
     # and the rotation still holds: the token just used is dead, and reusing it revokes
     assert refresh(first.get_json()["refresh_token"]).status_code == 400
     assert refresh(second.get_json()["refresh_token"]).status_code == 400
@@ -305,20 +313,8 @@ def test_a_code_exchange_is_at_most_four_statements_and_a_commit(app, tenant, us
     with round_trips(app) as seen:
         response = exchange(tc, rp, code, verifier)
     assert response.status_code == 200, response.get_json()
-    statements = [s for s in seen if s != "COMMIT"]
-    assert len(statements) <= 4 and seen.count("COMMIT") <= 1, seen
-    if is_postgres():
-        assert len(statements) == 2 and "COMMIT" not in seen, seen
-        # the atomic single use of the code, naming the grant, then what it produces
-        claim = statements[1]
-        assert claim.startswith("WITH claimed AS (UPDATE authorization_codes"), claim
-        assert "used_at IS NULL" in claim and "INSERT INTO grants" in claim, claim
-        assert "INSERT INTO refresh_tokens" in claim, claim
-    else:
-        assert seen[-1] == "COMMIT", seen
-        assert any(
-            s.startswith("UPDATE authorization_codes") and "used_at IS NULL" in s
-            for s in statements
-        )
+    # the atomic single use of the code, naming the grant, then what it produces
+    claimed = "authorization_codes"
+    _assert_read_then_claim(seen, claimed, ["grants", "refresh_tokens"], at_most=4)
     reused = exchange(tc, rp, code, verifier)
     assert reused.status_code == 400 and reused.get_json()["error"] == "invalid_grant"
