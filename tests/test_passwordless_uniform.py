@@ -50,7 +50,12 @@ def inserted(seen: list[str]) -> Counter:
 
 @pytest.fixture
 def mail_app(make_app, tenant, user, smtp_server):
-    app = make_app(SMTP_URL=smtp_server.url, OUTBOX_DRAIN_ON_COMMIT=False)
+    # No poll of the configuration version inside a compared request: it runs at most once
+    # per interval per worker (app/tenant_cache.py), whichever request comes then, so a
+    # slow machine put it into one address's statements and not another's.
+    app = make_app(
+        SMTP_URL=smtp_server.url, OUTBOX_DRAIN_ON_COMMIT=False, TENANT_SYNC_INTERVAL=3600
+    )
     with app.app_context():
         acme = tenants_service.get_tenant("acme-corp")
         settings_service.update_settings(acme, {"login_methods": ["email_code", "magic_link"]})
