@@ -39,6 +39,7 @@ from app.security.tokens import digest
 from app.security.tokens import new_token
 from app.services import audit
 from app.services.settings import get_settings
+from app.tenancy import insert_row
 from app.tenancy import scope
 
 CODE_TTL = timedelta(seconds=60)
@@ -99,13 +100,7 @@ _CODE_OPTIONAL = (
 
 def _insert_code(tenant):
     """The code INSERT; its tenant is the scope's (``tenant``), whatever the caller says."""
-    codes = AuthorizationCode.__table__
-    return insert(codes).values(
-        {
-            column.key: (tenant if column.key == "tenant_id" else bindparam(column.key))
-            for column in codes.columns
-        }
-    )
+    return insert_row(AuthorizationCode, tenant)
 
 
 def redeem_code(tenant: Tenant, code: str, client: Client) -> AuthorizationCode | None:
@@ -139,24 +134,52 @@ def start_grant(tenant: Tenant, client: Client, **values) -> Grant:
 def issue_refresh_token(tenant: Tenant, grant: Grant, *, jkt: str | None = None) -> str:
     """A new refresh token in the family (idle expiry, capped by the grant's expiry);
     ``jkt``: the DPoP key it is bound to (RFC 9449 §5, public clients)."""
-    days = get_settings(tenant)["refresh_token_idle_days"]
-    token = "rt_" + new_token()
-    expires = min(utcnow() + timedelta(days=days), grant.expires_at)
+    token, successor = _successor(tenant, grant)
     # A Core INSERT in the request's transaction: nothing reads the new row back, so no
     # ORM object to build, flush and track (a fifth of a refresh's CPU in the profile).
     db.session.execute(
         _INSERT_REFRESH,
         {
-            "id": new_id("rft"),
+            "id": successor["successor_id"],
             "tenant_id": tenant.id,
             "grant_id": grant.id,
-            "token_digest": digest(token),
-            "expires_at": expires,
+            "token_digest": successor["successor_digest"],
+            "expires_at": successor["successor_expires"],
             "created_at": utcnow(),
             "dpop_jkt": jkt,
         },
     )
     return token
+
+
+def _successor(tenant: Tenant, grant) -> tuple[str, dict]:
+    """A new refresh token of ``grant``'s family, and the ``successor_*`` values that
+    write it (its id, digest, and idle expiry capped by the grant's expiry)."""
+    token = "rt_" + new_token()
+    days = get_settings(tenant)["refresh_token_idle_days"]
+    return token, {
+        "successor_id": new_id("rft"),
+        "successor_digest": digest(token),
+        "successor_expires": min(utcnow() + timedelta(days=days), grant.expires_at),
+    }
+
+
+def _insert_successor(tenant, grant_id):
+    """``INSERT INTO refresh_tokens … SELECT`` the successor (the ``successor_*``
+    parameters) for each ``grant_id`` the enclosing WITH yields: none, when it yields
+    none (a claim that took nothing)."""
+    tokens = RefreshToken.__table__
+    successor = select(
+        bindparam("successor_id", type_=tokens.c.id.type),
+        tenant,
+        grant_id,
+        bindparam("successor_digest", type_=tokens.c.token_digest.type),
+        bindparam("successor_expires", type_=tokens.c.expires_at.type),
+        bindparam("now", type_=tokens.c.created_at.type),
+        null(),
+    )
+    columns = ["id", "tenant_id", "grant_id", "token_digest", "expires_at", "created_at"]
+    return insert(tokens).from_select([*columns, "dpop_jkt"], successor).returning(tokens.c.id)
 
 
 _INSERT_REFRESH = insert(RefreshToken.__table__)
@@ -436,17 +459,7 @@ def _rotation(tenant):
         .returning(tokens.grant_id)
         .cte("claimed")
     )
-    successor = select(
-        bindparam("new_id", type_=tokens.id.type),
-        tenant,
-        claimed.c.grant_id,
-        bindparam("successor_digest", type_=tokens.token_digest.type),
-        bindparam("successor_expires", type_=tokens.expires_at.type),
-        bindparam("now", type_=tokens.created_at.type),
-        null(),
-    )
-    columns = ["id", "tenant_id", "grant_id", "token_digest", "expires_at", "created_at"]
-    return insert(table).from_select([*columns, "dpop_jkt"], successor).returning(tokens.id)
+    return _insert_successor(tenant, claimed.c.grant_id)
 
 
 def rotate_refresh_token(tenant: Tenant, presented: PresentedRefresh) -> str | None:
@@ -464,17 +477,9 @@ def rotate_refresh_token(tenant: Tenant, presented: PresentedRefresh) -> str | N
             revoke_grant(tenant, grant.id, reason="refresh_token_reused")
             return None
         return issue_refresh_token(tenant, grant)
-    token = "rt_" + new_token()
-    now = utcnow()
-    days = get_settings(tenant)["refresh_token_idle_days"]
+    token, successor = _successor(tenant, grant)
     rotated = scope(tenant).write_prepared(
-        "refresh.rotate",
-        _rotation,
-        token_id=row.id,
-        new_id=new_id("rft"),
-        successor_digest=digest(token),
-        successor_expires=min(now + timedelta(days=days), grant.expires_at),
-        now=now,
+        "refresh.rotate", _rotation, token_id=row.id, now=utcnow(), **successor
     )
     if len(rotated) != 1:
         revoke_grant(tenant, grant.id, reason="refresh_token_reused")
@@ -646,20 +651,16 @@ def exchange_code(
             _INSERT_GRANT, {**values, "tenant_id": tenant.id, "created_at": utcnow()}
         )
         return grant, issue_refresh_token(tenant, grant) if with_refresh else None
-    now = utcnow()
     params = {f"grant_{name}": getattr(grant, name) for name in _GRANT_FIELDS}
     refresh = None
     if with_refresh:
-        refresh = "rt_" + new_token()
-        days = get_settings(tenant)["refresh_token_idle_days"]
-        params["successor_id"] = new_id("rft")
-        params["successor_digest"] = digest(refresh)
-        params["successor_expires"] = min(now + timedelta(days=days), grant.expires_at)
+        refresh, successor = _successor(tenant, grant)
+        params.update(successor)
     written = scope(tenant).write_prepared(
         "code.exchange.refresh" if with_refresh else "code.exchange",
         lambda t: _exchange(t, with_refresh=with_refresh),
         code_id=code.id,
-        now=now,
+        now=utcnow(),
         **params,
     )
     return (grant, refresh) if len(written) == 1 else None
@@ -694,19 +695,7 @@ def _exchange(tenant, *, with_refresh: bool):
     )
     if not with_refresh:
         return new_grant
-    made = new_grant.cte("new_grant")
-    tokens = RefreshToken.__table__
-    successor = select(
-        bindparam("successor_id", type_=tokens.c.id.type),
-        tenant,
-        made.c.id,
-        bindparam("successor_digest", type_=tokens.c.token_digest.type),
-        bindparam("successor_expires", type_=tokens.c.expires_at.type),
-        bindparam("now", type_=tokens.c.created_at.type),
-        null(),
-    )
-    columns = ["id", "tenant_id", "grant_id", "token_digest", "expires_at", "created_at"]
-    return insert(tokens).from_select([*columns, "dpop_jkt"], successor).returning(tokens.c.id)
+    return _insert_successor(tenant, new_grant.cte("new_grant").c.id)
 
 
 def _grant_of(tenant: Tenant, client, code: CodeRow, grant_id: str) -> GrantRow:
