@@ -84,11 +84,11 @@ def to_tag(locale) -> str:
 
 def tenant_locales(tenant) -> tuple[list[str], str]:
     """The tenant's languages and its default (settings ``locales``, ``default_locale``)."""
-    from app.web.page_cache import settings_of
+    from app.services.settings import read_settings
 
     if tenant is None:
         return list(LOCALES), "en"
-    settings = settings_of(tenant)
+    settings = read_settings(tenant)
     allowed = [code for code in settings["locales"] if code in LOCALES] or ["en"]
     default = settings["default_locale"]
     return allowed, default if default in allowed else allowed[0]

@@ -13,8 +13,8 @@ from app.auth import bp
 from app.services.authn import signup_refusal
 from app.services.password_policy import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from app.services.roles import has_tenant_role
+from app.services.settings import read_settings
 from app.web.page_cache import per_page
-from app.web.page_cache import settings_of
 
 # The console's landing endpoint, in the order we look for it.
 ADMIN_ENDPOINTS = ("admin.index", "admin.dashboard", "admin.home")
@@ -48,7 +48,7 @@ def password_hint() -> str:
 
 
 def _password_hint(tenant) -> str:
-    minimum = settings_of(tenant)["password_min_length"]
+    minimum = read_settings(tenant)["password_min_length"]
     return _(
         "Use %(min)d to %(max)d characters. A few unrelated words make a strong password.",
         min=minimum,
@@ -59,7 +59,7 @@ def _password_hint(tenant) -> str:
 def login_methods() -> list[str]:
     """The tenant's enabled sign-in methods (the pages show only these)."""
     tenant = g.get("tenant")
-    return list(settings_of(tenant)["login_methods"]) if tenant is not None else []
+    return list(read_settings(tenant)["login_methods"]) if tenant is not None else []
 
 
 @bp.app_context_processor

@@ -32,10 +32,10 @@ from app.services import email_tokens
 from app.services.errors import ServiceError
 from app.services.errors import ValidationFailed
 from app.services.settings import get_settings
+from app.services.settings import read_settings
 from app.tenancy import current_tenant
 from app.tenancy import scope
 from app.web.page_cache import blank_form_page
-from app.web.page_cache import settings_of
 from app.web.session import current_session
 from app.web.session import sign_out
 
@@ -85,7 +85,7 @@ def login():
 
 
 def password_allowed() -> bool:
-    return "password" in settings_of(current_tenant)["login_methods"]
+    return "password" in read_settings(current_tenant)["login_methods"]
 
 
 def _password_off():

@@ -21,7 +21,6 @@ root and whether it carries a ``next``, with slots that each request fills.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app
@@ -34,7 +33,6 @@ from markupsafe import Markup
 from markupsafe import escape
 from werkzeug.datastructures import ImmutableMultiDict
 
-from app.services.settings import get_settings
 from app.tenancy import config_of
 
 # Placeholders of the per-request values inside a cached fragment (no rendered text can
@@ -66,12 +64,6 @@ def snapshot_of(tenant):
     if tenant.name != snapshot.name or tenant.settings != snapshot.columns["settings"]:
         return None
     return snapshot
-
-
-def settings_of(tenant) -> dict[str, Any]:
-    """``get_settings`` for a page: merged once per snapshot instead of per call."""
-    snapshot = snapshot_of(tenant)
-    return get_settings(snapshot if snapshot is not None else tenant)
 
 
 def per_page(tenant, name: str, build):

@@ -9,10 +9,10 @@ from flask import current_app
 from flask import g
 from flask import url_for
 
+from app.services.settings import read_settings
 from app.web import contrast
 from app.web.page_cache import language_picker
 from app.web.page_cache import per_page
-from app.web.page_cache import settings_of
 from app.web.user_agents import describe as describe_user_agent
 
 
@@ -43,7 +43,7 @@ def _branding_of(tenant) -> MappingProxyType:
     if tenant is None:
         values = {"display_name": "Gatehouse", "logo_url": "", "primary_color": "#4f46e5"}
     else:
-        branding = settings_of(tenant)["branding"]
+        branding = read_settings(tenant)["branding"]
         values = {
             "display_name": branding["display_name"] or tenant.name,
             "logo_url": _uploaded_logo_url(tenant) or branding["logo_url"],
