@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.database import use_up_elsewhere
 from tests.support.oauth import claims_of
 from tests.support.oauth import exchange
 from tests.support.oauth import get_code
@@ -158,14 +159,12 @@ def test_a_code_used_between_the_read_and_the_claim_writes_nothing(
     statement), and Authlib answers invalid_grant."""
     from sqlalchemy import func
     from sqlalchemy import select
-    from sqlalchemy import update
 
     from app import rls
     from app.extensions import db
     from app.models import AuthorizationCode
     from app.models import Grant
     from app.models import RefreshToken
-    from app.models.base import utcnow
     from app.services import grants as grants_service
 
     rp = make_client(app, tenant)
@@ -175,14 +174,7 @@ def test_a_code_used_between_the_read_and_the_claim_writes_nothing(
     def read_then_lose_the_race(snapshot, presented_code):
         presented = read(snapshot, presented_code)
         monkeypatch.setattr(grants_service, "find_presented_code", read)  # once
-        with app.app_context():  # the other request, in a transaction of its own
-            rls.bypass("test: the other request")
-            db.session.execute(
-                update(AuthorizationCode)
-                .where(AuthorizationCode.id == presented.row.id)
-                .values(used_at=utcnow())
-            )
-            db.session.commit()
+        use_up_elsewhere(app, AuthorizationCode, presented.row.id)
         return presented
 
     def counts():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.database import use_up_elsewhere
 from tests.support.oauth import basic_auth
 from tests.support.oauth import claims_of
 from tests.support.oauth import header_of
@@ -96,12 +97,10 @@ def test_a_token_used_between_the_read_and_the_claim_revokes_its_family(
     written, and the family is revoked as on any reuse (RFC 9700 §4.14.2)."""
     from sqlalchemy import func
     from sqlalchemy import select
-    from sqlalchemy import update
 
     from app.extensions import db
     from app.models import Grant
     from app.models import RefreshToken
-    from app.models.base import utcnow
     from app.services import grants as grants_service
 
     rp = make_client(app, tenant)
@@ -112,13 +111,7 @@ def test_a_token_used_between_the_read_and_the_claim_revokes_its_family(
         presented = read(snapshot, presented_token, **kwargs)
         if not kwargs.get("outside_session"):  # Authlib's read, after the direct path
             return presented
-        with app.app_context():  # the other request, in a transaction of its own
-            db.session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.id == presented.row.id)
-                .values(used_at=utcnow())
-            )
-            db.session.commit()
+        use_up_elsewhere(app, RefreshToken, presented.row.id)
         return presented
 
     monkeypatch.setattr(grants_service, "find_presented_refresh", read_then_lose_the_race)

@@ -58,3 +58,18 @@ def end_other_sessions(url: str) -> int:
             ).scalar()
     finally:
         outsider.dispose()
+
+
+def use_up_elsewhere(app, model, row_id: str) -> None:
+    """What another request does in a transaction of its own: mark a single-use row (an
+    authorization code, a refresh token) used, and commit."""
+    from sqlalchemy import update
+
+    from app import rls
+    from app.extensions import db
+    from app.models.base import utcnow
+
+    with app.app_context():
+        rls.bypass("test: another request uses it")
+        db.session.execute(update(model).where(model.id == row_id).values(used_at=utcnow()))
+        db.session.commit()
