@@ -508,7 +508,11 @@ def test_the_prepared_login_page_is_the_rendered_one(
             prepared = login_page(client, path, **headers)
         assert (templates == []) == kept, templates  # prepared: nothing rendered
         with monkeypatch.context() as patch:
-            patch.setattr(routes, "blank_form_page", lambda t, form: render_template(t, form=form))
+            patch.setattr(
+                routes,
+                "blank_form_page",
+                lambda t, make_form, next_value="": render_template(t, form=make_form()),
+            )
             rendered = login_page(client, path, **headers)
         assert _without_per_request_values(prepared) == _without_per_request_values(rendered)
         assert "\x00" not in prepared and "%00" not in prepared
@@ -554,3 +558,107 @@ def test_a_flashed_message_is_shown_once_on_the_login_page(app, tenant, ada, ten
     first = login_page(client)
     assert "You are signed out." in first
     assert "You are signed out." not in login_page(client)
+
+
+# --- Flask-Limiter on the pages no limit applies to ---------------------------------------
+
+
+@pytest.fixture
+def limit_checks(monkeypatch):
+    """The endpoints whose rate limits Flask-Limiter looked up (its before-request check
+    and the views' decorators: not exempted by a request filter), in order."""
+    from flask_limiter import Limiter
+
+    seen = []
+    exempt = Limiter._Limiter__check_all_limits_exempt
+
+    def spy(self, endpoint):
+        exempted = exempt(self, endpoint)
+        if not exempted:
+            seen.append(endpoint)
+        return exempted
+
+    monkeypatch.setattr(Limiter, "_Limiter__check_all_limits_exempt", spy)
+    return seen
+
+
+@pytest.mark.config(LOGIN_RATE_LIMIT="2 per minute", LOGIN_ACCOUNT_RATE_LIMIT="2 per minute")
+def test_pages_no_limit_applies_to_skip_the_limiter(app, tenant, ada, tenant_client, limit_checks):
+    """GET /login and GET /oauth2/authorize are never limited (the login limits count
+    POSTs only): Flask-Limiter is not asked; a POST /login still is, every attempt, and a
+    page limited on every method (/device) still is on a GET."""
+    client = tenant_client(tenant)
+    rp = make_client(app, tenant)
+    for _ in range(3):
+        assert authorize(client, rp).status_code == 302
+        login_page(client)
+    assert limit_checks == []
+    wrong = {"csrf_token": csrf_from(login_page(client)), "email": "ada@example.com"}
+    assert client.post("/login", data={**wrong, "password": "nope"}).status_code == 401
+    assert "auth.login" in limit_checks
+    assert client.post("/login", data={**wrong, "password": "nope"}).status_code == 401
+    assert client.post("/login", data={**wrong, "password": PASSWORD}).status_code == 429
+    limit_checks.clear()
+    client.get("/device")
+    assert "device.verify" in limit_checks, limit_checks
+
+
+def test_no_limit_applies_only_without_instance_wide_limits(app, tenant, monkeypatch):
+    """With a default, application or meta limit configured, every page is evaluated."""
+    from app.extensions import limiter
+    from app.web.hooks import no_limit_applies
+
+    host = f"{tenant.slug}.gatehouse.test"
+    with app.test_request_context("/login", base_url=f"http://{host}"):
+        assert no_limit_applies()
+    with app.test_request_context("/login", method="POST", base_url=f"http://{host}"):
+        assert not no_limit_applies()
+    with app.test_request_context("/device", base_url=f"http://{host}"):
+        assert not no_limit_applies()  # its limits count GETs too
+    for name in ("_default_limits", "_application_limits", "_blueprint_limits"):
+        with monkeypatch.context() as patch:
+            patch.setattr(limiter.limit_manager, name, {"x": 1} if "blue" in name else [1])
+            with app.test_request_context("/login", base_url=f"http://{host}"):
+                assert not no_limit_applies(), name
+    with monkeypatch.context() as patch:
+        patch.setattr(limiter, "_meta_limits", [1])
+        with app.test_request_context("/login", base_url=f"http://{host}"):
+            assert not no_limit_applies()
+
+
+@pytest.mark.config(WTF_CSRF_ENABLED=False)
+def test_the_prepared_login_page_without_csrf_is_the_rendered_one(
+    app, tenant, tenant_client, monkeypatch
+):
+    """With Flask-WTF's CSRF check off (WTF_CSRF_ENABLED, tests and development) the
+    templates still call csrf_token(): its slot is filled too (it kept a NUL slot)."""
+    from flask import render_template
+
+    from app.auth import routes
+
+    client = tenant_client(tenant)
+    login_page(client, "/login?next=/account")
+    with captured_templates(app) as templates:
+        prepared = login_page(client, "/login?next=/account")
+    assert templates == []
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            routes,
+            "blank_form_page",
+            lambda t, make_form, next_value="": render_template(t, form=make_form()),
+        )
+        rendered = login_page(client, "/login?next=/account")
+    assert "\x00" not in prepared and "%00" not in prepared  # every slot filled
+    assert csrf_from(prepared)
+    assert _without_per_request_values(prepared) == _without_per_request_values(rendered)
+
+
+def test_a_signed_in_login_page_still_leaves_a_csrf_token(app, tenant, ada, tenant_client):
+    """GET /login when signed in redirects on (no page), and, as before, puts a CSRF
+    token in the cookie session (the next form's token is good)."""
+    client = tenant_client(tenant)
+    assert post_login(client).status_code == 302
+    response = client.get("/login?next=/account")
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    cookie = app.config["SESSION_COOKIE_NAME"] + "="
+    assert any(c.startswith(cookie) for c in response.headers.getlist("Set-Cookie"))

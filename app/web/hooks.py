@@ -8,8 +8,10 @@ import secrets
 import time
 
 from flask import Flask
+from flask import current_app
 from flask import g
 from flask import request
+from flask_limiter.util import get_qualified_name
 
 from app.extensions import limiter
 from app.services import audit
@@ -188,11 +190,42 @@ def _end_request(exc=None) -> None:
         audit.reset_actor(token)
 
 
+def no_limit_applies() -> bool:
+    """Flask-Limiter request filter: True when no rate limit of this app can apply to the
+    request (its evaluation would only find that out, ~0.1-0.2 ms per page). That is when
+    the instance has no default, application, meta or blueprint limits, and the endpoint's
+    view is either a ``throttled`` one (app/auth/throttle.py) on a method it does not
+    limit, or one the limiter never decorated."""
+    manager = limiter.limit_manager
+    if (
+        manager._default_limits
+        or manager._application_limits
+        or manager._blueprint_limits
+        or limiter._meta_limits
+    ):
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None:
+        return False
+    methods = getattr(view, "limited_methods", None)
+    if methods is not None:
+        return request.method not in methods
+    return not (
+        hasattr(view, "__wrapper-limiter-instance")
+        or get_qualified_name(view) in limiter._marked_for_limiting
+        or manager.has_hints(request.endpoint or "")
+    )
+
+
 def init_app(app: Flask) -> None:
     configure_logging(app)
     # Protocol endpoints skip Flask-Limiter's per-request evaluation; brute force on client
     # authentication is limited on failures only (app/oauth/client_auth.py).
-    limiter.request_filter(is_protocol_request)
+    # Pages that no limit applies to (a GET of /login, /oauth2/authorize) skip it as well.
+    # (The limiter is one per process, bound to each app: the filters are added once.)
+    for request_filter in (is_protocol_request, no_limit_applies):
+        if request_filter not in limiter._request_filters:
+            limiter.request_filter(request_filter)
     # Runs before tenant resolution: registered first.
     app.before_request(_begin_request)
     app.after_request(_security_headers)
