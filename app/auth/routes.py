@@ -35,6 +35,7 @@ from app.services.errors import ValidationFailed
 from app.services.settings import get_settings
 from app.services.settings import read_settings
 from app.tenancy import current_tenant
+from app.tenancy import reading_tenant
 from app.tenancy import scope
 from app.web.page_cache import blank_form_page
 from app.web.session import current_session
@@ -47,7 +48,7 @@ PENDING_VERIFY = "pending_verify"
 @bp.route("/login", methods=["GET", "POST"])
 @throttled("LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_RATE_LIMIT")
 def login():
-    identifier_first = realm.is_identifier_first(current_tenant)
+    identifier_first = realm.is_identifier_first(reading_tenant())
     if request.method not in SUBMIT_METHODS:
         return _login_page(identifier_first)
     form = LoginForm()
@@ -98,7 +99,7 @@ def _login_page(identifier_first: bool):
 
 
 def password_allowed() -> bool:
-    return "password" in read_settings(current_tenant)["login_methods"]
+    return "password" in read_settings(reading_tenant())["login_methods"]
 
 
 def _password_off():

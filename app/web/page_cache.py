@@ -34,6 +34,7 @@ from markupsafe import escape
 from werkzeug.datastructures import ImmutableMultiDict
 
 from app.tenancy import config_of
+from app.tenancy import reading_tenant
 
 # Placeholders of the per-request values inside a cached fragment (no rendered text can
 # contain a NUL character: Jinja's escaping never produces one, and these are not text).
@@ -83,7 +84,7 @@ def language_picker() -> Markup:
     language and script root; the CSRF token and the return path are put in per request."""
     from app.i18n import language_return
 
-    tenant = g.get("tenant")
+    tenant = reading_tenant()
     if tenant is None:
         return Markup("")
     html = per_page(
@@ -119,7 +120,7 @@ def blank_form_page(template: str, make_form, next_value: str = ""):
     a ``next`` the page would not keep) renders the template as usual."""
     from flask_login import current_user
 
-    tenant = g.get("tenant")
+    tenant = reading_tenant()
     if (
         tenant is None
         or snapshot_of(tenant) is None

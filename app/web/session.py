@@ -22,6 +22,7 @@ from app.models import User
 from app.services import audit
 from app.services import sessions as sessions_service
 from app.tenancy import current_tenant
+from app.tenancy import reading_tenant
 from app.web import tenant_hints
 
 
@@ -31,7 +32,7 @@ def cookie_name(tenant_id: str) -> str:
 
 
 def _load_user_from_cookie(_request) -> User | None:
-    tenant = g.get("tenant")
+    tenant = reading_tenant()  # the snapshot until a view has made the row: no row for it
     if tenant is None:
         return None
     if "browser_session" not in g:
