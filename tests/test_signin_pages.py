@@ -662,3 +662,87 @@ def test_a_signed_in_login_page_still_leaves_a_csrf_token(app, tenant, ada, tena
     assert response.status_code == 302 and response.headers["Location"] == "/account"
     cookie = app.config["SESSION_COOKIE_NAME"] + "="
     assert any(c.startswith(cookie) for c in response.headers.getlist("Set-Cookie"))
+
+
+# --- the tenant row, made on first use ------------------------------------------------------
+
+
+@pytest.fixture
+def rows_made(monkeypatch):
+    """The paths of the requests that made a tenant row (tenant_snapshot.materialize)."""
+    from flask import request
+
+    from app import tenant_snapshot
+
+    made = []
+    materialize = tenant_snapshot.materialize
+
+    def spy(snapshot):
+        made.append(request.path)
+        return materialize(snapshot)
+
+    monkeypatch.setattr(tenant_snapshot, "materialize", spy)
+    return made
+
+
+def test_the_sign_in_pages_make_no_tenant_row_until_the_password_post(
+    app, tenant, ada, tenant_client, rows_made
+):
+    """The bench's flow: the authorize redirect, the login page (warm), the signed-in
+    authorization and its code read the tenant's snapshot; the password POST (which
+    writes the sign-in) makes the row, as before."""
+    from tests.support.oauth import exchange
+    from tests.support.oauth import query_of
+
+    client = tenant_client(tenant)
+    rp = make_client(app, tenant)
+    verifier, challenge = pkce_pair()
+    login_page(client, authorize(client, rp).headers["Location"])  # prepares the page
+    rows_made.clear()  # (rendering it made a row)
+    first = authorize(client, rp, verifier_challenge=challenge)
+    assert first.status_code == 302 and "/login?next=" in first.headers["Location"]
+    html = login_page(client, first.headers["Location"])
+    assert rows_made == [], rows_made
+    data = {"csrf_token": csrf_from(html), "email": "ada@example.com", "password": PASSWORD}
+    assert client.post("/login", data=data).status_code == 302
+    assert rows_made == ["/login"], rows_made
+    response = authorize(client, rp, verifier_challenge=challenge)
+    assert response.status_code == 302 and "code=" in response.headers["Location"]
+    assert rows_made == ["/login"], rows_made
+    query = query_of(response)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{48}", query["code"]), query
+    assert query["iss"] == f"http://{tenant.slug}.gatehouse.test"
+    tokens = exchange(client, rp, query["code"], verifier)
+    assert tokens.status_code == 200 and tokens.get_json()["access_token"]
+
+
+def test_the_lazy_tenant_row_reads_like_an_attribute(app, tenant):
+    """g.tenant of a browser request: made by attribute, get, in, pop or setdefault;
+    set, it is replaced and never made; a protocol request's is the snapshot."""
+    from flask import g
+
+    from app.models import Tenant
+    from app.tenancy import load_request_tenant
+    from app.tenancy import reading_tenant
+
+    host = f"{tenant.slug}.gatehouse.test"
+    reads = (
+        lambda: g.tenant,
+        lambda: g.get("tenant"),
+        lambda: g.setdefault("tenant"),
+        lambda: g.pop("tenant"),
+    )
+    for read in reads:
+        with app.test_request_context("/login", base_url=f"http://{host}"):
+            load_request_tenant()
+            assert "tenant" in g and reading_tenant() is g.tenant_config
+            row = read()
+            assert isinstance(row, Tenant) and row.id == tenant.id
+    with app.test_request_context("/login", base_url=f"http://{host}"):
+        load_request_tenant()
+        g.tenant = "replaced"
+        assert g.tenant == "replaced" and g.get("tenant") == "replaced"
+        assert reading_tenant() == "replaced"
+    with app.test_request_context("/.well-known/jwks.json", base_url=f"http://{host}"):
+        load_request_tenant()
+        assert g.tenant is g.tenant_config is reading_tenant()
