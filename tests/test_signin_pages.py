@@ -746,3 +746,66 @@ def test_the_lazy_tenant_row_reads_like_an_attribute(app, tenant):
     with app.test_request_context("/.well-known/jwks.json", base_url=f"http://{host}"):
         load_request_tenant()
         assert g.tenant is g.tenant_config is reading_tenant()
+
+
+# --- per-request hooks ----------------------------------------------------------------------
+
+
+def test_page_headers_are_set_once_and_a_views_own_are_kept(app, tenant, tenant_client):
+    """The security headers of a page: each once, in the order setdefault gave them; a
+    header the view set (a logo's CSP, case aside) is kept, not doubled."""
+    client = tenant_client(tenant)
+    response = client.get("/login")
+    names = [name for name, _ in response.headers if name != "Set-Cookie"]
+    expected = [
+        "Content-Security-Policy",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "X-Frame-Options",
+        "Cross-Origin-Opener-Policy",
+        "Permissions-Policy",
+        "X-Request-Id",
+    ]
+    assert [n for n in names if n in expected] == expected, names
+    nonce = re.search(r'nonce="([^"]+)"', response.get_data(as_text=True)).group(1)
+    assert f"'nonce-{nonce}'" in response.headers["Content-Security-Policy"]
+
+    from flask import make_response
+
+    from app.web.hooks import _security_headers
+
+    with app.test_request_context("/login", base_url=f"https://{tenant.slug}.gatehouse.test"):
+        own = make_response("x")
+        own.headers["content-security-policy"] = "default-src 'none'"
+        own.headers["X-Frame-Options"] = "SAMEORIGIN"
+        headers = _security_headers(own).headers
+        assert headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+        assert headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+        assert headers["Strict-Transport-Security"].startswith("max-age=")
+        assert headers.getlist("Referrer-Policy") == ["same-origin"]
+
+
+def test_the_session_cookie_serializer_follows_the_secret_keys(app):
+    """Built once per secret key and fallbacks: a new key (or fallback) builds another."""
+    from app.web.session import SessionCookies
+
+    interface = app.session_interface
+    assert isinstance(interface, SessionCookies)
+    first = interface.get_signing_serializer(app)
+    assert interface.get_signing_serializer(app) is first
+    cookie = first.dumps({"a": 1})
+    old_key, old_fallbacks = app.secret_key, app.config["SECRET_KEY_FALLBACKS"]
+    try:
+        app.secret_key = "another secret key, long enough for the test"
+        app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+        second = interface.get_signing_serializer(app)
+        assert second is not first and second.loads(cookie) == {"a": 1}
+        app.config["SECRET_KEY_FALLBACKS"] = []
+        third = interface.get_signing_serializer(app)
+        assert third is not second
+        import itsdangerous
+
+        with pytest.raises(itsdangerous.BadSignature):
+            third.loads(cookie)
+    finally:
+        app.secret_key, app.config["SECRET_KEY_FALLBACKS"] = old_key, old_fallbacks

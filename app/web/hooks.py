@@ -157,24 +157,39 @@ def _security_headers(response):
             headers[name] = value
         headers["X-Request-Id"] = g.get("request_id", "")
         return response
-    nonce = g.get("csp_nonce", "")
-    headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; "
-        f"style-src 'self' 'nonce-{nonce}'; img-src 'self' data: https:; "
-        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
-    )
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    # same-origin: no Referer ever leaves for another site, and our own form posts carry
-    # their Origin (under no-referrer browsers send "Origin: null"; app/web/origin.py).
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.scheme == "https":
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    # Each one unless the view set its own (as ``setdefault`` would, in this order): the
+    # names present are collected in one pass instead of one scan per header.
+    present = {name.lower() for name, _value in headers.items()}
+    if "content-security-policy" not in present:
+        nonce = g.get("csp_nonce", "")
+        headers.add(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; "
+            f"style-src 'self' 'nonce-{nonce}'; img-src 'self' data: https:; "
+            "object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
+        )
+    for lowered, name, value in _PAGE_HEADERS:
+        if lowered not in present:
+            headers.add(name, value)
+    if request.scheme == "https" and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
     headers["X-Request-Id"] = g.get("request_id", "")
     return response
+
+
+_PAGE_HEADERS = tuple(
+    (name.lower(), name, value)
+    for name, value in (
+        ("X-Content-Type-Options", "nosniff"),
+        # same-origin: no Referer ever leaves for another site, and our own form posts
+        # carry their Origin (under no-referrer browsers send "Origin: null";
+        # app/web/origin.py).
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    )
+)
 
 
 def _log_request(response):
