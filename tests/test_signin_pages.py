@@ -150,9 +150,8 @@ def test_the_password_post_writes_four_rows_in_one_transaction(
 ):
     """The user read, then the session, ``last_login_at``, the audit event and its outbox
     event, each written once with Core statements (no unit of work), one COMMIT: on
-    PostgreSQL 3 statements + COMMIT (the session with ``last_login_at``, the audit row
-    with its event: two data-modifying WITHs), elsewhere 5 + COMMIT; the rows hold what
-    they held when the ORM wrote them."""
+    PostgreSQL 2 statements + COMMIT (the four rows in one data-modifying WITH),
+    elsewhere 5 + COMMIT; the rows hold what they held when the ORM wrote them."""
     from datetime import timedelta
 
     from app.models import AuditEvent
@@ -176,12 +175,12 @@ def test_the_password_post_writes_four_rows_in_one_transaction(
     assert counted == [("login.succeeded", ada.id)]  # the daily sign-ins and active users
     assert response.status_code == 302 and response.headers["Location"] == "/account/"
     kinds = [" ".join(s.split()[:3]) for s in seen]
-    if db_kind(app) == "postgresql":  # two statements, each a data-modifying WITH
-        assert len(seen) == 4 and seen[-1] == "COMMIT", seen
-        assert seen[1].startswith("WITH last_login AS (UPDATE users SET last_login_at="), seen
-        assert "INSERT INTO browser_sessions" in seen[1], seen
-        assert seen[2].startswith("WITH audit_row AS (INSERT INTO audit_events"), seen
-        assert "INSERT INTO events" in seen[2], seen
+    if db_kind(app) == "postgresql":  # one statement, a data-modifying WITH
+        assert len(seen) == 3 and seen[-1] == "COMMIT", seen
+        assert seen[1].startswith("WITH audit_row AS (INSERT INTO audit_events"), seen
+        assert "last_login AS (UPDATE users SET last_login_at=" in seen[1], seen
+        assert "new_session AS (INSERT INTO browser_sessions" in seen[1], seen
+        assert "INSERT INTO events" in seen[1], seen
     else:
         assert kinds[1:] == [
             "INSERT INTO browser_sessions",
@@ -809,3 +808,63 @@ def test_the_session_cookie_serializer_follows_the_secret_keys(app):
             third.loads(cookie)
     finally:
         app.secret_key, app.config["SECRET_KEY_FALLBACKS"] = old_key, old_fallbacks
+
+
+# --- the sign-in's four rows in one statement (PostgreSQL), and when it is not ---------------
+
+
+@pytest.mark.parametrize("case", ["one_statement", "changed_first", "no_event"])
+def test_a_deferred_session_insert_is_always_written(app, tenant, ada, case):
+    """sessions.start_session(write=False) + audit.record_now(with_session=...): on
+    PostgreSQL one statement when the audit yields the session's event; a session changed
+    in between is written first (its UPDATE then finds the row), and an audit without an
+    event writes the session on its own first. The rows are there in every case."""
+    from sqlalchemy import event as sa_event
+
+    from app.models import AuditEvent
+    from app.models import BrowserSession
+    from app.models import Event
+    from app.models import User
+    from app.services import audit
+    from app.services import sessions
+
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split())[:60])
+
+    with app.test_request_context("/login", base_url=f"http://{tenant.slug}.gatehouse.test"):
+        row = db.session.get(type(tenant), tenant.id)
+        user = db.session.get(User, ada.id)
+        engine = db.engine
+        sa_event.listen(engine, "before_cursor_execute", count)
+        try:
+            session, _token = sessions.start_session(row, user, amr=["pwd"], write=False)
+            if case == "changed_first":
+                session.ip = "10.0.0.9"
+            action = "login.succeeded" if case != "no_event" else "login.other_thing"
+            audit.record_now(
+                row,
+                action,
+                target_type="user",
+                target_id=user.id,
+                with_session=session,
+                session_id=session.id,
+            )
+            assert sessions.pending_insert(session) is None
+            db.session.commit()
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", count)
+        writes = [s for s in statements if not s.startswith("SELECT")]
+        if db.engine.dialect.name == "postgresql" and case == "one_statement":
+            assert len(writes) == 1 and writes[0].startswith("WITH audit_row AS"), writes
+        stored = db.session.get(BrowserSession, session.id)
+        assert stored is not None and stored.user_id == ada.id
+        assert stored.ip == ("10.0.0.9" if case == "changed_first" else "")
+        assert db.session.get(User, ada.id).last_login_at == stored.auth_time
+        audited = db.session.scalars(
+            db.select(AuditEvent).where(AuditEvent.target_id == ada.id)
+        ).all()
+        assert [a.action for a in audited if a.action.startswith("login.")] == [action]
+        created = db.session.scalars(db.select(Event).where(Event.type == "session.created"))
+        assert [e.data["id"] for e in created] == ([] if case == "no_event" else [session.id])

@@ -55,8 +55,10 @@ def current_session() -> BrowserSession | None:
     return g.get("browser_session")
 
 
-def sign_in(user: User, amr: list[str]) -> BrowserSession:
-    """Start a fresh session (a new id: rotation at sign-in) and set its cookie."""
+def sign_in(user: User, amr: list[str], *, write: bool = True) -> BrowserSession:
+    """Start a fresh session (a new id: rotation at sign-in) and set its cookie. With
+    ``write=False`` its INSERT may be left to the caller's ``audit.record_now``
+    (``with_session``), which must come next."""
     old = current_session()
     if old is not None:
         # Rotation at a new sign-in of the same person (prompt=login, step-up) keeps their
@@ -68,6 +70,7 @@ def sign_in(user: User, amr: list[str]) -> BrowserSession:
         amr=amr,
         ip=request.remote_addr or "",
         user_agent=request.headers.get("User-Agent", ""),
+        write=write,
     )
     g.browser_session = session
     g.session_user = user
