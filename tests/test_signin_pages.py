@@ -584,7 +584,8 @@ def limit_checks(monkeypatch):
 @pytest.mark.config(LOGIN_RATE_LIMIT="2 per minute", LOGIN_ACCOUNT_RATE_LIMIT="2 per minute")
 def test_pages_no_limit_applies_to_skip_the_limiter(app, tenant, ada, tenant_client, limit_checks):
     """GET /login and GET /oauth2/authorize are never limited (the login limits count
-    POSTs only): Flask-Limiter is not asked; a POST /login still is, every attempt, and a
+    POSTs only): Flask-Limiter is not asked; a POST /login still is, every attempt, once
+    (its before-request pass, which finds instance-wide limits only, is skipped), and a
     page limited on every method (/device) still is on a GET."""
     client = tenant_client(tenant)
     rp = make_client(app, tenant)
@@ -594,7 +595,7 @@ def test_pages_no_limit_applies_to_skip_the_limiter(app, tenant, ada, tenant_cli
     assert limit_checks == []
     wrong = {"csrf_token": csrf_from(login_page(client)), "email": "ada@example.com"}
     assert client.post("/login", data={**wrong, "password": "nope"}).status_code == 401
-    assert "auth.login" in limit_checks
+    assert limit_checks == ["auth.login"]  # the decorators' pass (its limits), not the hook's
     assert client.post("/login", data={**wrong, "password": "nope"}).status_code == 401
     assert client.post("/login", data={**wrong, "password": PASSWORD}).status_code == 429
     limit_checks.clear()
@@ -604,6 +605,8 @@ def test_pages_no_limit_applies_to_skip_the_limiter(app, tenant, ada, tenant_cli
 
 def test_no_limit_applies_only_without_instance_wide_limits(app, tenant, monkeypatch):
     """With a default, application or meta limit configured, every page is evaluated."""
+    from flask import g
+
     from app.extensions import limiter
     from app.web.hooks import no_limit_applies
 
@@ -611,7 +614,9 @@ def test_no_limit_applies_only_without_instance_wide_limits(app, tenant, monkeyp
     with app.test_request_context("/login", base_url=f"http://{host}"):
         assert no_limit_applies()
     with app.test_request_context("/login", method="POST", base_url=f"http://{host}"):
-        assert not no_limit_applies()
+        assert no_limit_applies()  # the before-request pass: no instance-wide limits
+        g.throttled_view = True
+        assert not no_limit_applies()  # the view's decorators: its limits count
     with app.test_request_context("/device", base_url=f"http://{host}"):
         assert not no_limit_applies()  # its limits count GETs too
     for name in ("_default_limits", "_application_limits", "_blueprint_limits"):

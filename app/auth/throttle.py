@@ -53,8 +53,9 @@ def throttled(ip_key: str, account_key: str | None = None):
 
     Other methods go straight to the view: every limit here is POST-only, so Flask-Limiter
     would only have found that out (per request, ~0.2 ms on GET /login). The view carries
-    ``limited_methods`` so that its before-request check is skipped on those methods too
-    (app/web/hooks.py ``no_limit_applies``)."""
+    ``limited_methods`` so that Flask-Limiter's before-request pass is skipped (app/web/
+    hooks.py ``no_limit_applies``): on other methods nothing is limited, and on a POST its
+    limits, all decorated, are evaluated by the decorators only (``g.throttled_view``)."""
 
     def decorate(view):
         limited = view
@@ -79,6 +80,7 @@ def throttled(ip_key: str, account_key: str | None = None):
         @wraps(view)
         def dispatch(*args, **kwargs):
             if request.method in LIMITED_METHODS:
+                g.throttled_view = True  # the limits are evaluated here, in the view
                 return limited(*args, **kwargs)
             return view(*args, **kwargs)
 

@@ -210,7 +210,8 @@ def no_limit_applies() -> bool:
     request (its evaluation would only find that out, ~0.1-0.2 ms per page). That is when
     the instance has no default, application, meta or blueprint limits, and the endpoint's
     view is either a ``throttled`` one (app/auth/throttle.py) on a method it does not
-    limit, or one the limiter never decorated."""
+    limit or before the view (the pass that finds instance-wide limits only), or one the
+    limiter never decorated."""
     manager = limiter.limit_manager
     if (
         manager._default_limits
@@ -224,7 +225,10 @@ def no_limit_applies() -> bool:
         return False
     methods = getattr(view, "limited_methods", None)
     if methods is not None:
-        return request.method not in methods
+        # On a limited method, only the before-request pass (before the view, which sets
+        # g.throttled_view) is skipped: it evaluates instance-wide limits only, and there
+        # are none; the decorators' own pass follows in the view.
+        return request.method not in methods or not g.get("throttled_view")
     return not (
         hasattr(view, "__wrapper-limiter-instance")
         or get_qualified_name(view) in limiter._marked_for_limiting
