@@ -111,6 +111,13 @@ def plain_form(request) -> dict | None:
     return form
 
 
+def form_value(request, name: str, default: str = "") -> str:
+    """A body parameter: from the plain form when the body is one (no second parse),
+    else from Werkzeug's form, as Authlib reads it."""
+    form = plain_form(request)
+    return (form if form is not None else request.form).get(name, default)
+
+
 def _plain_form(request, grant_type: str, allowed: frozenset) -> dict | None:
     """The form of a plain token request for ``grant_type`` (only ``allowed``
     parameters); else None."""

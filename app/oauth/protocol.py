@@ -66,8 +66,7 @@ def token(req) -> Response:
             return no_store(dpop.token_error(snapshot, error))
         response = authorization.create_token_response(req)
         return no_store(dpop.add_nonce(response, snapshot))
-    form = direct.plain_form(req)
-    grant_type = (form if form is not None else req.form).get("grant_type")
+    grant_type = direct.form_value(req, "grant_type")
     if grant_type == "client_credentials":
         response = direct.client_credentials(req, snapshot)
     elif grant_type == "refresh_token":
