@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 from urllib.parse import parse_qsl
 from urllib.parse import unquote
@@ -93,7 +94,9 @@ def plain_form(request) -> dict | None:
         and not environ.get("QUERY_STRING")
         and "HTTP_DPOP" not in environ
     ):
-        body = request.get_data(cache=True)
+        body = _read_body(environ)
+        if body is None:
+            body = request.get_data(cache=True)
         try:
             pairs = parse_qsl(
                 body.decode("ascii"),
@@ -116,6 +119,30 @@ def form_value(request, name: str, default: str = "") -> str:
     else from Werkzeug's form, as Authlib reads it."""
     form = plain_form(request)
     return (form if form is not None else request.form).get(name, default)
+
+
+_MAX_PLAIN_BODY = 16 * 1024  # a token request's body is a few hundred bytes
+
+
+def _read_body(environ) -> bytes | None:
+    """A body of known, small length read straight from ``wsgi.input`` (Werkzeug's
+    stream wrappers cost ~6% of a client_credentials grant) and put back as a buffer for
+    whoever reads it next (Werkzeug's form parser, for Authlib). None when the length is
+    absent, not a number or large, or the body ends short of it: then Werkzeug reads it
+    (from the buffer), with its own limits and errors (a short body is a 400)."""
+    length = environ.get("CONTENT_LENGTH", "")
+    if not length.isdigit() or int(length) > _MAX_PLAIN_BODY:
+        return None
+    stream, remaining, chunks = environ["wsgi.input"], int(length), []
+    while remaining:
+        chunk = stream.read(remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    body = b"".join(chunks)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return None if remaining else body
 
 
 def _plain_form(request, grant_type: str, allowed: frozenset) -> dict | None:
