@@ -34,15 +34,14 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 from urllib.parse import parse_qsl
 from urllib.parse import unquote
 
 from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN
 from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
-from flask import Response
 
 from app.models.base import utcnow
+from app.oauth.answers import JsonAnswer
 from app.oauth.grants import client_credentials_scope
 from app.services import audiences
 from app.services import clients as clients_service
@@ -52,7 +51,6 @@ from app.services import tokens
 
 _PARAMS = frozenset({"grant_type", "scope", "resource"})
 _REFRESH_PARAMS = frozenset({"grant_type", "refresh_token", "client_id"})
-_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def _basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -170,7 +168,7 @@ def _basic_client(request, snapshot):
     return client
 
 
-def client_credentials(request, snapshot) -> Response | None:
+def client_credentials(request, snapshot) -> JsonAnswer | None:
     """The token response for a plain, valid client_credentials request; else None."""
     form = _plain_form(request, "client_credentials", _PARAMS)
     if form is None:
@@ -188,7 +186,7 @@ def client_credentials(request, snapshot) -> Response | None:
         body = issuance.client_token_response(snapshot, client, scope, resource)
     except audiences.InvalidTarget:
         return None  # Authlib answers invalid_target
-    return Response(json.dumps(body), status=200, headers=_HEADERS)
+    return JsonAnswer.of(body)
 
 
 def _user_grant_client(request, form, snapshot, grant_type: str):
@@ -209,7 +207,7 @@ def _user_grant_client(request, form, snapshot, grant_type: str):
     return client
 
 
-def refresh_token(request, snapshot) -> Response | None:
+def refresh_token(request, snapshot) -> JsonAnswer | None:
     """The token response for a plain, valid refresh: rotation (the atomic claim of the
     presented token), a new access token, refresh token and ID token; else None (and
     nothing written)."""
@@ -241,13 +239,13 @@ def refresh_token(request, snapshot) -> Response | None:
     )
     body["refresh_token"] = refresh
     issuance.add_id_token(snapshot, client, user, grant, body)
-    return Response(json.dumps(body), status=200, headers=_HEADERS)
+    return JsonAnswer.of(body)
 
 
 _INTROSPECTION_PARAMS = frozenset({"token", "token_type_hint"})
 
 
-def introspection(request, snapshot) -> Response | None:
+def introspection(request, snapshot) -> JsonAnswer | None:
     """RFC 7662 for the common case: an active access token (a JWT of this tenant, alive
     in the one revocation query) presented by a confidential client with HTTP Basic.
     Anything else — a refresh token, a hint other than ``access_token``, a token that is
@@ -268,7 +266,7 @@ def introspection(request, snapshot) -> Response | None:
         return None
     # RFC 9449 §6.2: a DPoP-bound token says so, with its cnf (among the claims).
     body = {"active": True, "token_type": tokens.token_type_of(claims), **claims}
-    return Response(json.dumps(body), status=200, headers=_HEADERS)
+    return JsonAnswer.of(body)
 
 
 _CODE_PARAMS = frozenset({"grant_type", "code", "redirect_uri", "code_verifier", "client_id"})
@@ -289,7 +287,7 @@ def _verifier_ok(code, verifier: str | None, public: bool) -> bool:
     return compare_s256_code_challenge(verifier, challenge)
 
 
-def authorization_code(request, snapshot) -> Response | None:
+def authorization_code(request, snapshot) -> JsonAnswer | None:
     """The token response for a plain, valid code exchange; else None (nothing written).
 
     Everything is checked before the code is used: client, code of this client, unused and
@@ -330,4 +328,4 @@ def authorization_code(request, snapshot) -> Response | None:
     if refresh is not None:
         body["refresh_token"] = refresh
     issuance.add_id_token(snapshot, client, user, grant, body, nonce=code.nonce)
-    return Response(json.dumps(body), status=200, headers=_HEADERS)
+    return JsonAnswer.of(body)

@@ -24,6 +24,7 @@ from app.db_session import read_only
 from app.extensions import db
 from app.oauth import cors
 from app.oauth import protocol
+from app.oauth.answers import JsonAnswer
 from app.quotas import gate
 from app.services import audit
 from app.tenancy import ENVIRON_SLUG
@@ -119,6 +120,12 @@ def _wsgi(response, request, snapshot, request_id: str):
     own serialisation for anything but a plain buffered body."""
     vary, cors_headers = cors.headers_for(request, snapshot)
     extra = [*_HEADERS, ("X-Request-Id", request_id), *cors_headers]
+    if isinstance(response, JsonAnswer):  # none of its headers is one of ours
+        body = response.body
+        headers = [*response.headers, *extra, ("Content-Length", str(len(body)))]
+        if vary:
+            headers.append(("Vary", "Origin"))
+        return response.status, headers, [] if request.method == "HEAD" else [body]
     own = response.headers
     if vary:
         if "Vary" in own:
