@@ -12,8 +12,7 @@ error included, stays a Werkzeug response.
 
 from __future__ import annotations
 
-import json
-
+import orjson
 from werkzeug.wrappers import Response
 
 NO_STORE_JSON = (
@@ -38,12 +37,12 @@ class JsonAnswer:
 
     @classmethod
     def of(cls, payload: dict) -> JsonAnswer:
-        """``payload`` as compact JSON, the way the direct token responses write it."""
-        return cls(json.dumps(payload).encode())
+        """``payload`` as compact JSON (orjson: a tenth of the standard library's time)."""
+        return cls(orjson.dumps(payload))
 
     def get_json(self):
         """The decoded body (for callers that inspect an answer, as with a Response)."""
-        return json.loads(self.body)
+        return orjson.loads(self.body)
 
     def __call__(self, environ, start_response):
         """As a WSGI app: how Flask turns it into a response when a view returns it (the

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import time
 
+import orjson
 from flask import Flask
 from flask import g
 from flask import request
@@ -44,7 +44,7 @@ class JsonFormatter(logging.Formatter):
                 payload[key] = value
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        return json.dumps(payload)
+        return orjson.dumps(payload).decode()
 
 
 class RequestContextFilter(logging.Filter):
