@@ -12,8 +12,9 @@ error included, stays a Werkzeug response.
 
 from __future__ import annotations
 
-import orjson
 from werkzeug.wrappers import Response
+
+from app import json_codec
 
 NO_STORE_JSON = (
     ("Content-Type", "application/json"),
@@ -37,12 +38,12 @@ class JsonAnswer:
 
     @classmethod
     def of(cls, payload: dict) -> JsonAnswer:
-        """``payload`` as compact JSON (orjson: a tenth of the standard library's time)."""
-        return cls(orjson.dumps(payload))
+        """``payload`` as compact JSON (app/json_codec.py)."""
+        return cls(json_codec.dumps(payload))
 
     def get_json(self):
         """The decoded body (for callers that inspect an answer, as with a Response)."""
-        return orjson.loads(self.body)
+        return json_codec.loads(self.body)
 
     def __call__(self, environ, start_response):
         """As a WSGI app: how Flask turns it into a response when a view returns it (the

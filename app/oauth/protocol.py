@@ -8,7 +8,6 @@ template or rate-limiter evaluation.
 
 from __future__ import annotations
 
-import orjson
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import InsufficientScopeError
 from authlib.oauth2.rfc6750 import InvalidTokenError
@@ -17,6 +16,7 @@ from flask import current_app
 from flask import jsonify
 from flask import redirect
 
+from app import json_codec
 from app.extensions import db
 from app.oauth import direct
 from app.oauth import dpop
@@ -171,11 +171,8 @@ def _no_store_json(body: dict) -> Response | JsonAnswer:
     app = current_app._get_current_object()
     if app.debug:  # Flask indents in debug mode
         return no_store(jsonify(body))
-    return JsonAnswer(orjson.dumps(body, option=_AS_FLASK_WRITES))
-
-
-# Flask's JSON provider sorts the keys and ends with a newline.
-_AS_FLASK_WRITES = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+    # As Flask's JSON provider writes it: sorted keys, a newline at the end.
+    return JsonAnswer(json_codec.dumps(body, sort_keys=True, newline=True))
 
 
 def _send(req, document: tuple[bytes, str], max_age: int) -> Response:

@@ -6,11 +6,11 @@ import logging
 import secrets
 import time
 
-import orjson
 from flask import Flask
 from flask import g
 from flask import request
 
+from app import json_codec
 from app.extensions import limiter
 from app.services import audit
 from app.tenancy import is_protocol_request
@@ -44,7 +44,7 @@ class JsonFormatter(logging.Formatter):
                 payload[key] = value
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(payload).decode()
+        return json_codec.dumps(payload).decode()
 
 
 class RequestContextFilter(logging.Filter):

@@ -1,0 +1,44 @@
+"""JSON for the hot paths: orjson where its answer is the standard library's, the
+standard library where it is not.
+
+orjson encodes and decodes a token's claims in a tenth of ``json``'s time (bench/NOTES.md),
+but it differs at the edges: it refuses to encode integers beyond 64 bits and non-string
+keys (``json`` writes them), and it decodes such integers as floats (``json`` keeps them
+exact). Custom claims can carry any JSON an administrator stored, so those cases go to
+``json``: the bytes and values are always what they were before orjson.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import orjson
+
+# Twenty digits in a row may be an integer orjson cannot hold (64 bits has at most 20).
+_LONG_DIGITS = re.compile(rb"\d{20}")
+
+
+def dumps(value, *, sort_keys: bool = False, newline: bool = False) -> bytes:
+    """Compact JSON bytes of ``value`` (non-ASCII as UTF-8)."""
+    try:
+        return orjson.dumps(value, option=_OPTIONS[sort_keys, newline])
+    except orjson.JSONEncodeError:  # a big integer, a non-string key, ...: json's answer
+        text = json.dumps(value, separators=(",", ":"), sort_keys=sort_keys)
+        return (text + "\n" if newline else text).encode()
+
+
+_OPTIONS = {
+    (False, False): 0,
+    (True, False): orjson.OPT_SORT_KEYS,
+    (False, True): orjson.OPT_APPEND_NEWLINE,
+    (True, True): orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE,
+}
+
+
+def loads(raw: bytes):
+    """The value of JSON ``raw``; raises ValueError (``json.JSONDecodeError``) on bad
+    JSON."""
+    if _LONG_DIGITS.search(raw):
+        return json.loads(raw)
+    return orjson.loads(raw)
