@@ -17,6 +17,7 @@ import orjson
 
 # Twenty digits in a row may be an integer orjson cannot hold (64 bits has at most 20).
 _LONG_DIGITS = re.compile(rb"\d{20}")
+_LONG_DIGITS_TEXT = re.compile(r"\d{20}")
 
 
 def dumps(value, *, sort_keys: bool = False, newline: bool = False) -> bytes:
@@ -36,9 +37,13 @@ _OPTIONS = {
 }
 
 
-def loads(raw: bytes):
-    """The value of JSON ``raw``; raises ValueError (``json.JSONDecodeError``) on bad
-    JSON."""
-    if _LONG_DIGITS.search(raw):
-        return json.loads(raw)
-    return orjson.loads(raw)
+def loads(raw):
+    """The value of the JSON ``raw`` (str, bytes or a buffer, as a database driver hands
+    it over), as ``json.loads`` gives it; raises ValueError on bad JSON."""
+    text = isinstance(raw, str)
+    if not (_LONG_DIGITS_TEXT if text else _LONG_DIGITS).search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # NaN, a lone surrogate, ...: what json accepts, json reads
+    return json.loads(raw if text else bytes(raw))
