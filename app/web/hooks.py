@@ -243,7 +243,12 @@ def _security_headers(response):
 def _log_request(response):
     started = g.get("request_started")
     if started is not None and request.endpoint not in {"health.healthz", "static"}:
-        log_request(request, response.status_code, started)
+        # The ids RequestContextFilter would add (the snapshot's id, never the row's),
+        # given here so the line can take the direct way.
+        snapshot = g.get("tenant_config")
+        request_id = g.get("request_id")
+        tenant_id = snapshot.id if snapshot is not None else None
+        log_request(request, response.status_code, started, request_id, tenant_id)
     return response
 
 
