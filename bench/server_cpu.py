@@ -56,27 +56,7 @@ def main(argv=None) -> int:
             targets = signin.targets(manifest, server.base_domain)
             _, tokens = signin.run_flows(server.port, manifest, targets, count=16, threads=2)
             conns = args.connections
-            runs = {
-                "client_credentials": (
-                    "client_credentials.lua",
-                    [(t.host, t.authorization) for t in targets],
-                    (),
-                    1,
-                ),
-                "refresh_token": (
-                    "refresh_token.lua",
-                    [(t.host, t.authorization, t.refresh_token) for t in tokens],
-                    (str(conns),),
-                    conns,
-                ),
-                "userinfo": ("userinfo.lua", [(t.host, t.access_token) for t in tokens], (), 1),
-                "introspection": (
-                    "introspect.lua",
-                    [(t.host, t.authorization, t.access_token) for t in tokens],
-                    (),
-                    1,
-                ),
-            }
+            runs = signin.workloads(targets, tokens, conns)
             wanted = args.only.split(",") if args.only else list(runs)
             worker = server.worker_pid()
             print(f"{'endpoint':<20} {'rate':>9}  worker ms/req (user + sys)  postgres ms/req")
