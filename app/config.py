@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from app import json_codec
+
 
 class ConfigError(RuntimeError):
     """The configuration cannot run: the message says what to set."""
@@ -75,7 +77,8 @@ def load_config(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         # No pool_pre_ping: a dead pooled connection is retried on the first statement
         # (app/db_session.py) instead of paying a round trip on every checkout.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
+        # JSON columns read with orjson where it gives json's answer (app/json_codec.py).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "json_deserializer": json_codec.loads},
         "BASE_DOMAIN": base_domain,
         "TENANT_ROUTING": routing,
         "URL_SCHEME": scheme,

@@ -257,3 +257,31 @@ def run_flows(
         thread.join()
     stats.seconds = time.monotonic() - started
     return stats, tokens
+
+
+def workloads(targets: list[Target], tokens: list[Tokens], connections: int) -> dict:
+    """The wrk runs of the token endpoints, ``{name: (script, rows, extra arguments, wrk
+    threads)}``: client_credentials over the tenants' clients, refresh_token with rotation
+    (one chain a connection, one wrk thread each), userinfo and introspection with the
+    flows' access tokens."""
+    return {
+        "client_credentials": (
+            "client_credentials.lua",
+            [(t.host, t.authorization) for t in targets],
+            (),
+            1,
+        ),
+        "refresh_token": (
+            "refresh_token.lua",
+            [(t.host, t.authorization, t.refresh_token) for t in tokens],
+            (str(connections),),
+            connections,
+        ),
+        "userinfo": ("userinfo.lua", [(t.host, t.access_token) for t in tokens], (), 1),
+        "introspection": (
+            "introspect.lua",
+            [(t.host, t.authorization, t.access_token) for t in tokens],
+            (),
+            1,
+        ),
+    }

@@ -31,35 +31,17 @@ def main(argv=None) -> int:
                 targets = signin.targets(manifest, server.base_domain)
                 _, tokens = signin.run_flows(server.port, manifest, targets, count=16, threads=2)
                 url = f"http://127.0.0.1:{server.port}"
-                runs = {
-                    "client_credentials": (
-                        "client_credentials.lua",
-                        [(t.host, t.authorization) for t in targets],
-                        (),
-                        args.connections,
-                    ),
-                    "refresh_token": (
-                        "refresh_token.lua",
-                        [(t.host, t.authorization, t.refresh_token) for t in tokens],
-                        (str(args.connections),),
-                        args.connections,
-                    ),
-                    "userinfo": (
-                        "userinfo.lua",
-                        [(t.host, t.access_token) for t in tokens],
-                        (),
-                        args.connections,
-                    ),
-                }
-                for name, (script, rows, extra, conns) in runs.items():
+                runs = signin.workloads(targets, tokens, args.connections)
+                del runs["introspection"]  # the question is about waits: one read suffices
+                for name, (script, rows, extra, wrk_threads) in runs.items():
                     path = harness.write_lines(f"threads-{script}.tsv", rows)
                     res = harness.run_wrk(
                         script,
                         url,
                         path,
                         seconds=args.seconds,
-                        connections=conns,
-                        threads=conns if name == "refresh_token" else 1,
+                        connections=args.connections,
+                        threads=wrk_threads,
                         extra=extra,
                     )
                     print(

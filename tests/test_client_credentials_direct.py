@@ -136,3 +136,42 @@ def test_an_unusual_body_gets_the_answer_authlib_gives(tenant, tenant_client, se
         assert _comparable(direct) == _comparable(through_authlib)
     else:
         assert direct.get_json() == through_authlib.get_json()
+
+
+@pytest.mark.parametrize("declared", [60, 20_000])
+def test_a_body_shorter_than_its_length_is_a_400_never_a_grant(
+    tenant, tenant_client, service, declared
+):
+    """The direct path reads a small body straight from ``wsgi.input``: one that ends
+    before its Content-Length (a client that went away) is refused as Werkzeug refuses
+    it, never parsed as the part that arrived. A large declared length is Werkzeug's to
+    read from the start."""
+    tc = tenant_client(tenant)
+    body = b"grant_type=client_credentials&scope=profile"
+    response = tc.post(
+        "/oauth2/token",
+        data=body,
+        headers={
+            **basic_auth(service.client_id, service.secret),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        environ_overrides={"CONTENT_LENGTH": str(declared)},
+    )
+    assert response.status_code == 400, response.get_data()
+    assert response.get_json()["error"] == "invalid_request"
+    assert "access_token" not in response.get_json()
+
+
+def test_a_direct_answer_returned_by_a_flask_view_is_the_same_response(app):
+    """The protocol views behind the lean path (app/oauth/routes.py) may return the
+    direct paths' JsonAnswer: Flask turns it into the response the lean path sends."""
+    from app.oauth.answers import JsonAnswer
+
+    with app.test_request_context("/oauth2/token", method="POST"):
+        response = app.make_response(JsonAnswer.of({"access_token": "t", "expires_in": 60}))
+    assert response.status_code == 200
+    assert response.get_json() == {"access_token": "t", "expires_in": 60}
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Pragma"] == "no-cache"
+    assert response.headers["Content-Length"] == str(len(response.get_data()))

@@ -303,6 +303,26 @@ def test_custom_claims_from_metadata_in_id_and_access_tokens(app, tenant, user, 
     assert claims["sub"] == user.id and claims["email"] == user.email
 
 
+def test_custom_claims_keep_any_json_value_exact(app, tenant, user, browser, rp):
+    """Tokens and the direct answers are encoded with orjson (app/json_codec.py), which
+    cannot hold integers beyond 64 bits: such a custom claim still comes back exact, in
+    the tokens, from introspection and after a refresh, as do non-ASCII strings."""
+    big, name = 123456789012345678901234567890, "Zo\u00eb \u2014 \u6771\u4eac"
+    with app.app_context():
+        t = db.session.get(Tenant, tenant.id)
+        settings_service.update_settings(t, {"custom_claims": {"number": "n", "label": "s"}})
+        users.update_user(t, users.get_user(t, user.id), {"metadata": {"n": big, "s": name}})
+        db.session.commit()
+    body = _tokens(browser, rp, scope="openid offline_access")
+    renewed = refresh(browser, rp, body["refresh_token"])
+    assert renewed.status_code == 200, renewed.get_json()
+    for token in (body["access_token"], body["id_token"], renewed.get_json()["access_token"]):
+        claims = claims_of(token)
+        assert (claims["number"], claims["label"]) == (big, name)
+        answer = introspect(browser, rp, token) if token != body["id_token"] else claims
+        assert (answer["number"], answer["label"]) == (big, name)
+
+
 @pytest.mark.config(TENANT_SYNC_INTERVAL=3600)
 def test_resource_tokens_keep_the_hot_path_cheap(app, tenant, user, browser, rp, tenant_client):
     """client_credentials with resource reads nothing when warm (resources and grants are on

@@ -230,3 +230,57 @@ def test_each_lean_request_logs_one_json_line_with_its_fields(app, tenant, user,
         assert line["logger"] == "gatehouse.request" and line["level"] == "info"
     assert lines[0]["msg"] == "GET /oauth2/userinfo 200" and lines[0]["method"] == "GET"
     assert lines[1]["status"] == 401 and lines[1]["method"] == "POST"
+
+
+def test_the_lean_paths_direct_line_is_the_line_logging_writes(
+    app, tenant, user, tenant_client, monkeypatch
+):
+    """With logging as configured (one JSON StreamHandler on ``gatehouse``), a lean request's
+    line is written straight to the handler's stream (app/web/hooks.log_request); it is
+    the same line a LogRecord would have produced through logging."""
+    from app.web import hooks
+    from app.web.hooks import JsonFormatter
+
+    written = []
+    write_line = hooks._write_line
+    monkeypatch.setattr(
+        hooks, "_write_line", lambda *args: written.append(args[1]) or write_line(*args)
+    )
+    tc, rp, tokens = _tokens(app, tenant, user, tenant_client)
+    handler = next(
+        h for h in logging.getLogger("gatehouse").handlers if isinstance(h.formatter, JsonFormatter)
+    )
+    # As in production: that handler alone (pytest adds its capture handlers beside it).
+    monkeypatch.setattr(logging.getLogger("gatehouse"), "handlers", [handler])
+    logger = logging.getLogger("gatehouse.request")
+
+    def lines_of(force_record: bool) -> list[dict]:
+        stream = io.StringIO()
+        previous = handler.setStream(stream)
+        through_logging = logging.Filter()  # any filter on the logger: logging's own way
+        if force_record:
+            logger.addFilter(through_logging)
+        try:
+            tc.get("/oauth2/userinfo?probe=1", headers=bearer(tokens["access_token"]))
+            tc.post(
+                "/oauth2/introspect", data={"token": "x"}, headers=basic_auth(rp.client_id, "bad")
+            )
+        finally:
+            logger.removeFilter(through_logging)
+            handler.setStream(previous)
+        return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+    written.clear()
+    direct = lines_of(False)
+    assert written == ["GET", "POST"]  # both went the direct way
+    recorded = lines_of(True)
+    assert written == ["GET", "POST"]  # and these through logging
+    assert len(direct) == len(recorded) == 2
+    varying = {"ts", "ms", "request_id"}
+    for a, b in zip(direct, recorded, strict=True):
+        assert list(a) == list(b)  # the same fields, in the same order
+        assert {k: v for k, v in a.items() if k not in varying} == {
+            k: v for k, v in b.items() if k not in varying
+        }
+    assert direct[0]["msg"] == "GET /oauth2/userinfo 200"
+    assert direct[0]["path"] == "/oauth2/userinfo?probe=1"

@@ -24,6 +24,7 @@ from app.db_session import read_only
 from app.extensions import db
 from app.oauth import cors
 from app.oauth import protocol
+from app.oauth.answers import JsonAnswer
 from app.quotas import gate
 from app.services import audit
 from app.tenancy import ENVIRON_SLUG
@@ -119,6 +120,12 @@ def _wsgi(response, request, snapshot, request_id: str):
     own serialisation for anything but a plain buffered body."""
     vary, cors_headers = cors.headers_for(request, snapshot)
     extra = [*_HEADERS, ("X-Request-Id", request_id), *cors_headers]
+    if isinstance(response, JsonAnswer):  # none of its headers is one of ours
+        body = response.body
+        headers = [*response.headers, *extra, ("Content-Length", str(len(body)))]
+        if vary:
+            headers.append(("Vary", "Origin"))
+        return response.status, headers, [] if request.method == "HEAD" else [body]
     own = response.headers
     if vary:
         if "Vary" in own:
@@ -133,11 +140,21 @@ def _wsgi(response, request, snapshot, request_id: str):
     names = {name.lower() for name, _ in extra}
     headers = [item for item in own.to_wsgi_list() if item[0].lower() not in names]
     headers += extra
+    if not response.is_sequence:  # an iterable the handler made: streamed as Werkzeug would
+        if "Content-Length" not in own:
+            length = sum(len(chunk) for chunk in response.iter_encoded())
+            headers.append(("Content-Length", str(length)))
+        body = [] if request.method == "HEAD" else response.iter_encoded()
+        return response.status, headers, ClosingIterator(body, response.close)
+    # A buffered body (every handler's JSON): handed over as a list of one bytes object,
+    # which granian writes in one call; an iterator it would pull chunk by chunk through
+    # Python (~4% of a client_credentials grant). Nothing is left to stream, so the
+    # response is closed here rather than by the server.
+    data = response.get_data()
+    response.close()
     if "Content-Length" not in own:
-        length = sum(len(chunk) for chunk in response.iter_encoded())
-        headers.append(("Content-Length", str(length)))
-    body = [] if request.method == "HEAD" else response.iter_encoded()
-    return response.status, headers, ClosingIterator(body, response.close)
+        headers.append(("Content-Length", str(len(data))))
+    return response.status, headers, [] if request.method == "HEAD" else [data]
 
 
 def _tenant(request):

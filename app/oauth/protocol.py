@@ -16,9 +16,12 @@ from flask import current_app
 from flask import jsonify
 from flask import redirect
 
+from app import json_codec
 from app.extensions import db
 from app.oauth import direct
 from app.oauth import dpop
+from app.oauth.answers import JsonAnswer
+from app.oauth.answers import as_response
 from app.oauth.discovery import DISCOVERY_MAX_AGE
 from app.oauth.discovery import JWKS_MAX_AGE
 from app.oauth.discovery import metadata
@@ -55,7 +58,7 @@ def http_error(exc) -> Response:
     return no_store(response)
 
 
-def token(req) -> Response:
+def token(req) -> Response | JsonAnswer:
     # The plain client_credentials and refresh_token grants without Authlib's machinery
     # (app/oauth/direct.py); every other grant, and every failure, through Authlib.
     snapshot = current_config._get_current_object()
@@ -66,8 +69,7 @@ def token(req) -> Response:
             return no_store(dpop.token_error(snapshot, error))
         response = authorization.create_token_response(req)
         return no_store(dpop.add_nonce(response, snapshot))
-    form = direct.plain_form(req)
-    grant_type = (form if form is not None else req.form).get("grant_type")
+    grant_type = direct.form_value(req, "grant_type")
     if grant_type == "client_credentials":
         response = direct.client_credentials(req, snapshot)
     elif grant_type == "refresh_token":
@@ -76,17 +78,14 @@ def token(req) -> Response:
         response = direct.authorization_code(req, snapshot)
     else:
         response = None
-    if response is None:
-        response = authorization.create_token_response(req)
-    return no_store(response)
+    # A direct answer (app/oauth/answers.py) is no-store already.
+    return response or no_store(authorization.create_token_response(req))
 
 
-def introspection(req) -> Response:
+def introspection(req) -> Response | JsonAnswer:
     # An active access token asked about by a confidential client: app/oauth/direct.py.
     response = direct.introspection(req, current_config._get_current_object())
-    if response is None:
-        response = authorization.create_endpoint_response("introspection", req)
-    return no_store(response)
+    return response or no_store(authorization.create_endpoint_response("introspection", req))
 
 
 def revocation(req) -> Response:
@@ -129,7 +128,7 @@ def _dpop_userinfo(req, snapshot, token_string: str):
     return (claims, user), None
 
 
-def userinfo(req) -> Response:
+def userinfo(req) -> Response | JsonAnswer:
     """OIDC Core §5.3: claims about the token's user, by the token's scopes; one query.
     A DPoP-bound token (RFC 9449) only with the DPoP scheme and a proof of its key."""
     snapshot = current_config._get_current_object()
@@ -141,8 +140,7 @@ def userinfo(req) -> Response:
         claims, user = found
         if "openid" not in tokens.scopes_of(claims.get("scope")):
             return no_store(json_error(InsufficientScopeError()))
-        response = _userinfo_response(claims, user)
-        return dpop.add_nonce(response, snapshot)
+        return dpop.add_nonce(as_response(_userinfo_response(claims, user)), snapshot)
     try:
         try:
             claims, user = tokens.userinfo_user(snapshot, _bearer(req))
@@ -166,18 +164,15 @@ def _userinfo_response(claims: dict, user) -> Response:
     return _no_store_json(claims_request.userinfo_claims(user, claims.get("scope", "")))
 
 
-def _no_store_json(body: dict) -> Response:
-    """``no_store(jsonify(body))``, the same bytes and headers, made in one go: the JSON
-    as Flask's provider writes it, the headers given to the constructor (a tenth of a
-    userinfo request went into ``jsonify`` and two header sets)."""
+def _no_store_json(body: dict) -> Response | JsonAnswer:
+    """``no_store(jsonify(body))``, the same bytes and headers, as the lean path's
+    :class:`JsonAnswer` (a tenth of a userinfo request went into ``jsonify`` and two
+    header sets, and more into taking the response apart again)."""
     app = current_app._get_current_object()
     if app.debug:  # Flask indents in debug mode
         return no_store(jsonify(body))
-    data = app.json.dumps(body, separators=(",", ":")) + "\n"
-    return Response(data, headers=_NO_STORE, content_type="application/json")
-
-
-_NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+    # As Flask's JSON provider writes it: sorted keys, a newline at the end.
+    return JsonAnswer(json_codec.dumps(body, sort_keys=True, newline=True))
 
 
 def _send(req, document: tuple[bytes, str], max_age: int) -> Response:

@@ -14,6 +14,7 @@ from flask import Response
 from flask import current_app
 
 from app.extensions import db
+from app.oauth.direct import form_value
 from app.observability import tracing
 from app.observability.metrics import PATH_GROUPS
 from app.observability.metrics import observatory
@@ -69,6 +70,6 @@ def serve(snapshot, request, handler) -> Response:
         else:
             response = handler(request)
         if group == "token" and response.status_code == 200:
-            usage.token_issued(snapshot.id, request.form.get("grant_type", ""), app)
+            usage.token_issued(snapshot.id, form_value(request, "grant_type"), app)
     observatory(app).observe(group, time.perf_counter() - started, snapshot, response.status_code)
     return response

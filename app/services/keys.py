@@ -204,15 +204,15 @@ def _published(tenant: Tenant, algorithms: tuple[str, ...] = ALGORITHMS) -> dict
     if snapshot is not None and snapshot.id in changed_tenants(db.session):
         snapshot = None  # keys made or changed in this transaction: read, don't keep
     found = snapshot.memo.get("keys") if snapshot is not None else None
-    if found is None or (found["until"] and found["until"] <= utcnow()):
+    read = found is None or bool(found["until"] and found["until"] <= utcnow())
+    if read:
         found = _read_published(tenant)
-    complete = all(alg in found["active"] and alg in found["staged"] for alg in algorithms)
-    if not complete:
+    if not all(alg in found["active"] and alg in found["staged"] for alg in algorithms):
         # Made here, or by another worker since the read above (ensure_keys waits for
         # it): read again either way, never keep a set that lacks them.
         ensure_keys(tenant, algorithms)
-        found = _read_published(tenant)
-    if snapshot is not None and snapshot.id not in changed_tenants(db.session):
+        found, read = _read_published(tenant), True
+    if read and snapshot is not None and snapshot.id not in changed_tenants(db.session):
         snapshot.memo["keys"] = found
     return found
 
