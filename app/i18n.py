@@ -26,6 +26,8 @@ from flask_babel import get_locale
 from flask_babel import gettext
 from flask_babel import ngettext
 
+from app.tenancy import reading_tenant
+
 LOCALES = ("en", "es", "fr", "de", "pt-BR")  # BCP 47, as in settings
 COOKIE = "gh_lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -127,7 +129,7 @@ def select_locale() -> str:
     cached = g.get("_gh_locale")
     if cached:
         return cached
-    allowed, default = tenant_locales(g.get("tenant"))
+    allowed, default = tenant_locales(reading_tenant())
     accept = [lang for lang, _q in request.accept_languages][:20]
     choice = (
         _match(_ui_locales(), allowed)
@@ -148,7 +150,7 @@ def current_tag() -> str:
 def mail_locale(tenant):
     """Render mail in the language of the request that sends it when it is this tenant's,
     else in the tenant's ``default_locale`` (the worker, the admin API)."""
-    same = has_request_context() and getattr(g.get("tenant"), "id", None) == tenant.id
+    same = has_request_context() and getattr(reading_tenant(), "id", None) == tenant.id
     if same:
         yield
         return
@@ -163,7 +165,7 @@ def install_gettext(env) -> None:
 
 
 def switcher_options() -> list[tuple[str, str]]:
-    allowed, _default = tenant_locales(g.get("tenant"))
+    allowed, _default = tenant_locales(reading_tenant())
     return [(code, NAMES[code]) for code in allowed]
 
 

@@ -16,6 +16,7 @@ from flask import Flask
 from flask import current_app
 from flask import g
 from flask import request
+from flask.ctx import _AppCtxGlobals
 from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
@@ -195,19 +196,87 @@ def load_request_tenant() -> None:
 
     ``g.tenant_config`` is always the immutable snapshot. ``g.tenant`` (``current_tenant``)
     is the snapshot too on protocol endpoints; elsewhere it is a row materialised from the
-    snapshot without SQL, bound to the request's session, so views can change it.
+    snapshot without SQL, bound to the request's session, so views can change it: made
+    on first use (:class:`RequestGlobals`), so a page that reads only configuration (from
+    the snapshot) makes none.
     """
-    from app.tenant_snapshot import materialize
-
     g.tenant = None
     if request.endpoint in TENANTLESS_ENDPOINTS:
         return
     snapshot = request_snapshot()
     g.tenant_config = snapshot
-    g.tenant = snapshot if request.endpoint in PROTOCOL_ENDPOINTS else materialize(snapshot)
+    if request.endpoint in PROTOCOL_ENDPOINTS:
+        g.tenant = snapshot
+    else:
+        g.__dict__.pop("tenant")
+        g.__dict__[_PENDING_ROW] = snapshot
     if not snapshot.is_active:
         raise SuspendedTenant()
     g.tenant_form = "path" if request.environ.get(ENVIRON_SLUG) else "host"
+
+
+# g key: the snapshot whose row ``g.tenant`` is made of on first use.
+_PENDING_ROW = "_tenant_row_of"
+
+
+class RequestGlobals(_AppCtxGlobals):
+    """Flask's ``g``, where ``g.tenant`` of a browser request is materialised from the
+    request's snapshot (app/tenant_snapshot.py ``materialize``, no SQL) the first time it
+    is read, by attribute, ``g.get``, ``in``, ``g.pop`` or ``g.setdefault``; setting it
+    replaces it as usual. Everything else is Flask's."""
+
+    def _tenant_row(self):
+        from app.tenant_snapshot import materialize
+
+        snapshot = self.__dict__.pop(_PENDING_ROW)
+        row = materialize(snapshot)
+        self.__dict__["tenant"] = row
+        return row
+
+    def _pending(self, name: str) -> bool:
+        return name == "tenant" and _PENDING_ROW in self.__dict__
+
+    def __getattr__(self, name: str):
+        if self._pending(name):
+            return self._tenant_row()
+        return super().__getattr__(name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "tenant":
+            self.__dict__.pop(_PENDING_ROW, None)
+        self.__dict__[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        if self._pending(name):
+            self._tenant_row()
+        super().__delattr__(name)
+
+    def get(self, name: str, default=None):
+        if name == "tenant" and _PENDING_ROW in self.__dict__:
+            return self._tenant_row()
+        return self.__dict__.get(name, default)
+
+    def pop(self, name: str, *default):
+        if self._pending(name):
+            self._tenant_row()
+        return super().pop(name, *default)
+
+    def setdefault(self, name: str, default=None):
+        if self._pending(name):
+            self._tenant_row()
+        return super().setdefault(name, default)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.__dict__ or self._pending(item)
+
+
+def reading_tenant():
+    """The request's tenant for code that only reads its configuration: its row once one
+    is made (a view may have changed it; what ``read_settings`` then compares), else the
+    snapshot, which makes none. None outside a tenant (as ``g.get("tenant")``)."""
+    attributes = g.__dict__
+    snapshot = attributes.get(_PENDING_ROW)
+    return snapshot if snapshot is not None else attributes.get("tenant")
 
 
 def _get_current_tenant() -> Tenant:
@@ -416,6 +485,7 @@ def init_app(app: Flask) -> None:
     from app import tenant_cache
 
     tenant_cache.init_app(app)
+    app.app_ctx_globals_class = RequestGlobals
     app.wsgi_app = PathPrefixMiddleware(app.wsgi_app)
     app.before_request(load_request_tenant)
 

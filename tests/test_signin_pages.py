@@ -150,9 +150,8 @@ def test_the_password_post_writes_four_rows_in_one_transaction(
 ):
     """The user read, then the session, ``last_login_at``, the audit event and its outbox
     event, each written once with Core statements (no unit of work), one COMMIT: on
-    PostgreSQL 3 statements + COMMIT (the session with ``last_login_at``, the audit row
-    with its event: two data-modifying WITHs), elsewhere 5 + COMMIT; the rows hold what
-    they held when the ORM wrote them."""
+    PostgreSQL 2 statements + COMMIT (the four rows in one data-modifying WITH),
+    elsewhere 5 + COMMIT; the rows hold what they held when the ORM wrote them."""
     from datetime import timedelta
 
     from app.models import AuditEvent
@@ -176,12 +175,12 @@ def test_the_password_post_writes_four_rows_in_one_transaction(
     assert counted == [("login.succeeded", ada.id)]  # the daily sign-ins and active users
     assert response.status_code == 302 and response.headers["Location"] == "/account/"
     kinds = [" ".join(s.split()[:3]) for s in seen]
-    if db_kind(app) == "postgresql":  # two statements, each a data-modifying WITH
-        assert len(seen) == 4 and seen[-1] == "COMMIT", seen
-        assert seen[1].startswith("WITH last_login AS (UPDATE users SET last_login_at="), seen
-        assert "INSERT INTO browser_sessions" in seen[1], seen
-        assert seen[2].startswith("WITH audit_row AS (INSERT INTO audit_events"), seen
-        assert "INSERT INTO events" in seen[2], seen
+    if db_kind(app) == "postgresql":  # one statement, a data-modifying WITH
+        assert len(seen) == 3 and seen[-1] == "COMMIT", seen
+        assert seen[1].startswith("WITH audit_row AS (INSERT INTO audit_events"), seen
+        assert "last_login AS (UPDATE users SET last_login_at=" in seen[1], seen
+        assert "new_session AS (INSERT INTO browser_sessions" in seen[1], seen
+        assert "INSERT INTO events" in seen[1], seen
     else:
         assert kinds[1:] == [
             "INSERT INTO browser_sessions",
@@ -508,7 +507,11 @@ def test_the_prepared_login_page_is_the_rendered_one(
             prepared = login_page(client, path, **headers)
         assert (templates == []) == kept, templates  # prepared: nothing rendered
         with monkeypatch.context() as patch:
-            patch.setattr(routes, "blank_form_page", lambda t, form: render_template(t, form=form))
+            patch.setattr(
+                routes,
+                "blank_form_page",
+                lambda t, make_form, next_value="": render_template(t, form=make_form()),
+            )
             rendered = login_page(client, path, **headers)
         assert _without_per_request_values(prepared) == _without_per_request_values(rendered)
         assert "\x00" not in prepared and "%00" not in prepared
@@ -554,3 +557,319 @@ def test_a_flashed_message_is_shown_once_on_the_login_page(app, tenant, ada, ten
     first = login_page(client)
     assert "You are signed out." in first
     assert "You are signed out." not in login_page(client)
+
+
+# --- Flask-Limiter on the pages no limit applies to ---------------------------------------
+
+
+@pytest.fixture
+def limit_checks(monkeypatch):
+    """The endpoints whose rate limits Flask-Limiter looked up (its before-request check
+    and the views' decorators: not exempted by a request filter), in order."""
+    from flask_limiter import Limiter
+
+    seen = []
+    exempt = Limiter._Limiter__check_all_limits_exempt
+
+    def spy(self, endpoint):
+        exempted = exempt(self, endpoint)
+        if not exempted:
+            seen.append(endpoint)
+        return exempted
+
+    monkeypatch.setattr(Limiter, "_Limiter__check_all_limits_exempt", spy)
+    return seen
+
+
+@pytest.mark.config(LOGIN_RATE_LIMIT="2 per minute", LOGIN_ACCOUNT_RATE_LIMIT="2 per minute")
+def test_pages_no_limit_applies_to_skip_the_limiter(app, tenant, ada, tenant_client, limit_checks):
+    """GET /login and GET /oauth2/authorize are never limited (the login limits count
+    POSTs only): Flask-Limiter is not asked; a POST /login still is, every attempt, once
+    (its before-request pass, which finds instance-wide limits only, is skipped), and a
+    page limited on every method (/device) still is on a GET."""
+    client = tenant_client(tenant)
+    rp = make_client(app, tenant)
+    for _ in range(3):
+        assert authorize(client, rp).status_code == 302
+        login_page(client)
+    assert limit_checks == []
+    wrong = {"csrf_token": csrf_from(login_page(client)), "email": "ada@example.com"}
+    assert client.post("/login", data={**wrong, "password": "nope"}).status_code == 401
+    assert limit_checks == ["auth.login"]  # the decorators' pass (its limits), not the hook's
+    assert client.post("/login", data={**wrong, "password": "nope"}).status_code == 401
+    assert client.post("/login", data={**wrong, "password": PASSWORD}).status_code == 429
+    limit_checks.clear()
+    client.get("/device")
+    assert "device.verify" in limit_checks, limit_checks
+
+
+def test_no_limit_applies_only_without_instance_wide_limits(app, tenant, monkeypatch):
+    """With a default, application or meta limit configured, every page is evaluated."""
+    from flask import g
+
+    from app.extensions import limiter
+    from app.web.hooks import no_limit_applies
+
+    host = f"{tenant.slug}.gatehouse.test"
+    with app.test_request_context("/login", base_url=f"http://{host}"):
+        assert no_limit_applies()
+    with app.test_request_context("/login", method="POST", base_url=f"http://{host}"):
+        assert no_limit_applies()  # the before-request pass: no instance-wide limits
+        g.throttled_view = True
+        assert not no_limit_applies()  # the view's decorators: its limits count
+    with app.test_request_context("/device", base_url=f"http://{host}"):
+        assert not no_limit_applies()  # its limits count GETs too
+    for name in ("_default_limits", "_application_limits", "_blueprint_limits"):
+        with monkeypatch.context() as patch:
+            patch.setattr(limiter.limit_manager, name, {"x": 1} if "blue" in name else [1])
+            with app.test_request_context("/login", base_url=f"http://{host}"):
+                assert not no_limit_applies(), name
+    with monkeypatch.context() as patch:
+        patch.setattr(limiter, "_meta_limits", [1])
+        with app.test_request_context("/login", base_url=f"http://{host}"):
+            assert not no_limit_applies()
+
+
+@pytest.mark.config(WTF_CSRF_ENABLED=False)
+def test_the_prepared_login_page_without_csrf_is_the_rendered_one(
+    app, tenant, tenant_client, monkeypatch
+):
+    """With Flask-WTF's CSRF check off (WTF_CSRF_ENABLED, tests and development) the
+    templates still call csrf_token(): its slot is filled too (it kept a NUL slot)."""
+    from flask import render_template
+
+    from app.auth import routes
+
+    client = tenant_client(tenant)
+    login_page(client, "/login?next=/account")
+    with captured_templates(app) as templates:
+        prepared = login_page(client, "/login?next=/account")
+    assert templates == []
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            routes,
+            "blank_form_page",
+            lambda t, make_form, next_value="": render_template(t, form=make_form()),
+        )
+        rendered = login_page(client, "/login?next=/account")
+    assert "\x00" not in prepared and "%00" not in prepared  # every slot filled
+    assert csrf_from(prepared)
+    assert _without_per_request_values(prepared) == _without_per_request_values(rendered)
+
+
+def test_a_signed_in_login_page_still_leaves_a_csrf_token(app, tenant, ada, tenant_client):
+    """GET /login when signed in redirects on (no page), and, as before, puts a CSRF
+    token in the cookie session (the next form's token is good)."""
+    client = tenant_client(tenant)
+    assert post_login(client).status_code == 302
+    response = client.get("/login?next=/account")
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    cookie = app.config["SESSION_COOKIE_NAME"] + "="
+    assert any(c.startswith(cookie) for c in response.headers.getlist("Set-Cookie"))
+
+
+# --- the tenant row, made on first use ------------------------------------------------------
+
+
+@pytest.fixture
+def rows_made(monkeypatch):
+    """The paths of the requests that made a tenant row (tenant_snapshot.materialize)."""
+    from flask import request
+
+    from app import tenant_snapshot
+
+    made = []
+    materialize = tenant_snapshot.materialize
+
+    def spy(snapshot):
+        made.append(request.path)
+        return materialize(snapshot)
+
+    monkeypatch.setattr(tenant_snapshot, "materialize", spy)
+    return made
+
+
+def test_the_sign_in_pages_make_no_tenant_row_until_the_password_post(
+    app, tenant, ada, tenant_client, rows_made
+):
+    """The bench's flow: the authorize redirect, the login page (warm), the signed-in
+    authorization and its code read the tenant's snapshot; the password POST (which
+    writes the sign-in) makes the row, as before."""
+    from tests.support.oauth import exchange
+    from tests.support.oauth import query_of
+
+    client = tenant_client(tenant)
+    rp = make_client(app, tenant)
+    verifier, challenge = pkce_pair()
+    login_page(client, authorize(client, rp).headers["Location"])  # prepares the page
+    rows_made.clear()  # (rendering it made a row)
+    first = authorize(client, rp, verifier_challenge=challenge)
+    assert first.status_code == 302 and "/login?next=" in first.headers["Location"]
+    html = login_page(client, first.headers["Location"])
+    assert rows_made == [], rows_made
+    data = {"csrf_token": csrf_from(html), "email": "ada@example.com", "password": PASSWORD}
+    assert client.post("/login", data=data).status_code == 302
+    assert rows_made == ["/login"], rows_made
+    response = authorize(client, rp, verifier_challenge=challenge)
+    assert response.status_code == 302 and "code=" in response.headers["Location"]
+    assert rows_made == ["/login"], rows_made
+    query = query_of(response)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{48}", query["code"]), query
+    assert query["iss"] == f"http://{tenant.slug}.gatehouse.test"
+    tokens = exchange(client, rp, query["code"], verifier)
+    assert tokens.status_code == 200 and tokens.get_json()["access_token"]
+
+
+def test_the_lazy_tenant_row_reads_like_an_attribute(app, tenant):
+    """g.tenant of a browser request: made by attribute, get, in, pop or setdefault;
+    set, it is replaced and never made; a protocol request's is the snapshot."""
+    from flask import g
+
+    from app.models import Tenant
+    from app.tenancy import load_request_tenant
+    from app.tenancy import reading_tenant
+
+    host = f"{tenant.slug}.gatehouse.test"
+    reads = (
+        lambda: g.tenant,
+        lambda: g.get("tenant"),
+        lambda: g.setdefault("tenant"),
+        lambda: g.pop("tenant"),
+    )
+    for read in reads:
+        with app.test_request_context("/login", base_url=f"http://{host}"):
+            load_request_tenant()
+            assert "tenant" in g and reading_tenant() is g.tenant_config
+            row = read()
+            assert isinstance(row, Tenant) and row.id == tenant.id
+    with app.test_request_context("/login", base_url=f"http://{host}"):
+        load_request_tenant()
+        g.tenant = "replaced"
+        assert g.tenant == "replaced" and g.get("tenant") == "replaced"
+        assert reading_tenant() == "replaced"
+    with app.test_request_context("/.well-known/jwks.json", base_url=f"http://{host}"):
+        load_request_tenant()
+        assert g.tenant is g.tenant_config is reading_tenant()
+
+
+# --- per-request hooks ----------------------------------------------------------------------
+
+
+def test_page_headers_are_set_once_and_a_views_own_are_kept(app, tenant, tenant_client):
+    """The security headers of a page: each once, in the order setdefault gave them; a
+    header the view set (a logo's CSP, case aside) is kept, not doubled."""
+    client = tenant_client(tenant)
+    response = client.get("/login")
+    names = [name for name, _ in response.headers if name != "Set-Cookie"]
+    expected = [
+        "Content-Security-Policy",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "X-Frame-Options",
+        "Cross-Origin-Opener-Policy",
+        "Permissions-Policy",
+        "X-Request-Id",
+    ]
+    assert [n for n in names if n in expected] == expected, names
+    nonce = re.search(r'nonce="([^"]+)"', response.get_data(as_text=True)).group(1)
+    assert f"'nonce-{nonce}'" in response.headers["Content-Security-Policy"]
+
+    from flask import make_response
+
+    from app.web.hooks import _security_headers
+
+    with app.test_request_context("/login", base_url=f"https://{tenant.slug}.gatehouse.test"):
+        own = make_response("x")
+        own.headers["content-security-policy"] = "default-src 'none'"
+        own.headers["X-Frame-Options"] = "SAMEORIGIN"
+        headers = _security_headers(own).headers
+        assert headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+        assert headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+        assert headers["Strict-Transport-Security"].startswith("max-age=")
+        assert headers.getlist("Referrer-Policy") == ["same-origin"]
+
+
+def test_the_session_cookie_serializer_follows_the_secret_keys(app):
+    """Built once per secret key and fallbacks: a new key (or fallback) builds another."""
+    from app.web.session import SessionCookies
+
+    interface = app.session_interface
+    assert isinstance(interface, SessionCookies)
+    first = interface.get_signing_serializer(app)
+    assert interface.get_signing_serializer(app) is first
+    cookie = first.dumps({"a": 1})
+    old_key, old_fallbacks = app.secret_key, app.config["SECRET_KEY_FALLBACKS"]
+    try:
+        app.secret_key = "another secret key, long enough for the test"
+        app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+        second = interface.get_signing_serializer(app)
+        assert second is not first and second.loads(cookie) == {"a": 1}
+        app.config["SECRET_KEY_FALLBACKS"] = []
+        third = interface.get_signing_serializer(app)
+        assert third is not second
+        import itsdangerous
+
+        with pytest.raises(itsdangerous.BadSignature):
+            third.loads(cookie)
+    finally:
+        app.secret_key, app.config["SECRET_KEY_FALLBACKS"] = old_key, old_fallbacks
+
+
+# --- the sign-in's four rows in one statement (PostgreSQL), and when it is not ---------------
+
+
+@pytest.mark.parametrize("case", ["one_statement", "changed_first", "no_event"])
+def test_a_deferred_session_insert_is_always_written(app, tenant, ada, case):
+    """sessions.start_session(write=False) + audit.record_now(with_session=...): on
+    PostgreSQL one statement when the audit yields the session's event; a session changed
+    in between is written first (its UPDATE then finds the row), and an audit without an
+    event writes the session on its own first. The rows are there in every case."""
+    from sqlalchemy import event as sa_event
+
+    from app.models import AuditEvent
+    from app.models import BrowserSession
+    from app.models import Event
+    from app.models import User
+    from app.services import audit
+    from app.services import sessions
+
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split())[:60])
+
+    with app.test_request_context("/login", base_url=f"http://{tenant.slug}.gatehouse.test"):
+        row = db.session.get(type(tenant), tenant.id)
+        user = db.session.get(User, ada.id)
+        engine = db.engine
+        sa_event.listen(engine, "before_cursor_execute", count)
+        try:
+            session, _token = sessions.start_session(row, user, amr=["pwd"], write=False)
+            if case == "changed_first":
+                session.ip = "10.0.0.9"
+            action = "login.succeeded" if case != "no_event" else "login.other_thing"
+            audit.record_now(
+                row,
+                action,
+                target_type="user",
+                target_id=user.id,
+                with_session=session,
+                session_id=session.id,
+            )
+            assert sessions.pending_insert(session) is None
+            db.session.commit()
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", count)
+        writes = [s for s in statements if not s.startswith("SELECT")]
+        if db.engine.dialect.name == "postgresql" and case == "one_statement":
+            assert len(writes) == 1 and writes[0].startswith("WITH audit_row AS"), writes
+        stored = db.session.get(BrowserSession, session.id)
+        assert stored is not None and stored.user_id == ada.id
+        assert stored.ip == ("10.0.0.9" if case == "changed_first" else "")
+        assert db.session.get(User, ada.id).last_login_at == stored.auth_time
+        audited = db.session.scalars(
+            db.select(AuditEvent).where(AuditEvent.target_id == ada.id)
+        ).all()
+        assert [a.action for a in audited if a.action.startswith("login.")] == [action]
+        created = db.session.scalars(db.select(Event).where(Event.type == "session.created"))
+        assert [e.data["id"] for e in created] == ([] if case == "no_event" else [session.id])

@@ -45,12 +45,13 @@ def requested_next() -> str:
 def complete_sign_in(user: User, amr: list[str], target: str | None):
     """Start the browser session (new id), audit, and send the user on their way."""
     quotas.admit_sign_in(current_tenant, user.id)  # monthly_active_users: 429 page
-    session = sign_in(user, amr=amr)
-    audit.record_now(  # Core INSERTs: the session row is written already (start_session)
+    session = sign_in(user, amr=amr, write=False)
+    audit.record_now(  # Core INSERTs: on PostgreSQL with the session's, one statement
         current_tenant,
         "login.succeeded",
         target_type="user",
         target_id=user.id,
+        with_session=session,
         session_id=session.id,
         amr=amr,
     )

@@ -10,6 +10,7 @@ from flask import session as flask_session
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.form import SUBMIT_METHODS
 
 from app.auth import bp
 from app.auth import realm
@@ -34,6 +35,7 @@ from app.services.errors import ValidationFailed
 from app.services.settings import get_settings
 from app.services.settings import read_settings
 from app.tenancy import current_tenant
+from app.tenancy import reading_tenant
 from app.tenancy import scope
 from app.web.page_cache import blank_form_page
 from app.web.session import current_session
@@ -46,26 +48,17 @@ PENDING_VERIFY = "pending_verify"
 @bp.route("/login", methods=["GET", "POST"])
 @throttled("LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_RATE_LIMIT")
 def login():
+    identifier_first = realm.is_identifier_first(reading_tenant())
+    if request.method not in SUBMIT_METHODS:
+        return _login_page(identifier_first)
     form = LoginForm()
-    identifier_first = realm.is_identifier_first(current_tenant)
-    if not form.is_submitted():
-        form.next.data = requested_next()
-        # Signed in already: go on, unless a fresh sign-in is asked for (OIDC prompt=login).
-        if current_user.is_authenticated and request.args.get("prompt") != "login":
-            return redirect(next_or_default(form.next.data))
-        if identifier_first:
-            return _identifier_page(form)
-    elif identifier_first and "password" not in request.form:
+    if identifier_first and "password" not in request.form:
         return _identifier_step(form)
     if not password_allowed():  # login_methods: the password is off in this tenant
-        if form.is_submitted():
-            return _password_off(), 403
-        return render_template("auth/login.html", form=form)
+        return _password_off(), 403
     if identifier_first and realm.enforced_for(current_tenant, form.email.data):
         connection = realm.enforced_for(current_tenant, form.email.data)
         return realm.go(connection, form.next.data)  # passwords are off for this address
-    if not form.is_submitted():
-        return blank_form_page("auth/login.html", form)  # prepared once per snapshot
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 422
     try:
@@ -84,8 +77,29 @@ def login():
     return complete_sign_in(user, ["pwd"], form.next.data)
 
 
+def _login_page(identifier_first: bool):
+    """GET /login: the blank password form, prepared once per tenant snapshot
+    (page_cache.blank_form_page builds the form only when it renders the page)."""
+    next_value = requested_next()
+
+    def make_form():
+        form = LoginForm()
+        form.next.data = next_value
+        return form
+
+    # Signed in already: go on, unless a fresh sign-in is asked for (OIDC prompt=login).
+    if current_user.is_authenticated and request.args.get("prompt") != "login":
+        make_form()  # a CSRF token in the cookie session, as the page would have made
+        return redirect(next_or_default(next_value))
+    if identifier_first:
+        return _identifier_page(make_form())
+    if not password_allowed():  # login_methods: the password is off in this tenant
+        return render_template("auth/login.html", form=make_form())
+    return blank_form_page("auth/login.html", make_form, next_value)
+
+
 def password_allowed() -> bool:
-    return "password" in read_settings(current_tenant)["login_methods"]
+    return "password" in read_settings(reading_tenant())["login_methods"]
 
 
 def _password_off():

@@ -8,6 +8,8 @@ set). A breach is audited as ``login.throttled`` and answered 429.
 
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import current_app
 from flask import g
 from flask import request
@@ -16,6 +18,8 @@ from app.extensions import limiter
 from app.services import audit
 
 MESSAGE = "Too many attempts. Wait a little and try again."
+# The methods these limits count (Flask-Limiter's ``methods``): a GET of the form is free.
+LIMITED_METHODS = frozenset({"POST"})
 
 
 def client_ip() -> str:
@@ -45,25 +49,42 @@ def _config_limit(key: str):
 
 
 def throttled(ip_key: str, account_key: str | None = None):
-    """Decorate a view: POSTs limited per client IP and, if given, per (tenant, email)."""
+    """Decorate a view: POSTs limited per client IP and, if given, per (tenant, email).
+
+    Other methods go straight to the view: every limit here is POST-only, so Flask-Limiter
+    would only have found that out (per request, ~0.2 ms on GET /login). The view carries
+    ``limited_methods`` so that Flask-Limiter's before-request pass is skipped (app/web/
+    hooks.py ``no_limit_applies``): on other methods nothing is limited, and on a POST its
+    limits, all decorated, are evaluated by the decorators only (``g.throttled_view``)."""
 
     def decorate(view):
+        limited = view
         if account_key:
-            view = limiter.limit(
+            limited = limiter.limit(
                 _config_limit(account_key),
                 key_func=tenant_and_email,
-                methods=["POST"],
+                methods=list(LIMITED_METHODS),
                 scope="account",
                 on_breach=_audit_breach,
                 error_message=MESSAGE,
-            )(view)
-        return limiter.limit(
+            )(limited)
+        limited = limiter.limit(
             _config_limit(ip_key),
             key_func=client_ip,
-            methods=["POST"],
+            methods=list(LIMITED_METHODS),
             scope="ip",
             on_breach=_audit_breach,
             error_message=MESSAGE,
-        )(view)
+        )(limited)
+
+        @wraps(view)
+        def dispatch(*args, **kwargs):
+            if request.method in LIMITED_METHODS:
+                g.throttled_view = True  # the limits are evaluated here, in the view
+                return limited(*args, **kwargs)
+            return view(*args, **kwargs)
+
+        dispatch.limited_methods = LIMITED_METHODS
+        return dispatch
 
     return decorate

@@ -65,6 +65,7 @@ from app.services import tokens
 from app.services.errors import ValidationFailed
 from app.services.resource_config import resource_config
 from app.tenancy import current_tenant
+from app.tenancy import reading_tenant
 from app.web.session import current_session
 from app.web.session import sign_out
 
@@ -224,7 +225,9 @@ def handle():
     if any("\x00" in value for _, value in request.values.items(multi=True)):
         # A NUL can't be stored (PostgreSQL text) nor trusted in a redirect.
         return errors.error_page("The authorization request is malformed.")
-    tenant = current_tenant._get_current_object()
+    # The snapshot while no row is made (the services here only read the tenant's
+    # configuration and id); a page rendered on the way makes the row as usual.
+    tenant = reading_tenant()
     try:
         params = AuthorizationParams.of_request(tenant)
     except pushed_requests.InvalidRequestUri as exc:

@@ -18,11 +18,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask
-from flask import g
 from flask import request
 
 from app.models import Client
 from app.tenancy import config_of
+from app.tenancy import reading_tenant
 from app.tenancy import scope
 
 PUBLIC_PATHS = ("/.well-known/openid-configuration", "/.well-known/jwks.json", "/static/sdk/")
@@ -70,7 +70,7 @@ def _read_origins(tenant) -> frozenset[str]:
 
 
 def _add_cors_headers(response):
-    return add_headers(response, request, g.get("tenant"))
+    return add_headers(response, request, reading_tenant())  # no tenant row made for it
 
 
 def add_headers(response, request, tenant):

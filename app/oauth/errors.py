@@ -15,6 +15,7 @@ from flask import render_template
 from app.oauth import form_post
 from app.tenancy import current_tenant
 from app.tenancy import issuer_for
+from app.tenancy import reading_tenant
 
 
 class InvalidTargetError(OAuth2Error):
@@ -43,7 +44,7 @@ def redirect_to_client(redirect_uri: str, params: dict, response_mode: str = "qu
     """302 to the client's redirect URI with ``params`` plus ``iss`` (RFC 9207 §2), or the
     same parameters posted by a form (``response_mode=form_post``)."""
     values = [(k, v) for k, v in params.items() if v is not None]
-    values.append(("iss", issuer_for(current_tenant)))
+    values.append(("iss", issuer_for(reading_tenant())))
     if response_mode == "form_post":
         return form_post.render(redirect_uri, values)
     response = redirect(add_params_to_uri(redirect_uri, values), code=302)

@@ -23,6 +23,7 @@ from app.services import clients as clients_service
 from app.services import tokens
 from app.tenancy import current_tenant
 from app.tenancy import issuer_for
+from app.tenancy import reading_tenant
 
 
 class GatehouseOAuth2Request(FlaskOAuth2Request):
@@ -59,7 +60,7 @@ class TenantAuthorizationServer(AuthorizationServer):
         # One lookup per request and client id (Authlib asks several times).
         cache = g.setdefault("oauth_clients", {})
         if client_id not in cache:
-            row = clients_service.authenticating_client(current_tenant, client_id)
+            row = clients_service.authenticating_client(reading_tenant(), client_id)
             cache[client_id] = OAuthClient(row) if row is not None else None
         return cache[client_id]
 
@@ -84,7 +85,7 @@ class TenantIssuerParameter(IssuerParameter):
     """RFC 9207: ``iss`` on every authorization response."""
 
     def get_issuer(self) -> str:
-        return issuer_for(current_tenant)
+        return issuer_for(reading_tenant())
 
 
 class AccessTokenValidator(BearerTokenValidator):

@@ -98,12 +98,24 @@ def record_now(
     *,
     target_type: str | None = None,
     target_id: str | None = None,
+    with_session=None,
     **data,
 ) -> Written:
     """:func:`record`, written at once with Core INSERTs built once per process (the audit
     row, then its outbox event) instead of by the ORM's unit of work at commit: the same
     rows and usage counters, in the same transaction. For a hot path (a sign-in) whose
-    rows the event describes are written already (the event reads them)."""
+    rows the event describes are written already (the event reads them), or, with
+    ``with_session`` (a sign-in's session that ``sessions.start_session(write=False)``
+    left unwritten), written in the same statement on PostgreSQL: the session, the
+    user's ``last_login_at``, the audit row and its event, one data-modifying WITH."""
+    from app.services import sessions
+
+    unwritten = sessions.pending_insert(with_session) if with_session is not None else None
+    if unwritten is not None and _changed(with_session):
+        # Changed since start_session (nothing in a sign-in does): written first, as
+        # before, so that a flush finds its row.
+        sessions.write_pending(tenant, with_session)
+        unwritten = None
     actor = _actor.get()
     values = {
         "id": new_id("evt"),
@@ -133,17 +145,27 @@ def record_now(
         and found[0].id == rows.tenant_id
         and db.engine.dialect.name == "postgresql"
     ):  # the audit row and its outbox event in one statement (a WITH)
-        rows.execute_prepared(
-            "audit.insert_with_event",
-            _insert_audit_with_event,
+        named = {
             **{f"audit_{key}": value for key, value in values.items()},
-            event_id=new_id("ev"),
-            event_type=found[1],
-            event_data=found[2],
-            event_dispatched_at=None,
-            event_created_at=utcnow(),
-        )
+            "event_id": new_id("ev"),
+            "event_type": found[1],
+            "event_data": found[2],
+            "event_dispatched_at": None,
+            "event_created_at": utcnow(),
+        }
+        if unwritten is not None:  # and the sign-in's session with its last_login_at
+            del with_session.__dict__["unwritten"]
+            rows.execute_prepared(
+                "audit.insert_with_session_and_event",
+                _insert_sign_in,
+                **unwritten,
+                **named,
+            )
+        else:
+            rows.execute_prepared("audit.insert_with_event", _insert_audit_with_event, **named)
     else:
+        if unwritten is not None:
+            sessions.write_pending(tenant, with_session)
         rows.execute_prepared("audit.insert", _insert_audit, **values)
         if found is not None:
             events.emit_now(*found)
@@ -163,3 +185,22 @@ def _insert_audit_with_event(tenant):
 
     event = insert_row(Event, tenant, "event_")
     return event.add_cte(_insert_audit(tenant, "audit_").cte("audit_row"))
+
+
+def _insert_sign_in(tenant):
+    """PostgreSQL: a sign-in's four rows in one statement: the session's INSERT, the
+    user's ``last_login_at``, the audit row and its outbox event (same tenant), each a
+    data-modifying CTE or the main INSERT; parameters ``s_…``, ``audit_…``, ``event_…``."""
+    from app.services.sessions import sign_in_ctes
+
+    statement = _insert_audit_with_event(tenant)
+    for cte in sign_in_ctes(tenant):
+        statement = statement.add_cte(cte)
+    return statement
+
+
+def _changed(row) -> bool:
+    from sqlalchemy import inspect
+
+    state = inspect(row)
+    return bool(state.modified or state.expired_attributes)

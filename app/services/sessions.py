@@ -34,13 +34,18 @@ def start_session(
     amr: list[str],
     ip: str = "",
     user_agent: str = "",
+    write: bool = True,
 ) -> tuple[BrowserSession, str]:
     """Open a session for ``user``; returns the row and the cookie token (shown once).
 
     Written at once with Core statements built once per process (the session INSERT and
     the user's ``last_login_at``), not by the ORM's unit of work at commit; the returned
     row is attached to the request's session as loaded, so later changes to it in this
-    request are flushed as usual."""
+    request are flushed as usual.
+
+    With ``write=False`` on PostgreSQL the two are left for the sign-in's audit row to
+    send in its own statement (``audit.record_now(..., with_session=...)``, called next,
+    before anything can flush): :func:`write_pending` sends them otherwise."""
     settings = read_settings(tenant)
     now = utcnow()
     token = new_token()
@@ -61,9 +66,15 @@ def start_session(
     }
     db.session.flush()  # what this request changed so far is written first, as before
     rows = scope(tenant)
+    pending = None
     if db.engine.dialect.name == "postgresql":  # both in one statement (a WITH)
         named = {f"s_{key}": value for key, value in values.items()}
-        rows.execute_prepared("sessions.insert_and_last_login", _insert_with_last_login, **named)
+        if write:
+            rows.execute_prepared(
+                "sessions.insert_and_last_login", _insert_with_last_login, **named
+            )
+        else:
+            pending = named
     else:
         rows.execute_prepared("sessions.insert", _insert_session, **values)
         rows.execute_prepared("sessions.last_login", _set_last_login, user_id=user.id, now=now)
@@ -71,7 +82,31 @@ def start_session(
     session = BrowserSession(**values, tenant_id=rows.tenant_id)
     make_transient_to_detached(session)
     db.session.add(session)
+    if pending is not None:
+        session.unwritten = pending  # not a column: what write_pending / record_now send
     return session, token
+
+
+def pending_insert(session: BrowserSession) -> dict | None:
+    """The ``s_``-named parameters of a session :func:`start_session` left unwritten."""
+    return session.__dict__.get("unwritten")
+
+
+def write_pending(tenant: Tenant, session: BrowserSession) -> None:
+    """Send a session's INSERT (with its user's ``last_login_at``) left unwritten."""
+    named = session.__dict__.pop("unwritten", None)
+    if named is not None:
+        with db.session.no_autoflush:  # its INSERT before any UPDATE of it is flushed
+            scope(tenant).execute_prepared(
+                "sessions.insert_and_last_login", _insert_with_last_login, **named
+            )
+
+
+def sign_in_ctes(tenant) -> list:
+    """PostgreSQL: the session's INSERT and the user's ``last_login_at`` as two
+    data-modifying CTEs (``s_``-named parameters), for a statement that writes more."""
+    insert = _insert_session(tenant, "s_").cte("new_session")
+    return [_last_login(tenant), insert]
 
 
 def _insert_session(tenant, prefix: str = ""):
@@ -83,14 +118,17 @@ def _insert_with_last_login(tenant):
     ``auth_time``) in a data-modifying WITH: one statement, both or neither. Parameters
     are named ``s_<column>``: a parameter named like a column of ``users`` would be
     added to the UPDATE's SET."""
+    return _insert_session(tenant, "s_").add_cte(_last_login(tenant))
+
+
+def _last_login(tenant):
     users = User.__table__.c
-    last_login = (
+    return (
         update(User.__table__)
         .where(users.tenant_id == tenant, users.id == bindparam("s_user_id"))
         .values(last_login_at=bindparam("s_auth_time"))
         .cte("last_login")
     )
-    return _insert_session(tenant, "s_").add_cte(last_login)
 
 
 def _set_last_login(tenant):

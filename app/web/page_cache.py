@@ -34,6 +34,7 @@ from markupsafe import escape
 from werkzeug.datastructures import ImmutableMultiDict
 
 from app.tenancy import config_of
+from app.tenancy import reading_tenant
 
 # Placeholders of the per-request values inside a cached fragment (no rendered text can
 # contain a NUL character: Jinja's escaping never produces one, and these are not text).
@@ -83,7 +84,7 @@ def language_picker() -> Markup:
     language and script root; the CSRF token and the return path are put in per request."""
     from app.i18n import language_return
 
-    tenant = g.get("tenant")
+    tenant = reading_tenant()
     if tenant is None:
         return Markup("")
     html = per_page(
@@ -108,37 +109,38 @@ def language_picker() -> Markup:
     )
 
 
-def blank_form_page(template: str, form):
-    """``render_template(template, form=form)`` for a sign-in form nobody has filled in
-    yet: rendered once per tenant snapshot, language, script root and whether it carries
-    a ``next`` (with slots for the CSRF token, the CSP nonce, ``next`` and the language
-    picker's return path), then filled per request. Any other case (a signed-in visitor,
-    typed values, errors, flashed messages, a ``next`` the page would not keep) renders
-    the template as usual."""
+def blank_form_page(template: str, make_form, next_value: str = ""):
+    """``render_template(template, form=make_form())`` for a sign-in form nobody has
+    filled in yet (a GET: ``make_form()`` builds it with ``next_value`` as its ``next``):
+    rendered once per tenant snapshot, language, script root and whether it carries a
+    ``next`` (with slots for the CSRF token, the CSP nonce, ``next`` and the language
+    picker's return path), then filled per request, without building the form: on a GET
+    it holds nothing but the CSRF token (the one ``generate_csrf`` gives, as the form's
+    own field would) and ``next``. Any other case (a signed-in visitor, flashed messages,
+    a ``next`` the page would not keep) renders the template as usual."""
     from flask_login import current_user
 
-    tenant = g.get("tenant")
-    next_value = form.next.data or ""
-    csrf = getattr(form, "csrf_token", None)
+    tenant = reading_tenant()
     if (
         tenant is None
         or snapshot_of(tenant) is None
         or current_user.is_authenticated
-        or form.email.data
-        or form.errors
         or "_flashes" in flask_session
         or request.args.getlist("next") != ([next_value] if next_value else [])
     ):
-        return render_template(template, form=form)
-    key = (template, bool(next_value), csrf is not None)
-    html = per_page(tenant, key, lambda: _with_slots(template, form, csrf, bool(next_value)))
+        return render_template(template, form=make_form())
+    has_csrf = bool(current_app.config.get("WTF_CSRF_ENABLED", True))  # FlaskForm.Meta.csrf
+    key = (template, bool(next_value), has_csrf)
+    html = per_page(tenant, key, lambda: _with_slots(template, make_form(), bool(next_value)))
     if html is None:  # this page cannot be prepared (a slot in an unknown form)
-        return render_template(template, form=form)
+        return render_template(template, form=make_form())
     from app.i18n import language_return
 
     filled = html.replace(_NONCE, str(escape(g.get("csp_nonce", ""))))
-    if csrf is not None:
-        filled = filled.replace(_CSRF, str(escape(csrf.current_token)))
+    if _CSRF in filled:  # the form's field, or csrf_token() (also with WTF_CSRF_ENABLED off)
+        from flask_wtf.csrf import generate_csrf
+
+        filled = filled.replace(_CSRF, str(escape(generate_csrf())))
     if _RETURN in filled:
         filled = filled.replace(_RETURN, str(escape(language_return())))
     if next_value:
@@ -147,10 +149,11 @@ def blank_form_page(template: str, form):
     return filled
 
 
-def _with_slots(template: str, form, csrf, has_next: bool) -> str | None:
+def _with_slots(template: str, form, has_next: bool) -> str | None:
     """The page rendered with slots in place of the per-request values, or None when a
     slot shows up in a form the filling does not know (the page is then never cached)."""
     field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    csrf = getattr(form, "csrf_token", None)
     saved = {
         "nonce": g.get("csp_nonce"),
         "token": g.get(field),

@@ -32,6 +32,7 @@ from itsdangerous import URLSafeSerializer
 from app.security.crypto import signing_keys
 from app.tenancy import ENVIRON_SLUG
 from app.tenancy import classify_host
+from app.tenancy import reading_tenant
 
 COOKIE = "gh_tenants"
 SALT = "gatehouse.tenant-hints"
@@ -86,7 +87,7 @@ def _is_ip(host: str) -> bool:
 
 def update_cookie(response):
     """after_request: add the tenant on sign-in, drop it on sign-out."""
-    tenant = g.get("tenant")
+    tenant = reading_tenant()  # its id only: no tenant row made for it
     signed_in = g.get("set_session_cookie") and g.get("browser_session") is not None
     if tenant is None or not (signed_in or g.get("clear_session_cookie")):
         return response
