@@ -167,13 +167,15 @@ def setting_applied(connection, tenant_id: str) -> None:
     connection.info[_HAS] = (tenant_id, False)
 
 
-def bypass(reason: str, session: Session | None = None) -> None:
-    """Instance-wide work: this session sees every tenant's rows. Logged with ``reason``;
-    callers that act for a person audit what they do as usual."""
+def bypass(reason: str, session: Session | None = None, *, routine: bool = False) -> None:
+    """Instance-wide work: this session sees every tenant's rows. Logged with ``reason``
+    (at DEBUG for ``routine`` work that runs every second or so, the outbox worker and the
+    usage flush: INFO would be a line a second); callers that act for a person audit what
+    they do as usual."""
     session = session or _session()
     if session is None or session.info.get(_WANT) == ("", True):
         return
-    log.info("row-level security bypassed: %s", reason)
+    log.log(logging.DEBUG if routine else logging.INFO, "row-level security bypassed: %s", reason)
     _want(session, ("", True))
 
 

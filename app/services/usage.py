@@ -122,7 +122,8 @@ def _write(state, batch) -> int:
     from sqlalchemy.orm import Session
 
     with Session(db.engine) as session:
-        rls.bypass("usage flush (every tenant's counters)", session)  # instance-wide work
+        # Instance-wide work, every tenant's counters.
+        rls.bypass("usage flush (every tenant's counters)", session, routine=True)
         try:
             ids = {tenant_id for _day, tenant_id, *_ in batch}
             alive = set(session.scalars(select(Tenant.id).where(Tenant.id.in_(ids))))

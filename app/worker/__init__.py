@@ -32,7 +32,7 @@ def run_once(now: datetime | None = None, *, mail_only: bool = False) -> int:
     from app import rls
 
     with Session(db.engine, expire_on_commit=False) as session:
-        rls.bypass("worker", session)  # instance-wide: every tenant's outbox
+        rls.bypass("worker", session, routine=True)  # instance-wide: every tenant's outbox
         handled = mail.run_jobs(session, at())
         handled += mail.send_due(session, at())
         if not mail_only:
@@ -121,7 +121,7 @@ def _drain_logout() -> None:
     from app.worker import logout
 
     with Session(db.engine, expire_on_commit=False) as session:
-        rls.bypass("worker", session)
+        rls.bypass("worker", session, routine=True)
         logout.deliver_due(session, datetime.now(UTC))
 
 
