@@ -18,7 +18,6 @@ from flask import Flask
 from flask import g
 from flask.wrappers import Request
 from werkzeug.exceptions import HTTPException
-from werkzeug.wsgi import ClosingIterator
 
 from app.db_session import read_only
 from app.extensions import db
@@ -132,7 +131,11 @@ def _wsgi(response, request, snapshot, request_id: str):
             response.vary.add("Origin")  # merged into the handler's Vary
         else:
             extra.append(("Vary", "Origin"))
-    if response.status_code not in _PLAIN_STATUS or response.is_streamed or "Location" in own:
+    if (
+        response.status_code not in _PLAIN_STATUS
+        or not response.is_sequence  # an iterable the handler made: Werkzeug streams it
+        or "Location" in own
+    ):
         for name, value in extra:
             own[name] = value
         body, status, headers = response.get_wsgi_response(request.environ)
@@ -140,12 +143,6 @@ def _wsgi(response, request, snapshot, request_id: str):
     names = {name.lower() for name, _ in extra}
     headers = [item for item in own.to_wsgi_list() if item[0].lower() not in names]
     headers += extra
-    if not response.is_sequence:  # an iterable the handler made: streamed as Werkzeug would
-        if "Content-Length" not in own:
-            length = sum(len(chunk) for chunk in response.iter_encoded())
-            headers.append(("Content-Length", str(length)))
-        body = [] if request.method == "HEAD" else response.iter_encoded()
-        return response.status, headers, ClosingIterator(body, response.close)
     # A buffered body (every handler's JSON): handed over as a list of one bytes object,
     # which granian writes in one call; an iterator it would pull chunk by chunk through
     # Python (~4% of a client_credentials grant). Nothing is left to stream, so the
