@@ -30,11 +30,7 @@ class JsonFormatter(logging.Formatter):
         payload = self.payload(
             record.created, record.levelname.lower(), record.name, record.getMessage()
         )
-        attributes = record.__dict__
-        for key in self._FIELDS:
-            value = attributes.get(key)
-            if value is not None:
-                payload[key] = value
+        self._add_fields(payload, record.__dict__)
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json_codec.dumps(payload).decode()
@@ -52,11 +48,15 @@ class JsonFormatter(logging.Formatter):
     def request_line(self, created: float, message: str, fields: dict) -> str:
         """What :meth:`format` writes for a request record carrying ``fields``."""
         payload = self.payload(created, "info", log.name, message)
+        self._add_fields(payload, fields)
+        return json_codec.dumps(payload).decode()
+
+    def _add_fields(self, payload: dict, values: dict) -> None:
+        """The request fields ``values`` has (a record's attributes, or a request's)."""
         for key in self._FIELDS:
-            value = fields.get(key)
+            value = values.get(key)
             if value is not None:
                 payload[key] = value
-        return json_codec.dumps(payload).decode()
 
 
 class RequestContextFilter(logging.Filter):
