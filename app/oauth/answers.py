@@ -41,10 +41,6 @@ class JsonAnswer:
         """``payload`` as compact JSON (app/json_codec.py)."""
         return cls(json_codec.dumps(payload))
 
-    def get_json(self):
-        """The decoded body (for callers that inspect an answer, as with a Response)."""
-        return json_codec.loads(self.body)
-
     def __call__(self, environ, start_response):
         """As a WSGI app: how Flask turns it into a response when a view returns it (the
         protocol views behind the lean path, app/oauth/routes.py)."""
