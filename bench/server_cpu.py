@@ -61,18 +61,14 @@ def main(argv=None) -> int:
             worker = server.worker_pid()
             print(f"{'endpoint':<20} {'rate':>9}  worker ms/req (user + sys)  postgres ms/req")
             for name in wanted:
-                script, rows, extra, threads = runs[name]
-                path = harness.write_lines(f"server-cpu-{script}.tsv", rows)
                 user0, sys0 = _cpu(worker)
                 pg0 = _postgres_cpu()
-                result = harness.run_wrk(
-                    script,
+                result = signin.run_workload(
+                    runs[name],
                     f"http://127.0.0.1:{server.port}",
-                    path,
+                    "server-cpu",
                     seconds=args.seconds,
                     connections=conns,
-                    threads=threads,
-                    extra=extra,
                 )
                 user1, sys1 = _cpu(worker)
                 per = 1000 / max(result.requests, 1)

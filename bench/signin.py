@@ -26,6 +26,7 @@ from urllib.parse import parse_qs
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
+from bench import harness
 from bench.seed import Manifest
 
 _INPUT_RE = re.compile(r"<input\b[^>]*>", re.I | re.S)
@@ -285,3 +286,18 @@ def workloads(targets: list[Target], tokens: list[Tokens], connections: int) -> 
             1,
         ),
     }
+
+
+def run_workload(workload: tuple, url: str, tag: str, *, seconds: int, connections: int):
+    """One of :func:`workloads`' runs against ``url``: its rows written for wrk (under
+    ``tag``), then wrk for ``seconds`` on ``connections`` (bench/harness.run_wrk)."""
+    script, rows, extra, wrk_threads = workload
+    return harness.run_wrk(
+        script,
+        url,
+        harness.write_lines(f"{tag}-{script}.tsv", rows),
+        seconds=seconds,
+        connections=connections,
+        threads=wrk_threads,
+        extra=extra,
+    )

@@ -33,16 +33,13 @@ def main(argv=None) -> int:
                 url = f"http://127.0.0.1:{server.port}"
                 runs = signin.workloads(targets, tokens, args.connections)
                 del runs["introspection"]  # the question is about waits: one read suffices
-                for name, (script, rows, extra, wrk_threads) in runs.items():
-                    path = harness.write_lines(f"threads-{script}.tsv", rows)
-                    res = harness.run_wrk(
-                        script,
+                for name, workload in runs.items():
+                    res = signin.run_workload(
+                        workload,
                         url,
-                        path,
+                        "threads",
                         seconds=args.seconds,
                         connections=args.connections,
-                        threads=wrk_threads,
-                        extra=extra,
                     )
                     print(
                         f"threads={threads} {name:<20} {res.rps:8.1f}/s  p50 {res.p50_ms:6.2f} ms"
