@@ -5,6 +5,7 @@ This drives static/js/passkeys.js against the real endpoints."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from app.extensions import db
 from app.services import users
@@ -57,7 +58,8 @@ def test_passkey_enrolment_second_factor_and_passwordless(
     page.click("button:has-text('Add a passkey')")
     page.wait_for_url(re.compile(r".*/mfa/recovery-codes.*"))
     page.click("button:has-text('Create recovery codes')")
-    assert page.locator(".mfa-codes li").count() == 10
+    # The click does not wait for the POST's page: count once it has come.
+    expect(page.locator(".mfa-codes li")).to_have_count(10)
     page.screenshot(path=artifact_path("mfa-recovery-codes.png"), full_page=True)
     page.click("text=I have saved them, continue")
     page.wait_for_url(re.compile(r".*/account/?$"))
