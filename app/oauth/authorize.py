@@ -1,5 +1,6 @@
 """The authorization endpoint's interaction: sign-in, re-authentication, organization,
-consent, then Authlib issues the code.
+consent, then Authlib issues the code (a plain code request of a signed-in person with
+nothing to do is answered without Authlib: app/oauth/authorize_direct.py).
 
 Authlib validates the request (client, exact redirect URI, response_type, scope, PKCE,
 nonce, prompt); this module decides what the user must do before a code is issued:
@@ -48,6 +49,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.mfa.flow import step_up_url
 from app.models.base import utcnow
+from app.oauth import authorize_direct
 from app.oauth import errors
 from app.oauth import form_post
 from app.oauth.organizations import session_organization
@@ -228,6 +230,11 @@ def handle():
     # The snapshot while no row is made (the services here only read the tenant's
     # configuration and id); a page rendered on the way makes the row as usual.
     tenant = reading_tenant()
+    # A plain code request of a signed-in person with nothing to do (the common case) is
+    # answered without Authlib's machinery; None for every other request.
+    response = authorize_direct.respond(tenant)
+    if response is not None:
+        return response
     try:
         params = AuthorizationParams.of_request(tenant)
     except pushed_requests.InvalidRequestUri as exc:

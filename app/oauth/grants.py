@@ -92,38 +92,74 @@ class OpenIDCode(_OpenIDCode):
         return response[1]  # the ID token is added in AuthorizationCodeGrant
 
 
+def new_code() -> str:
+    """An authorization code: 48 URL-safe characters from 36 random bytes (288 bits;
+    Authlib's default, 48 ``SystemRandom().choice`` calls over [A-Za-z0-9], is ~286 bits
+    at 4% of a signed-in authorization's CPU). Only its SHA-256 digest is stored."""
+    return secrets.token_urlsafe(36)
+
+
+def store_code(
+    code: str,
+    *,
+    client_id: str,
+    user_id: str,
+    session,
+    redirect_uri: str | None,
+    scope: str | None,
+    data,
+    org_id: str | None = None,
+    acr: str | None = None,
+    claims_request: dict | None = None,
+    resources: list | None = None,
+) -> None:
+    """Store an issued code with what it binds: the client, the user and their
+    ``session`` (its id, ``auth_time`` and ``amr``), the request's ``data`` (nonce, PKCE
+    challenge, ``dpop_jkt``) and the interaction's outcome (organization, acr, claims
+    request, resources). For Authlib's grant and the direct authorization alike."""
+    grants_service.save_code(
+        reading_tenant(),
+        code,
+        client_id=client_id,
+        user_id=user_id,
+        session_id=session.id,
+        # RFC 6749 §4.1.3: the token request must repeat redirect_uri only if the
+        # authorization request carried it ("" = it was omitted, the default was used).
+        redirect_uri=redirect_uri or "",
+        scope=scope or "",
+        nonce=(data.get("nonce") or None),
+        code_challenge=data.get("code_challenge"),
+        code_challenge_method=data.get("code_challenge_method"),
+        org_id=org_id,
+        auth_time=session.auth_time,
+        amr=list(session.amr or []),
+        acr=acr,
+        claims_request=claims_request,
+        resources=resources or [],
+        dpop_jkt=dpop.requested_jkt(data.get("dpop_jkt")),
+    )
+
+
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def generate_authorization_code(self) -> str:
-        """48 URL-safe characters from 36 random bytes (288 bits; Authlib's default, 48
-        ``SystemRandom().choice`` calls over [A-Za-z0-9], is ~286 bits at 4% of a
-        signed-in authorization's CPU). Only its SHA-256 digest is stored."""
-        return secrets.token_urlsafe(36)
+        return new_code()
 
     def save_authorization_code(self, code, request):
         context = request.gatehouse  # set by the authorize view: session, organization
-        data = request.payload.data
-        grants_service.save_code(
-            reading_tenant(),
+        store_code(
             code,
             client_id=request.client.row.id,
             user_id=request.user.id,
-            session_id=context["session"].id,
-            # RFC 6749 §4.1.3: the token request must repeat redirect_uri only if the
-            # authorization request carried it ("" = it was omitted, the default was used).
-            redirect_uri=request.payload.redirect_uri or "",
-            scope=context.get("scope") or request.scope or "",
-            nonce=(data.get("nonce") or None),
-            code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"),
+            session=context["session"],
+            redirect_uri=request.payload.redirect_uri,
+            scope=context.get("scope") or request.scope,
+            data=request.payload.data,
             org_id=context.get("org_id"),
-            auth_time=context["session"].auth_time,
-            amr=list(context["session"].amr or []),
             acr=context.get("acr"),
             claims_request=context.get("claims_request"),
-            resources=context.get("resources") or [],
-            dpop_jkt=dpop.requested_jkt(data.get("dpop_jkt")),
+            resources=context.get("resources"),
         )
 
     def query_authorization_code(self, code, client):

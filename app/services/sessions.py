@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from datetime import timedelta
 
 from sqlalchemy import bindparam
@@ -174,9 +176,90 @@ def load_session_and_user(
         if session.ended_at is None:
             session.ended_at = now
         return None, None
-    if now - session.last_seen_at > TOUCH_INTERVAL:
+    if needs_touch(session, now):
         session.last_seen_at = now
     return session, user
+
+
+def needs_touch(session, now) -> bool:
+    """Whether a live session's ``last_seen_at`` is due to be written (TOUCH_INTERVAL)."""
+    return now - session.last_seen_at > TOUCH_INTERVAL
+
+
+@dataclass(slots=True)
+class SessionRow:
+    """What a request that only reads the browser session needs of it, as plain values."""
+
+    id: str
+    user_id: str
+    auth_time: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    amr: list
+    active_org_id: str | None
+
+
+@dataclass(slots=True)
+class SessionUser:
+    """The session's user as that request needs it: its id and status."""
+
+    id: str
+    status: str
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+_SESSION_FIELDS = tuple(SessionRow.__slots__)
+_SESSION_USER_FIELDS = tuple(SessionUser.__slots__)
+
+
+def read_signed_in(tenant: Tenant, token: str | None) -> tuple[SessionRow, SessionUser] | None:
+    """The session of a cookie token in this tenant and its user as row values, read
+    outside the request's ORM session (no entities to build and track); None when there
+    is none. Nothing is checked, touched or ended here: a caller that finds the session
+    not live (:func:`is_live`) or its user inactive leaves it to :func:`load_session`."""
+    if not token or len(token) > 200:
+        return None
+    rows = scope(tenant).read_prepared("sessions.signed_in", _signed_in, digest=digest(token))
+    if not rows:
+        return None
+    found, n = rows[0], len(_SESSION_FIELDS)
+    return SessionRow(*found[:n]), SessionUser(*found[n:])
+
+
+def _signed_in(tenant_id):
+    sessions, users = BrowserSession.__table__.c, User.__table__.c
+    return (
+        select(
+            *(sessions[name] for name in _SESSION_FIELDS),
+            *(users[name] for name in _SESSION_USER_FIELDS),
+        )
+        .join_from(
+            BrowserSession.__table__,
+            User.__table__,
+            (users.id == sessions.user_id) & (users.tenant_id == tenant_id),
+        )
+        .where(sessions.tenant_id == tenant_id, sessions.token_digest == bindparam("digest"))
+        .limit(1)
+    )
+
+
+def touch(tenant: Tenant, session_id: str, now) -> None:
+    """Write a session's ``last_seen_at`` (in the request's transaction), for a session
+    read as row values whose touch is due (:func:`needs_touch`)."""
+    scope(tenant).execute_prepared("sessions.touch", _touch, session_id=session_id, now=now)
+
+
+def _touch(tenant_id):
+    sessions = BrowserSession.__table__.c
+    return (
+        update(BrowserSession.__table__)
+        .where(sessions.tenant_id == tenant_id, sessions.id == bindparam("session_id"))
+        .values(last_seen_at=bindparam("now"))
+    )
 
 
 def _by_token_with_user(tenant_id):
