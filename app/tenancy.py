@@ -424,6 +424,24 @@ class TenantScope:
         db.session.add(obj)
         return obj
 
+    def attach_loaded(self, model: type[M], values: dict) -> M:
+        """An instance of ``model`` from a row of this tenant read as values (every mapped
+        column, by attribute name), attached to the request's session as loaded, without
+        SQL: what the request then changes on it is flushed as usual. The instance the
+        session holds already for that row, if any."""
+        from sqlalchemy.orm import make_transient_to_detached
+
+        if values["tenant_id"] != self.tenant_id:
+            raise ValueError("a row of another tenant")
+        existing = db.session.identity_map.get(db.session.identity_key(model, values["id"]))
+        if existing is not None:
+            return existing
+        rls.use_tenant(self.tenant_id)
+        instance = model(**values)
+        make_transient_to_detached(instance)
+        db.session.add(instance)
+        return instance
+
     def execute_prepared(self, key: str, build, **params):
         """Execute a statement built ONCE per process by ``build(tenant)``, where ``tenant``
         is a bound parameter that this scope fills with its tenant id; ``build`` must filter

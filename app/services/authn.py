@@ -118,28 +118,29 @@ def authenticate(tenant: Tenant, email: str, password: str) -> User:
 
 def _find_for_sign_in(tenant: Tenant, email: str) -> tuple[User | None, bool]:
     """The user with this address and whether they have a usable second factor: one
-    query, built once per process."""
+    query, built once per process, read as row values outside the request's ORM session;
+    the user is then attached to the session as loaded (``TenantScope.attach_loaded``),
+    so what the sign-in changes (failure counters, a rehash, ``last_login_at``) is
+    written by the unit of work as before."""
     try:
         normalized = users.normalize_email(email, strict=False)
     except ValidationFailed:
         return None, False
-    row = (
-        scope(tenant)
-        .execute_prepared(
-            "authn.sign_in_user",
-            _sign_in_user,
-            email=normalized,
-            factor_kinds=mfa.allowed_factors(tenant),
-        )
-        .first()
-    )
-    return (row[0], bool(row[1])) if row is not None else (None, False)
+    rows = scope(tenant).read_prepared("authn.sign_in_user", _sign_in_user, email=normalized)
+    if not rows:
+        return None, False
+    found, n = rows[0], len(_USER_ATTRIBUTES)
+    user = scope(tenant).attach_loaded(User, dict(zip(_USER_ATTRIBUTES, found[:n], strict=True)))
+    return user, mfa.has_usable_factor(tenant, found[n:])
+
+
+_USER_ATTRIBUTES = tuple(attr.key for attr in User.__mapper__.column_attrs)
 
 
 def _sign_in_user(tenant_id):
-    kinds = bindparam("factor_kinds", expanding=True)
+    columns = [User.__mapper__.column_attrs[key].columns[0] for key in _USER_ATTRIBUTES]
     return (
-        select(User, mfa.has_factor_clause(tenant_id, kinds))
+        select(*columns, *mfa.factor_kind_clauses(tenant_id))
         .where(User.tenant_id == tenant_id, User.email == bindparam("email"))
         .limit(1)
     )

@@ -101,7 +101,7 @@ def needs_second_factor(tenant: Tenant, user: User, *, has_factor: bool | None =
     """After the password: must this sign-in go through a second factor (or enrolment)?
 
     ``has_factor``: whether the user has a usable factor, when the caller read it with
-    the user (:func:`has_factor_clause`); else it is read here."""
+    the user (:func:`factor_kind_clauses`); else it is read here."""
     if policy(tenant) == "off":
         return False
     if mfa_required(tenant, user):
@@ -109,18 +109,30 @@ def needs_second_factor(tenant: Tenant, user: User, *, has_factor: bool | None =
     return has_factor if has_factor is not None else bool(user_factors(tenant, user))
 
 
-def has_factor_clause(tenant_id, kinds):
-    """SQL: the user (``User`` in the enclosing query) has a confirmed factor of one of
-    ``kinds`` (:func:`allowed_factors`), i.e. ``bool(user_factors(tenant, user))``, to
-    read along with the user. ``tenant_id`` and ``kinds`` may be bound parameters."""
+def factor_kind_clauses(tenant_id) -> list:
+    """SQL: per kind of :data:`KINDS`, whether the user (``User`` in the enclosing query)
+    has a confirmed factor of it, to read along with the user; :func:`has_usable_factor`
+    then says what ``bool(user_factors(tenant, user))`` says. One statement whatever the
+    tenant allows (no list parameter: it stays a plain statement, compiled once)."""
     from sqlalchemy import exists
 
-    return exists().where(
-        MfaFactor.tenant_id == tenant_id,
-        MfaFactor.user_id == User.id,
-        MfaFactor.confirmed_at.is_not(None),
-        MfaFactor.kind.in_(kinds),
-    )
+    return [
+        exists()
+        .where(
+            MfaFactor.tenant_id == tenant_id,
+            MfaFactor.user_id == User.id,
+            MfaFactor.confirmed_at.is_not(None),
+            MfaFactor.kind == kind,
+        )
+        .label(f"has_{kind}")
+        for kind in KINDS
+    ]
+
+
+def has_usable_factor(tenant: Tenant, kinds_held) -> bool:
+    """From :func:`factor_kind_clauses`' values: a confirmed factor of an allowed kind."""
+    allowed = allowed_factors(tenant)
+    return any(held and kind in allowed for kind, held in zip(KINDS, kinds_held, strict=True))
 
 
 def must_enroll(tenant: Tenant, user: User) -> bool:
