@@ -133,7 +133,6 @@ def respond(tenant):
         org_id=org_id,
         acr=claims_request.AcrRequest.of(None, None).acr_for(session.amr),
         resources=audiences.grant_resources(()),
-        outside_session=True,  # nothing else is written: no transaction around it
     )
     audit.act_as("user", user.id)
     # Authlib's response: code and state appended to the redirect URI's query, then iss

@@ -112,13 +112,11 @@ def store_code(
     acr: str | None = None,
     claims_request: dict | None = None,
     resources: list | None = None,
-    outside_session: bool = False,
 ) -> None:
     """Store an issued code with what it binds: the client, the user and their
     ``session`` (its id, ``auth_time`` and ``amr``), the request's ``data`` (nonce, PKCE
     challenge, ``dpop_jkt``) and the interaction's outcome (organization, acr, claims
-    request, resources). For Authlib's grant and the direct authorization alike
-    (``outside_session``: see grants_service.save_code)."""
+    request, resources). For Authlib's grant and the direct authorization alike."""
     grants_service.save_code(
         reading_tenant(),
         code,
@@ -139,7 +137,6 @@ def store_code(
         claims_request=claims_request,
         resources=resources or [],
         dpop_jkt=dpop.requested_jkt(data.get("dpop_jkt")),
-        outside_session=outside_session,
     )
 
 

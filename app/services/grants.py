@@ -59,13 +59,11 @@ def _claim_once(model, row_id: str) -> bool:
 # --- authorization codes ----------------------------------------------------------------
 
 
-def save_code(tenant: Tenant, code: str, *, outside_session: bool = False, **values) -> str:
+def save_code(tenant: Tenant, code: str, **values) -> str:
     """Store a new code (by digest) with its binding and context; its id.
 
-    A Core INSERT built once per process: nothing reads the new row back in this request,
-    so no ORM object to build, flush and track. In the request's transaction; with
-    ``outside_session`` on PostgreSQL autocommitted on its own on the thread's kept
-    connection (for a request that writes nothing else: no BEGIN and COMMIT around it)."""
+    A Core INSERT in the request's transaction (built once per process): nothing reads
+    the new row back in this request, so no ORM object to build, flush and track."""
     now = utcnow()
     row = {name: None for name in _CODE_OPTIONAL}
     row.update(values)
@@ -78,10 +76,7 @@ def save_code(tenant: Tenant, code: str, *, outside_session: bool = False, **val
     )
     row["amr"] = list(row["amr"] or [])
     row["resources"] = list(row["resources"] or [])
-    if outside_session and db.engine.dialect.name == "postgresql":
-        scope(tenant).write_prepared("code.insert.alone", _insert_code_alone, **row)
-    else:
-        scope(tenant).execute_prepared("code.insert", _insert_code, **row)
+    scope(tenant).execute_prepared("code.insert", _insert_code, **row)
     return row["id"]
 
 
@@ -106,11 +101,6 @@ _CODE_OPTIONAL = (
 def _insert_code(tenant):
     """The code INSERT; its tenant is the scope's (``tenant``), whatever the caller says."""
     return insert_row(AuthorizationCode, tenant)
-
-
-def _insert_code_alone(tenant):
-    """The code INSERT returning its id (what a statement committed on its own returns)."""
-    return _insert_code(tenant).returning(AuthorizationCode.__table__.c.id)
 
 
 def redeem_code(tenant: Tenant, code: str, client: Client) -> AuthorizationCode | None:

@@ -248,19 +248,9 @@ def _signed_in(tenant_id):
 
 
 def touch(tenant: Tenant, session_id: str, now) -> None:
-    """Write a session's ``last_seen_at``, for a session read as row values whose touch
-    is due (:func:`needs_touch`): on PostgreSQL autocommitted on its own on the thread's
-    kept connection (as its read was), elsewhere in the request's transaction."""
-    rows = scope(tenant)
-    if db.engine.dialect.name == "postgresql":
-        rows.write_prepared(
-            "sessions.touch.alone",
-            lambda t: _touch(t).returning(BrowserSession.__table__.c.id),
-            session_id=session_id,
-            now=now,
-        )
-    else:
-        rows.execute_prepared("sessions.touch", _touch, session_id=session_id, now=now)
+    """Write a session's ``last_seen_at`` (in the request's transaction), for a session
+    read as row values whose touch is due (:func:`needs_touch`)."""
+    scope(tenant).execute_prepared("sessions.touch", _touch, session_id=session_id, now=now)
 
 
 def _touch(tenant_id):
