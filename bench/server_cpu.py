@@ -1,7 +1,8 @@
 """CPU per request inside the real server: ``python -m bench.server_cpu [--seconds 5]``.
 
 One granian worker pinned to the server core (as ``make bench`` runs it), PostgreSQL, one
-tenant (``--tenants N``: N tenants, the requests rotating over them); wrk on the load core drives client_credentials, refresh_token with rotation,
+tenant (``--tenants N``: N tenants, the requests rotating over them); wrk on the load core
+drives client_credentials, refresh_token with rotation,
 userinfo and introspection in turn. For each it prints the rate and, from /proc, the CPU
 the worker process spent per request (all its threads: granian's Rust runtime, the
 blocking threads running the app; user and system) and what every PostgreSQL process
