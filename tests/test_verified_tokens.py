@@ -104,3 +104,23 @@ def test_the_memory_is_bounded(monkeypatch):
     for n in range(5):
         tokens._remember(f"token-{n}", key, b"{}")
     assert list(tokens._VERIFIED) == ["token-2", "token-3", "token-4"]  # first in, first out
+
+
+def test_headers_of_a_thousand_tenants_stay_parsed_and_long_ones_are_not_kept():
+    import base64
+    import json
+
+    def segment(header: dict) -> str:
+        raw = json.dumps(header, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    tokens._cached_header.cache_clear()
+    ours = [segment({"alg": "ES256", "kid": f"key_{n:026d}", "typ": "at+jwt"}) for n in range(2000)]
+    for header in ours:
+        tokens._header(header)
+    for header in ours:  # two keys of each of a thousand tenants: all still parsed
+        assert tokens._header(header)["kid"].startswith("key_")
+    assert tokens._cached_header.cache_info().hits == len(ours)
+    long = segment({"alg": "ES256", "kid": "k", "x": "y" * 300})
+    assert tokens._header(long)["x"] == "y" * 300
+    assert tokens._cached_header.cache_info().currsize == len(ours)  # not kept

@@ -266,15 +266,27 @@ def _check_claims(tenant: Tenant, claims: dict, verify_exp: bool) -> None:
         raise InvalidToken("wrong tenant")
 
 
-@lru_cache(maxsize=256)
 def _header(segment: str) -> MappingProxyType:
     """The protected header of a compact JWS, read only. Every token signed by one key
-    carries the same header bytes, so it is parsed once per worker (a refused header
-    raises, and is not kept)."""
+    carries the same header bytes, so a header of the size ours have is parsed once per
+    worker (a refused header raises, and is not kept); a few per tenant (kid × typ), a
+    4,096-entry cache holds a thousand or more tenants' at some 2 MB at most."""
+    if len(segment) <= _HEADER_CACHED_MAX:
+        return _cached_header(segment)
+    return _parse_header(segment)
+
+
+_HEADER_CACHED_MAX = 200  # characters of base64url; ours are about 100
+
+
+def _parse_header(segment: str) -> MappingProxyType:
     header = _json_object(_segment(segment))
     if "crit" in header or "b64" in header:  # no JWS extensions are understood here
         raise InvalidToken("unsupported header")
     return MappingProxyType(header)
+
+
+_cached_header = lru_cache(maxsize=4096)(_parse_header)
 
 
 def _decode(tenant: Tenant, token: str, *, verify_exp: bool = True) -> tuple[Any, dict]:
