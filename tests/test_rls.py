@@ -172,37 +172,17 @@ def test_every_tenant_owned_table_has_the_policy(app_role):
 
 
 def test_flows_work_as_the_app_role_within_the_round_trip_budget(app_role, world):
-    from tests.support.http import TenantClient
-    from tests.support.oauth import RegisteredClient
-    from tests.support.oauth import basic_auth
     from tests.support.oauth import bearer
-    from tests.support.oauth import exchange
-    from tests.support.oauth import get_code
     from tests.test_round_trips import round_trips
 
-    tenant_id, user_id, client_id, secret = world["acme-corp"]
-    rp = RegisteredClient(client_id, secret, "https://app.example.com/callback")
-    tc = TenantClient(app_role.test_client(), f"acme-corp.{BASE_DOMAIN}")
-    page = tc.get("/login")
-    from tests.support.http import csrf_from
-
-    signed = tc.post(
-        "/login",
-        data={
-            "email": "ada@acme-corp.example",
-            "password": DEFAULT_PASSWORD,
-            "csrf_token": csrf_from(page.get_data(as_text=True)),
-        },
-    )
-    assert signed.status_code in (302, 303), signed.get_data(as_text=True)[:500]
-    code, verifier, _ = get_code(tc, rp)
-    tokens = exchange(tc, rp, code, verifier).get_json()
+    user_id = world["acme-corp"][1]
+    tc, auth, tokens = _signed_in_tokens(app_role, "acme-corp", world)
 
     def refresh(token):
         return tc.post(
             "/oauth2/token",
             data={"grant_type": "refresh_token", "refresh_token": token},
-            headers=basic_auth(client_id, secret),
+            headers=auth,
         )
 
     first = refresh(tokens["refresh_token"]).get_json()
@@ -216,9 +196,9 @@ def test_flows_work_as_the_app_role_within_the_round_trip_budget(app_role, world
         answer = tc.get("/oauth2/userinfo", headers=bearer(access))
     assert answer.status_code == 200 and len(seen) == 1, seen
     grant = {"grant_type": "client_credentials"}
-    tc.post("/oauth2/token", data=grant, headers=basic_auth(client_id, secret))
+    tc.post("/oauth2/token", data=grant, headers=auth)
     with round_trips(app_role) as seen:
-        answer = tc.post("/oauth2/token", data=grant, headers=basic_auth(client_id, secret))
+        answer = tc.post("/oauth2/token", data=grant, headers=auth)
     assert answer.status_code == 200 and seen == []
     # Another tenant's refresh token is nobody's here.
     assert refresh("rt_" + "x" * 43).status_code == 400
