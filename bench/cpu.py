@@ -72,14 +72,21 @@ def main(argv=None) -> int:
     parser.add_argument("--only", help="comma-separated endpoint names")
     parser.add_argument("--profile", help="an endpoint name, or 'all'")
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument(
+        "--tenants",
+        type=int,
+        default=1,
+        help="seed this many tenants and add userinfo and introspection rotating over them",
+    )
     args = parser.parse_args(argv)
 
     database = harness.Database.create(args.db)
     try:
-        manifest = seed(database.url, 1, 200, slug_prefix="cpu")
+        manifest = seed(database.url, args.tenants, 200, slug_prefix="cpu")
         with harness.Gatehouse(database) as server:
             targets = signin.targets(manifest, server.base_domain)
-            stats, tokens = signin.run_flows(server.port, manifest, targets, count=17, threads=2)
+            flows = max(17, 2 * args.tenants)
+            stats, tokens = signin.run_flows(server.port, manifest, targets, count=flows, threads=2)
             if stats.errors:
                 raise SystemExit(f"sign-in fails: {stats.first_error}")
             base_domain = server.base_domain
@@ -111,7 +118,9 @@ def main(argv=None) -> int:
         def _count(*_a, **_k):
             statements[0] += 1
 
-        first, chains = tokens[0], tokens[1:]
+        first, chains = tokens[0], [t for t in tokens[1:] if t.host == tokens[0].host]
+        # One token of each tenant, for the reads rotating over the tenants.
+        rotating = list({t.host: t for t in tokens}.values())
         host = first.host
         basic = {"Authorization": first.authorization}
         bearer = {"Authorization": f"Bearer {first.access_token}"}
@@ -175,6 +184,36 @@ def main(argv=None) -> int:
                 state["tokens"][k] = json.loads(body)["refresh_token"]
             return status, body
 
+        def rotate(environs):
+            state = {"k": 0}
+
+            def call():
+                state["k"] = (state["k"] + 1) % len(environs)
+                return _call(app, environs[state["k"]])
+
+            return call
+
+        userinfo_envs = [
+            _environ(
+                t.host,
+                "GET",
+                "/oauth2/userinfo",
+                headers={"Authorization": f"Bearer {t.access_token}"},
+            )
+            for t in rotating
+        ]
+        introspect_envs = [
+            _with_body(
+                _environ(
+                    t.host,
+                    "POST",
+                    "/oauth2/introspect",
+                    headers={"Authorization": t.authorization},
+                    form={"token": t.access_token},
+                )
+            )
+            for t in rotating
+        ]
         calls = {
             "healthz": lambda: _call(app, healthz_env),
             "discovery": lambda: _call(app, discovery_env),
@@ -189,6 +228,9 @@ def main(argv=None) -> int:
             # path): the direct path's gain, side by side.
             "refresh_token (Authlib)": lambda: refresh("/oauth2/token?via=authlib"),
         }
+        if len(rotating) > 1:
+            calls[f"userinfo ({len(rotating)} tenants)"] = rotate(userinfo_envs)
+            calls[f"introspection ({len(rotating)} tenants)"] = rotate(introspect_envs)
         if args.only:
             calls = {k: v for k, v in calls.items() if k in args.only.split(",")}
         results = {}

@@ -1,7 +1,8 @@
 """CPU per request inside the real server: ``python -m bench.server_cpu [--seconds 5]``.
 
 One granian worker pinned to the server core (as ``make bench`` runs it), PostgreSQL, one
-tenant; wrk on the load core drives client_credentials, refresh_token with rotation,
+tenant (``--tenants N``: N tenants, the requests rotating over them); wrk on the load core
+drives client_credentials, refresh_token with rotation,
 userinfo and introspection in turn. For each it prints the rate and, from /proc, the CPU
 the worker process spent per request (all its threads: granian's Rust runtime, the
 blocking threads running the app; user and system) and what every PostgreSQL process
@@ -48,10 +49,13 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--only", help="comma-separated: client_credentials,refresh_token,...")
+    parser.add_argument(
+        "--tenants", type=int, default=1, help="rotate over this many tenants (16 flows' tokens)"
+    )
     args = parser.parse_args(argv)
     database = harness.Database.create("postgresql")
     try:
-        manifest = seed(database.url, 1, 200, slug_prefix="scpu")
+        manifest = seed(database.url, args.tenants, 200, slug_prefix="scpu")
         with harness.Gatehouse(database, "granian") as server:
             targets = signin.targets(manifest, server.base_domain)
             _, tokens = signin.run_flows(server.port, manifest, targets, count=16, threads=2)

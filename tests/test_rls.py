@@ -172,37 +172,17 @@ def test_every_tenant_owned_table_has_the_policy(app_role):
 
 
 def test_flows_work_as_the_app_role_within_the_round_trip_budget(app_role, world):
-    from tests.support.http import TenantClient
-    from tests.support.oauth import RegisteredClient
-    from tests.support.oauth import basic_auth
     from tests.support.oauth import bearer
-    from tests.support.oauth import exchange
-    from tests.support.oauth import get_code
     from tests.test_round_trips import round_trips
 
-    tenant_id, user_id, client_id, secret = world["acme-corp"]
-    rp = RegisteredClient(client_id, secret, "https://app.example.com/callback")
-    tc = TenantClient(app_role.test_client(), f"acme-corp.{BASE_DOMAIN}")
-    page = tc.get("/login")
-    from tests.support.http import csrf_from
-
-    signed = tc.post(
-        "/login",
-        data={
-            "email": "ada@acme-corp.example",
-            "password": DEFAULT_PASSWORD,
-            "csrf_token": csrf_from(page.get_data(as_text=True)),
-        },
-    )
-    assert signed.status_code in (302, 303), signed.get_data(as_text=True)[:500]
-    code, verifier, _ = get_code(tc, rp)
-    tokens = exchange(tc, rp, code, verifier).get_json()
+    user_id = world["acme-corp"][1]
+    tc, auth, tokens = _signed_in_tokens(app_role, "acme-corp", world)
 
     def refresh(token):
         return tc.post(
             "/oauth2/token",
             data={"grant_type": "refresh_token", "refresh_token": token},
-            headers=basic_auth(client_id, secret),
+            headers=auth,
         )
 
     first = refresh(tokens["refresh_token"]).get_json()
@@ -216,9 +196,9 @@ def test_flows_work_as_the_app_role_within_the_round_trip_budget(app_role, world
         answer = tc.get("/oauth2/userinfo", headers=bearer(access))
     assert answer.status_code == 200 and len(seen) == 1, seen
     grant = {"grant_type": "client_credentials"}
-    tc.post("/oauth2/token", data=grant, headers=basic_auth(client_id, secret))
+    tc.post("/oauth2/token", data=grant, headers=auth)
     with round_trips(app_role) as seen:
-        answer = tc.post("/oauth2/token", data=grant, headers=basic_auth(client_id, secret))
+        answer = tc.post("/oauth2/token", data=grant, headers=auth)
     assert answer.status_code == 200 and seen == []
     # Another tenant's refresh token is nobody's here.
     assert refresh("rt_" + "x" * 43).status_code == 400
@@ -289,3 +269,81 @@ def test_the_kept_connection_switches_tenant_between_requests(app_role, world):
         answers = [active(*pair) for pair in asked]
     assert answers == [which == "live" for _slug, which in asked]
     assert seen == []  # all on the kept connection (Authlib answers the revoked ones)
+
+
+def _signed_in_tokens(app, slug: str, world) -> tuple:
+    """A browser signed in at ``slug`` with its password, and the tokens of a code flow:
+    (tenant client, basic auth, token response)."""
+    from tests.support.http import TenantClient
+    from tests.support.http import csrf_from
+    from tests.support.oauth import RegisteredClient
+    from tests.support.oauth import basic_auth
+    from tests.support.oauth import exchange
+    from tests.support.oauth import get_code
+
+    _tenant_id, _user_id, client_id, secret = world[slug]
+    rp = RegisteredClient(client_id, secret, "https://app.example.com/callback")
+    tc = TenantClient(app.test_client(), f"{slug}.{BASE_DOMAIN}")
+    page = tc.get("/login")
+    signed = tc.post(
+        "/login",
+        data={
+            "email": f"ada@{slug}.example",
+            "password": DEFAULT_PASSWORD,
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
+    assert signed.status_code in (302, 303), signed.get_data(as_text=True)[:500]
+    code, verifier, _ = get_code(tc, rp)
+    return tc, basic_auth(client_id, secret), exchange(tc, rp, code, verifier).get_json()
+
+
+def test_refresh_and_userinfo_switch_tenants_on_the_kept_connection(app_role, world):
+    """Refresh rotations (a write) and userinfo (a read) of two tenants in turn, on the one
+    connection the thread keeps: each switch sends the tenant's setting and the statement
+    in one message (an EXECUTE of the statement PREPAREd on that connection), and each
+    request sees its own tenant's rows: the rotation takes the token once, userinfo names
+    the tenant's own user."""
+    from app.db_session import _local
+    from app.extensions import db
+    from tests.support.oauth import bearer
+    from tests.test_read_path import checkouts
+
+    slugs = ("acme-corp", "globex")
+    signed = {slug: _signed_in_tokens(app_role, slug, world) for slug in slugs}
+    current = {slug: signed[slug][2]["refresh_token"] for slug in slugs}
+
+    def refresh(slug, token):
+        tc, auth, _ = signed[slug]
+        data = {"grant_type": "refresh_token", "refresh_token": token}
+        return tc.post("/oauth2/token", data=data, headers=auth)
+
+    for slug in slugs:  # warm: each client and statement once
+        current[slug] = refresh(slug, current[slug]).get_json()["refresh_token"]
+    with checkouts(app_role) as seen:
+        for _ in range(3):
+            for slug in slugs:
+                answer = refresh(slug, current[slug])
+                assert answer.status_code == 200, answer.get_json()
+                body = answer.get_json()
+                current[slug] = body["refresh_token"]
+                tc = signed[slug][0]
+                info = tc.get("/oauth2/userinfo", headers=bearer(body["access_token"]))
+                assert info.status_code == 200
+                assert info.get_json()["sub"] == world[slug][1]
+    assert seen == []  # every statement on the kept connection
+    with app_role.app_context():
+        kept = _local.kept[db.engine]
+        names = {row[0] for row in kept.dbapi.execute("SELECT name FROM pg_prepared_statements")}
+    assert {n for n in names if n.startswith("gh_hot_")}, names  # the switches' statements
+    kept.connection.info.pop("gatehouse.server_prepared")  # forgotten: PREPARE meets its twin
+    for slug in slugs:
+        answer = refresh(slug, current[slug])
+        assert answer.status_code == 200, answer.get_json()
+        current[slug] = answer.get_json()["refresh_token"]
+    # A rotated token is spent in its own tenant only: replaying it revokes its family.
+    first_slug = slugs[0]
+    spent = signed[first_slug][2]["refresh_token"]
+    assert refresh(first_slug, spent).get_json()["error"] == "invalid_grant"
+    assert refresh(first_slug, current[first_slug]).get_json()["error"] == "invalid_grant"
+    assert refresh(slugs[1], current[slugs[1]]).status_code == 200

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import re
+import threading
 import time
 from datetime import UTC
 from datetime import datetime
@@ -265,15 +266,27 @@ def _check_claims(tenant: Tenant, claims: dict, verify_exp: bool) -> None:
         raise InvalidToken("wrong tenant")
 
 
-@lru_cache(maxsize=256)
 def _header(segment: str) -> MappingProxyType:
     """The protected header of a compact JWS, read only. Every token signed by one key
-    carries the same header bytes, so it is parsed once per worker (a refused header
-    raises, and is not kept)."""
+    carries the same header bytes, so a header of the size ours have is parsed once per
+    worker (a refused header raises, and is not kept); a few per tenant (kid × typ), a
+    4,096-entry cache holds a thousand or more tenants' at some 2 MB at most."""
+    if len(segment) <= _HEADER_CACHED_MAX:
+        return _cached_header(segment)
+    return _parse_header(segment)
+
+
+_HEADER_CACHED_MAX = 200  # characters of base64url; ours are about 100
+
+
+def _parse_header(segment: str) -> MappingProxyType:
     header = _json_object(_segment(segment))
     if "crit" in header or "b64" in header:  # no JWS extensions are understood here
         raise InvalidToken("unsupported header")
     return MappingProxyType(header)
+
+
+_cached_header = lru_cache(maxsize=4096)(_parse_header)
 
 
 def _decode(tenant: Tenant, token: str, *, verify_exp: bool = True) -> tuple[Any, dict]:
@@ -282,7 +295,8 @@ def _decode(tenant: Tenant, token: str, *, verify_exp: bool = True) -> tuple[Any
     The compact JWS is parsed once (PyJWT's ``decode`` after ``get_unverified_header``
     parsed it twice and checked the alphabet character by character in Python: ~40% of
     a userinfo request); the signature is checked by PyJWT's algorithm object with the
-    key object parsed once per worker, the claims as ``jwt.decode`` would."""
+    key object parsed once per worker (and once per token while its key is published:
+    ``_VERIFIED`` below), the claims as ``jwt.decode`` would."""
     if not isinstance(token, str) or not token or len(token) > 8192:
         raise InvalidToken("not a token")
     parts = token.split(".")
@@ -294,6 +308,18 @@ def _decode(tenant: Tenant, token: str, *, verify_exp: bool = True) -> tuple[Any
         raise InvalidToken("unknown kid")
     if header.get("alg") != key.alg:  # no alg confusion: the key fixes the algorithm
         raise InvalidToken("algorithm mismatch")
+    verified = _VERIFIED.get(token)
+    known = verified is not None and verified[0] is key
+    payload = verified[1] if known else _verified_payload(key, parts)
+    claims = _json_object(payload)  # parsed afresh: no caller shares a cached dict
+    _check_claims(tenant, claims, verify_exp)
+    if not known and len(token) <= _VERIFIED_TOKEN_MAX:
+        _remember(token, key, payload)
+    return header, claims
+
+
+def _verified_payload(key, parts: list[str]) -> bytes:
+    """The payload of a compact JWS whose signature ``key`` verifies."""
     payload, signature = _segment(parts[1]), _segment(parts[2])  # base64url: ASCII
     signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
     try:
@@ -302,9 +328,27 @@ def _decode(tenant: Tenant, token: str, *, verify_exp: bool = True) -> tuple[Any
         valid = False
     if not valid:
         raise InvalidToken("bad signature")
-    claims = _json_object(payload)
-    _check_claims(tenant, claims, verify_exp)
-    return header, claims
+    return payload
+
+
+# Tokens whose signature a key verified, by the exact token: token → (key, payload bytes).
+# A resource server presents the same access token to userinfo or introspection for as long
+# as it lives, and the ES256 verification is a third of such a request. A hit still needs
+# the SAME key object to be published for the header's kid now (a retired, removed or
+# reloaded key verifies again, or not at all), and the claims are parsed and checked
+# (expiry, issuer, tenant) on every use, and revocation read, as for a first presentation.
+# Only tokens that passed every check are kept; first in, first out, bounded (a few MB).
+_VERIFIED: dict[str, tuple[Any, bytes]] = {}
+_VERIFIED_MAX = 2048
+_VERIFIED_TOKEN_MAX = 4096  # characters; longer tokens are verified every time
+_VERIFIED_LOCK = threading.Lock()
+
+
+def _remember(token: str, key, payload: bytes) -> None:
+    with _VERIFIED_LOCK:
+        _VERIFIED[token] = (key, payload)
+        while len(_VERIFIED) > _VERIFIED_MAX:
+            del _VERIFIED[next(iter(_VERIFIED))]
 
 
 def grant_id_of(claims: dict) -> str | None:
