@@ -437,7 +437,10 @@ class TenantScope:
         if existing is not None:
             return existing
         rls.use_tenant(self.tenant_id)
-        instance = model(**values)
+        # As the ORM fills a loaded row (its loader writes the instance's dict): no
+        # attribute events per column, as the constructor would fire for each.
+        instance = model.__mapper__.class_manager.new_instance()
+        instance.__dict__.update(values)
         make_transient_to_detached(instance)
         db.session.add(instance)
         return instance
