@@ -22,6 +22,7 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.sql import Select
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import Forbidden
@@ -494,6 +495,19 @@ def insert_row(model, tenant, prefix: str = ""):
             c.key: tenant if c.key == "tenant_id" else bindparam(prefix + c.key)
             for c in table.columns
         }
+    )
+
+
+def update_row(model, tenant, id_param: str, **values: str):
+    """An UPDATE of one row of a tenant-owned table, for :meth:`TenantScope.execute_prepared`
+    (or a CTE of a larger statement): the row whose ``id`` is the parameter ``id_param``
+    in ``tenant`` (its bound parameter), each column of ``values`` set to the parameter
+    named there (not after a column of the table: SQLAlchemy would add it to the SET)."""
+    table = model.__table__
+    return (
+        update(table)
+        .where(table.c.tenant_id == tenant, table.c.id == bindparam(id_param))
+        .values({column: bindparam(param) for column, param in values.items()})
     )
 
 

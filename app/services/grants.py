@@ -41,6 +41,7 @@ from app.services import audit
 from app.services.settings import get_settings
 from app.tenancy import insert_row
 from app.tenancy import scope
+from app.tenancy import update_row
 
 CODE_TTL = timedelta(seconds=60)
 
@@ -389,14 +390,9 @@ def switch_organization(tenant: Tenant, grant: GrantRow, org_id: str) -> None:
     ``organization``, after the membership was checked)."""
     if org_id == grant.org_id:
         return
-    grants = Grant.__table__.c
     scope(tenant).execute_prepared(
         "refresh.switch_org",
-        lambda t: (
-            update(Grant.__table__)
-            .where(grants.tenant_id == t, grants.id == bindparam("grant_id"))
-            .values(org_id=bindparam("new_org_id"))
-        ),
+        lambda t: update_row(Grant, t, "grant_id", org_id="new_org_id"),
         grant_id=grant.id,
         new_org_id=org_id,
     )

@@ -24,6 +24,7 @@ from app.services import backchannel_logout
 from app.services.settings import read_settings
 from app.tenancy import insert_row
 from app.tenancy import scope
+from app.tenancy import update_row
 
 # Write last_seen at most this often: idle tracking without a write per request.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -124,22 +125,11 @@ def _insert_with_last_login(tenant):
 
 
 def _last_login(tenant):
-    users = User.__table__.c
-    return (
-        update(User.__table__)
-        .where(users.tenant_id == tenant, users.id == bindparam("s_user_id"))
-        .values(last_login_at=bindparam("s_auth_time"))
-        .cte("last_login")
-    )
+    return update_row(User, tenant, "s_user_id", last_login_at="s_auth_time").cte("last_login")
 
 
 def _set_last_login(tenant):
-    users = User.__table__.c
-    return (
-        update(User.__table__)
-        .where(users.tenant_id == tenant, users.id == bindparam("user_id"))
-        .values(last_login_at=bindparam("now"))
-    )
+    return update_row(User, tenant, "user_id", last_login_at="now")
 
 
 def is_live(session: BrowserSession, tenant: Tenant, now=None) -> bool:
@@ -254,12 +244,7 @@ def touch(tenant: Tenant, session_id: str, now) -> None:
 
 
 def _touch(tenant_id):
-    sessions = BrowserSession.__table__.c
-    return (
-        update(BrowserSession.__table__)
-        .where(sessions.tenant_id == tenant_id, sessions.id == bindparam("session_id"))
-        .values(last_seen_at=bindparam("now"))
-    )
+    return update_row(BrowserSession, tenant_id, "session_id", last_seen_at="now")
 
 
 def _by_token_with_user(tenant_id):
