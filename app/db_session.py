@@ -408,13 +408,13 @@ def _on_kept(kept: _Kept, statement, params, tenant_id, key) -> list:
     try:
         if setting is None:
             cursor.execute(prepared.sql, parameters)
-        else:
-            if client_cursor is None:
-                with dbapi.cursor() as setting_cursor:
-                    setting_cursor.execute(*setting)
-                cursor.execute(prepared.sql, parameters)
-            else:
-                _execute_with_setting(connection, cursor, setting, prepared, parameters)
+        elif client_cursor is not None:
+            _execute_with_setting(connection, cursor, setting, prepared, parameters)
+        else:  # another driver: the setting, then the statement
+            with dbapi.cursor() as setting_cursor:
+                setting_cursor.execute(*setting)
+            cursor.execute(prepared.sql, parameters)
+        if setting is not None:
             rls.setting_applied(connection, tenant_id)
         return prepared.rows(cursor, dialect)
     except dialect.loaded_dbapi.Error as exc:

@@ -243,17 +243,22 @@ def test_errors_are_the_full_paths_with_state_and_iss(app, tenant, signed_in, pa
     assert "code" not in query
 
 
-def test_a_repeated_parameter_is_the_full_paths_error(app, tenant, signed_in, paths):
-    rp = make_client(app, tenant)
-    query = {
+def _plain_request(rp, **extra) -> dict:
+    """A plain code request's parameters (PKCE S256), sent by hand."""
+    return {
         "response_type": "code",
         "client_id": rp.client_id,
         "redirect_uri": rp.redirect_uri,
         "scope": "openid",
-        "state": ["a", "b"],
         "code_challenge": pkce_pair()[1],
         "code_challenge_method": "S256",
+        **extra,
     }
+
+
+def test_a_repeated_parameter_is_the_full_paths_error(app, tenant, signed_in, paths):
+    rp = make_client(app, tenant)
+    query = _plain_request(rp, state=["a", "b"])
     answer = signed_in.get("/oauth2/authorize", query_string=query)
     assert paths.direct == 0 and paths.authlib == 1
     # RFC 6749 §3.1: Authlib's error for a repeated parameter names no redirect URI.
@@ -281,15 +286,7 @@ def test_other_parameters_go_to_the_full_path(app, tenant, signed_in, paths, par
 
 def test_a_posted_request_goes_to_the_full_path(app, tenant, signed_in, paths):
     rp = make_client(app, tenant)
-    data = {
-        "response_type": "code",
-        "client_id": rp.client_id,
-        "redirect_uri": rp.redirect_uri,
-        "scope": "openid",
-        "code_challenge": pkce_pair()[1],
-        "code_challenge_method": "S256",
-    }
-    answer = signed_in.post("/oauth2/authorize", data=data)
+    answer = signed_in.post("/oauth2/authorize", data=_plain_request(rp))
     assert paths.direct == 0 and paths.authlib == 1
     assert answer.status_code == 302 and "code" in query_of(answer)
 
