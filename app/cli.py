@@ -13,6 +13,7 @@ from app.extensions import db
 from app.services import admin_keys
 from app.services import tenants as tenants_service
 from app.services import users as users_service
+from app.services.clients import ID_TOKEN_ALGS
 from app.services.errors import ServiceError
 
 
@@ -255,7 +256,12 @@ def clients():
 )
 @click.option("--jwks-uri", default=None, help="Where the client publishes its public keys.")
 @click.option("--scope", default="openid profile email offline_access")
-@click.option("--id-token-alg", "id_token_signed_response_alg", default="RS256")
+@click.option(
+    "--id-token-alg",
+    "id_token_signed_response_alg",
+    default="RS256",
+    type=click.Choice(sorted(ID_TOKEN_ALGS)),
+)
 @click.option("--first-party", is_flag=True, help="Skip the consent page.")
 @click.option("--role", "roles", multiple=True, help="Roles in client_credentials tokens.")
 @with_appcontext
@@ -272,6 +278,38 @@ def clients_create(tenant_ref, **options):
     click.echo(f"client_id: {client.id}")
     if secret:
         click.echo(f"client_secret: {secret}  (shown only once)")
+
+
+@clients.command("update")
+@click.option("--tenant", "tenant_ref", required=True, help="Tenant slug or id.")
+@click.argument("client_id")
+@click.option("--name", "client_name", default=None)
+@click.option(
+    "--redirect-uri", "redirect_uris", multiple=True, help="Repeatable; replaces the list."
+)
+@click.option("--scope", default=None)
+@click.option(
+    "--id-token-alg",
+    "id_token_signed_response_alg",
+    default=None,
+    type=click.Choice(sorted(ID_TOKEN_ALGS)),
+)
+@click.option("--first-party/--third-party", "first_party", default=None)
+@with_appcontext
+def clients_update(tenant_ref, client_id, **options):
+    """Change a client's metadata: only the options given (the others keep their value).
+    Every instance applies the change within a second (the tenant's config version)."""
+    from app.services import clients as clients_service
+
+    data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()}
+    data = {k: v for k, v in data.items() if v not in (None, [])}
+    if not data:
+        raise click.UsageError("nothing to change: give at least one option")
+    with committed():
+        tenant = tenants_service.get_tenant(tenant_ref)
+        client = clients_service.get_client(tenant, client_id)
+        clients_service.update_client(tenant, client, data)
+    click.echo(f"client_id: {client_id} updated ({', '.join(sorted(data))})")
 
 
 @clients.command("list")

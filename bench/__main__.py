@@ -88,17 +88,10 @@ def wrk_figure(results, db, phase, name, script, server, rows, plan, **kw):
     )
 
 
-def argon2_ceiling(seconds: int) -> dict:
+def on_server_core(module: str, seconds: int) -> dict:
+    """``python -m <module> <seconds>`` pinned to the server's core: its JSON line."""
     out = subprocess.run(
-        [
-            "taskset",
-            "-c",
-            str(harness.SERVER_CORE),
-            sys.executable,
-            "-m",
-            "bench.argon2_ceiling",
-            str(seconds),
-        ],
+        ["taskset", "-c", str(harness.SERVER_CORE), sys.executable, "-m", module, str(seconds)],
         cwd=harness.ROOT,
         capture_output=True,
         text=True,
@@ -310,6 +303,75 @@ def measure_all(results, database, server, manifest, cc_targets, targets, plan, 
     )
 
 
+def refreshed_id_token_alg(server, chain) -> str:
+    """One refresh of ``chain`` (which then holds the new refresh token): the ``alg`` of the
+    ID token it returned."""
+    import base64
+    import http.client
+    from urllib.parse import urlencode
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        body = urlencode({"grant_type": "refresh_token", "refresh_token": chain.refresh_token})
+        conn.request(
+            "POST",
+            "/oauth2/token",
+            body=body,
+            headers={
+                "Host": chain.host,
+                "Authorization": chain.authorization,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        resp = conn.getresponse()
+        answer = json.loads(resp.read())
+    finally:
+        conn.close()
+    if resp.status != 200:
+        raise RuntimeError(f"refresh answered {resp.status}: {answer}")
+    chain.refresh_token = answer["refresh_token"]
+    header = answer["id_token"].split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["alg"]
+
+
+def measure_es256_refresh(results, database, server, manifest, targets, plan) -> None:
+    """refresh_token with rotation again, the bench client registered for ES256 ID tokens:
+    what a client that registers ES256 gets. The target's figure is RS256, the ID-token
+    algorithm of a client that registers none (OpenID Connect Core §3.1.3.7)."""
+    harness.set_id_token_alg(database, server, manifest, "ES256")
+    try:
+        time.sleep(1.5)  # within a second, by the coherence target; a margin on top
+        _, tokens = signin.run_flows(
+            server.port,
+            manifest,
+            targets,
+            count=plan.chains,
+            threads=plan.flow_threads,
+            user_offset=90,
+        )
+        chains = spread(tokens, plan.chains)
+        alg = refreshed_id_token_alg(server, chains[0])
+        if alg != "ES256":
+            raise RuntimeError(f"the server still signs ID tokens with {alg}")
+        threads = min(plan.connections, len(chains))
+        wrk_figure(
+            results,
+            database.kind,
+            "one",
+            "ES256 ID tokens: refresh_token (rotation)",
+            "refresh_token.lua",
+            server,
+            [(t.host, t.authorization, t.refresh_token) for t in chains],
+            plan,
+            connections=threads,
+            threads=threads,
+            extra=(str(threads),),
+            tenants=len({t.host for t in chains}),
+        )
+    finally:
+        harness.set_id_token_alg(database, server, manifest, "RS256")
+
+
 def spread(tokens, n):
     """Up to ``n`` tokens, one per tenant first (so chains cover as many tenants as possible)."""
     by_host = {}
@@ -398,6 +460,7 @@ def run_database(results, kind: str, plan: Plan, worker: str | None) -> str:
             targets = signin.targets(manifest, server.base_domain)
             warm(server, targets, manifest)
             measure_all(results, database, server, manifest, targets, targets, plan, "one")
+            measure_es256_refresh(results, database, server, manifest, targets, plan)
             results.setdefault("rss_mb", {})[f"{kind} one"] = server.worker_rss_mb()
 
         log(f"== {kind}: seeding {plan.scale_tenants} x {plan.scale_users_per_tenant} users")
@@ -500,8 +563,13 @@ def main(argv=None) -> int:
     results = {"plan": plan.__dict__, "figures": [], "started": time.time()}
     results["load_before"] = report.loadavg()
     log("argon2id ceiling on the server core")
-    results["argon2"] = argon2_ceiling(3 if plan.quick else 10)
+    results["argon2"] = on_server_core("bench.argon2_ceiling", 3 if plan.quick else 10)
     log(f"argon2id: {results['argon2']['rate']:.1f} verifications/s")
+    results["signatures"] = on_server_core("bench.signatures", 2)
+    log(
+        "signatures/s: "
+        + ", ".join(f"{alg} {v['rate']:,.0f}" for alg, v in results["signatures"].items())
+    )
     if not args.no_reference:
         reference_cc(results, plan)
     worker = args.worker

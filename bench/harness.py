@@ -411,3 +411,26 @@ def write_lines(name: str, rows: list[tuple[str, ...]]) -> Path:
     path = WORK / name
     path.write_text("".join("\t".join(row) + "\n" for row in rows))
     return path
+
+
+def set_id_token_alg(database, server, manifest, alg: str) -> None:
+    """Register every bench client of ``manifest`` for ``alg`` ID tokens, as an operator
+    would (`gatehouse clients update`, another process): the server sees the change by the
+    tenant's config version within a second (the coherence of issue #15)."""
+    for tenant in manifest.tenants:
+        subprocess.run(
+            [
+                str(VENV_BIN / "gatehouse"),
+                "clients",
+                "update",
+                "--tenant",
+                tenant["slug"],
+                tenant["client_id"],
+                "--id-token-alg",
+                alg,
+            ],
+            cwd=ROOT,
+            env=database.env(BASE_DOMAIN=server.base_domain),
+            check=True,
+            capture_output=True,
+        )

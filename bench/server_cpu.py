@@ -52,12 +52,20 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--tenants", type=int, default=1, help="rotate over this many tenants (16 flows' tokens)"
     )
+    parser.add_argument(
+        "--id-token-alg",
+        choices=("RS256", "ES256"),
+        default="RS256",
+        help="the bench client's ID-token algorithm (RS256: a client that registers none)",
+    )
     args = parser.parse_args(argv)
     database = harness.Database.create("postgresql")
     try:
         manifest = seed(database.url, args.tenants, 200, slug_prefix="scpu")
         with harness.Gatehouse(database, "granian") as server:
             targets = signin.targets(manifest, server.base_domain)
+            if args.id_token_alg != "RS256":
+                harness.set_id_token_alg(database, server, manifest, args.id_token_alg)
             _, tokens = signin.run_flows(server.port, manifest, targets, count=16, threads=2)
             conns = args.connections
             runs = signin.workloads(targets, tokens, conns)

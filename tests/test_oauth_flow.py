@@ -228,3 +228,41 @@ def test_es256_id_tokens_when_registered(app, tenant, tc):
     tokens = login_tokens(tc, rp)
     assert header_of(tokens["id_token"])["alg"] == "ES256"
     assert _verify(tc, tokens["id_token"], rp.client_id)["aud"] == rp.client_id
+
+
+def test_cli_clients_update_changes_only_what_is_given(app, tenant, other_tenant, tc, runner):
+    """An operator switches a client to ES256 ID tokens: its next refresh returns one; the
+    client's other metadata keeps its values; bad requests are refused with a message."""
+    from tests.support.oauth import refresh
+
+    rp = make_client(app, tenant)
+    tokens = login_tokens(tc, rp)
+    assert header_of(tokens["id_token"])["alg"] == "RS256"
+
+    def update(*args):
+        return runner.invoke(args=["clients", "update", "--tenant", *args])
+
+    result = update(tenant.slug, rp.client_id, "--id-token-alg", "ES256")
+    assert result.exit_code == 0 and "id_token_signed_response_alg" in result.output
+    refreshed = refresh(tc, rp, tokens["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.get_json()
+    id_token = refreshed.get_json()["id_token"]
+    assert header_of(id_token)["alg"] == "ES256"
+    assert _verify(tc, id_token, rp.client_id)["sub"] == claims_of(tokens["id_token"])["sub"]
+
+    from app.extensions import db
+    from app.models import Client
+
+    with app.app_context():
+        client = db.session.get(Client, rp.client_id)
+        assert client.client_name == "Test App" and client.redirect_uris == [rp.redirect_uri]
+        assert client.first_party is True
+
+    assert "nothing to change" in update(tenant.slug, rp.client_id).output
+    hs256 = update(tenant.slug, rp.client_id, "--id-token-alg", "HS256")
+    assert "'HS256' is not one of" in hs256.output
+    assert "No such client" in update(tenant.slug, "cli_unknown", "--name", "X").output
+    foreign = update(other_tenant.slug, rp.client_id, "--name", "Stolen")
+    assert foreign.exit_code != 0 and "No such client" in foreign.output
+    bad = update(tenant.slug, rp.client_id, "--redirect-uri", "not a uri")
+    assert bad.exit_code != 0 and "redirect_uris" in bad.output
