@@ -628,6 +628,12 @@ def test_no_limit_applies_only_without_instance_wide_limits(app, tenant, monkeyp
         patch.setattr(limiter, "_meta_limits", [1])
         with app.test_request_context("/login", base_url=f"http://{host}"):
             assert not no_limit_applies()
+    # A Flask-Limiter release without the private state read here: limits are evaluated.
+    for owner, name in ((limiter.limit_manager, "_default_limits"), (limiter, "_meta_limits")):
+        with monkeypatch.context() as patch:
+            patch.delattr(owner, name)
+            with app.test_request_context("/login", base_url=f"http://{host}"):
+                assert not no_limit_applies(), name
 
 
 @pytest.mark.config(WTF_CSRF_ENABLED=False)

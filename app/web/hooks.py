@@ -275,6 +275,27 @@ def _end_request(exc=None) -> None:
         audit.reset_actor(token)
 
 
+def _limiter_state():
+    """The Flask-Limiter state :func:`no_limit_applies` reads, some of it private: (the
+    instance-wide limits, the names of the views it limits, its hint lookup); None when a
+    release has renamed any of it, and then every request's limits are evaluated (the
+    filter never guesses that none applies)."""
+    try:
+        manager = limiter.limit_manager
+        return (
+            (
+                manager._default_limits,
+                manager._application_limits,
+                manager._blueprint_limits,
+                limiter._meta_limits,
+            ),
+            limiter._marked_for_limiting,
+            manager.has_hints,
+        )
+    except AttributeError:
+        return None
+
+
 def no_limit_applies() -> bool:
     """Flask-Limiter request filter: True when no rate limit of this app can apply to the
     request (its evaluation would only find that out, ~0.1-0.2 ms per page). That is when
@@ -282,13 +303,11 @@ def no_limit_applies() -> bool:
     view is either a ``throttled`` one (app/auth/throttle.py) on a method it does not
     limit or before the view (the pass that finds instance-wide limits only), or one the
     limiter never decorated."""
-    manager = limiter.limit_manager
-    if (
-        manager._default_limits
-        or manager._application_limits
-        or manager._blueprint_limits
-        or limiter._meta_limits
-    ):
+    state = _limiter_state()
+    if state is None:
+        return False
+    instance_wide, marked, has_hints = state
+    if any(instance_wide):
         return False
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None:
@@ -301,8 +320,8 @@ def no_limit_applies() -> bool:
         return request.method not in methods or not g.get("throttled_view")
     return not (
         hasattr(view, "__wrapper-limiter-instance")
-        or get_qualified_name(view) in limiter._marked_for_limiting
-        or manager.has_hints(request.endpoint or "")
+        or get_qualified_name(view) in marked
+        or has_hints(request.endpoint or "")
     )
 
 
