@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2 import Type
@@ -210,6 +211,72 @@ def _connect(database_url: str):
     return psycopg.connect(dsn), "postgresql"
 
 
+# Past sign-ins per seeded user: a production database holds them, and PostgreSQL plans
+# the token path's statements by its tables' statistics (bench/NOTES.md, "Eighth pass").
+HISTORY = 3
+# Refresh tokens each past sign-in used (rotated) before it ended.
+HISTORY_ROTATIONS = 3
+
+
+def _past_sign_ins(writers, ids, now: datetime, count: int):
+    """An appender of ``count`` finished sign-ins of a user, as a running IdP keeps them
+    until they are purged: each an expired browser session, a used authorization code,
+    an expired grant and its used refresh tokens (all unusable: nothing the benchmark
+    presents can match them)."""
+    then = now - timedelta(days=30)
+    over = then + timedelta(hours=1)
+    session = writers["browser_sessions"].prepare(
+        {
+            "auth_time": then,
+            "last_seen_at": over,
+            "expires_at": over,
+            "amr": ["pwd"],
+            "ip": "127.0.0.1",
+            "user_agent": "bench history",
+            "created_at": then,
+        },
+        ("id", "tenant_id", "user_id", "token_digest"),
+    )
+    code = writers["authorization_codes"].prepare(
+        {
+            "redirect_uri": REDIRECT_URI,
+            "scope": SCOPE,
+            "auth_time": then,
+            "amr": ["pwd"],
+            "expires_at": then + timedelta(minutes=1),
+            "created_at": then,
+            "resources": [],
+        },
+        ("id", "tenant_id", "client_id", "user_id", "code_digest"),
+    )
+    grant = writers["grants"].prepare(
+        {
+            "scope": SCOPE,
+            "auth_time": then,
+            "amr": ["pwd"],
+            "expires_at": over,
+            "created_at": then,
+            "resources": [],
+        },
+        ("id", "tenant_id", "client_id", "user_id", "session_id"),
+    )
+    token = writers["refresh_tokens"].prepare(
+        {"expires_at": over, "used_at": then, "created_at": then},
+        ("id", "tenant_id", "grant_id", "token_digest"),
+    )
+
+    def add(tenant_id: str, client_id: str, user_id: str) -> None:
+        for _ in range(count):
+            session_id, grant_id = ids("ses"), ids("gnt")
+            session(session_id, tenant_id, user_id, secrets.token_hex(32))
+            code(ids("cod"), tenant_id, client_id, user_id, secrets.token_hex(32))
+            grant(grant_id, tenant_id, client_id, user_id, session_id)
+            for _ in range(HISTORY_ROTATIONS):
+                token(ids("rft"), tenant_id, grant_id, secrets.token_hex(32))
+
+    return add
+
+
 def seed(
     database_url: str,
     tenants: int,
@@ -217,8 +284,10 @@ def seed(
     *,
     password_hash: str | None = None,
     slug_prefix: str = "bench",
+    history: int = HISTORY,
 ) -> Manifest:
-    """Insert ``tenants`` tenants with ``users_per_tenant`` users and one client each."""
+    """Insert ``tenants`` tenants with ``users_per_tenant`` users and one client each, and
+    ``history`` past sign-ins per user (see :func:`_past_sign_ins`)."""
     import app.models  # noqa: F401  (complete metadata)
     from app.extensions import db
     from app.services.roles import BUILTIN_ORG_ROLES
@@ -231,10 +300,11 @@ def seed(
     pw_hash = password_hash or production_hash()
     manifest = Manifest(users_per_tenant=users_per_tenant)
     conn, dialect = _connect(database_url)
-    writers = {
-        name: _Writer(conn, dialect, tables[name])
-        for name in ("tenants", "roles", "clients", "users", "user_roles")
-    }
+    names = ["tenants", "roles", "clients", "users", "user_roles"]
+    if history:  # parents before children (foreign keys): flushed in this order
+        names += ["browser_sessions", "authorization_codes", "grants", "refresh_tokens"]
+    writers = {name: _Writer(conn, dialect, tables[name]) for name in names}
+    past = _past_sign_ins(writers, ids, now, history) if history else None
     add_user = writers["users"].prepare(
         {
             "password_hash": pw_hash,
@@ -304,6 +374,8 @@ def seed(
                 user_id = ids("usr")
                 add_user(user_id, tenant_id, f"user{u}@t{t}.bench.example.com", f"User {u}")
                 add_user_role(ids("url"), tenant_id, user_id, member_role)
+                if past:
+                    past(tenant_id, client_id, user_id)
             if len(writers["users"].rows) >= 50_000 or t == tenants - 1:
                 for writer in writers.values():  # parents before children (foreign keys)
                     writer.flush()

@@ -4,6 +4,9 @@ and the sign-in client completes real authorization-code flows against a live se
 
 from __future__ import annotations
 
+from datetime import UTC
+from datetime import datetime
+
 import jwt
 
 from app.security.passwords import hash_password
@@ -35,6 +38,34 @@ def test_seeded_client_gets_a_client_credentials_token(app, database_url):
     assert claims["tenant_id"] == seeded["id"]
     assert claims["client_id"] == seeded["client_id"]
     assert claims["iss"] == "http://smoke-00002.gatehouse.test"
+
+
+def test_seeded_past_sign_ins_are_finished(app, database_url):
+    """Each seeded user has HISTORY past sign-ins: rows the app keeps, none of them live."""
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import AuthorizationCode
+    from app.models import BrowserSession
+    from app.models import Grant
+    from app.models import RefreshToken
+    from bench.seed import HISTORY
+    from bench.seed import HISTORY_ROTATIONS
+
+    _seed(app, database_url, tenants=2, users=3)
+    sign_ins = 2 * 3 * HISTORY
+    with app.app_context():
+        count = lambda model, *where: db.session.scalar(  # noqa: E731
+            select(func.count()).select_from(model).where(*where)
+        )
+        assert count(BrowserSession) == count(AuthorizationCode) == count(Grant) == sign_ins
+        assert count(RefreshToken) == sign_ins * HISTORY_ROTATIONS
+        assert count(RefreshToken, RefreshToken.used_at.is_(None)) == 0
+        now = datetime.now(UTC)
+        assert count(BrowserSession, BrowserSession.expires_at > now) == 0
+        assert count(Grant, Grant.expires_at > now) == 0
+        assert count(AuthorizationCode, AuthorizationCode.expires_at > now) == 0
 
 
 def test_sign_in_client_runs_full_flows_for_seeded_users(app, database_url, live_server):
