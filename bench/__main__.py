@@ -378,57 +378,6 @@ def spread(tokens, n):
     return picked
 
 
-def touch_every_tenant(server, targets, budget: float, threads=4):
-    """One client_credentials grant per tenant (creating its keys on first use), for at
-    most ``budget`` seconds; returns (tenants done, seconds, errors)."""
-    import base64
-    import http.client
-    import threading
-
-    errors = []
-    lock = threading.Lock()
-    queue = list(reversed(targets))
-    done = [0]
-    deadline = time.monotonic() + budget
-
-    def worker():
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-        while time.monotonic() < deadline:
-            with lock:
-                if not queue:
-                    break
-                t = queue.pop()
-                done[0] += 1
-            raw = base64.b64encode(f"{t.client_id}:{t.client_secret}".encode()).decode()
-            try:
-                conn.request(
-                    "POST",
-                    "/oauth2/token",
-                    body="grant_type=client_credentials",
-                    headers={
-                        "Host": t.host,
-                        "Authorization": f"Basic {raw}",
-                        "Content-Type": "application/x-www-form-urlencoded",
-                    },
-                )
-                resp = conn.getresponse()
-                resp.read()
-                if resp.status != 200:
-                    errors.append(resp.status)
-            except OSError as exc:
-                errors.append(str(exc))
-                conn.close()
-        conn.close()
-
-    started = time.monotonic()
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for th in pool:
-        th.start()
-    for th in pool:
-        th.join()
-    return done[0], time.monotonic() - started, len(errors)
-
-
 def warm_jwks(server, targets) -> None:
     """Fetch each tenant's JWKS once (the first one creates its ID-token keys), so the
     "many" JWKS figure measures warm tenants like the other figures."""
@@ -474,7 +423,7 @@ def run_database(results, kind: str, plan: Plan, worker: str | None) -> str:
         log(f"seeded in {scale.seconds:.1f}s")
         with harness.Gatehouse(database, worker=worker) as server:
             many = signin.targets(scale, server.base_domain, plan.touch_tenants)
-            done, seconds, errors = touch_every_tenant(server, many, plan.touch_budget)
+            done, seconds, errors = signin.touch_every_tenant(server, many, plan.touch_budget)
             figure(
                 results,
                 kind,
@@ -492,7 +441,7 @@ def run_database(results, kind: str, plan: Plan, worker: str | None) -> str:
             warm(server, flows, scale, flows=len(flows))  # each tenant's first ID token
             measure_all(results, database, server, scale, many, flows, plan, "many")
             everyone = signin.targets(scale, server.base_domain)
-            done, seconds, errors = touch_every_tenant(server, everyone, plan.touch_budget)
+            done, seconds, errors = signin.touch_every_tenant(server, everyone, plan.touch_budget)
             rss = server.worker_rss_mb()
             results["rss_mb"][f"{kind} after {done:,} tenants"] = rss
             log(

@@ -301,3 +301,50 @@ def run_workload(workload: tuple, url: str, tag: str, *, seconds: int, connectio
         threads=wrk_threads,
         extra=extra,
     )
+
+
+def touch_every_tenant(server, targets, budget: float, threads=4):
+    """One client_credentials grant per tenant (creating its keys on first use), for at
+    most ``budget`` seconds; returns (tenants done, seconds, errors)."""
+    errors = []
+    lock = threading.Lock()
+    queue = list(reversed(targets))
+    done = [0]
+    deadline = time.monotonic() + budget
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        while time.monotonic() < deadline:
+            with lock:
+                if not queue:
+                    break
+                t = queue.pop()
+                done[0] += 1
+            raw = base64.b64encode(f"{t.client_id}:{t.client_secret}".encode()).decode()
+            try:
+                conn.request(
+                    "POST",
+                    "/oauth2/token",
+                    body="grant_type=client_credentials",
+                    headers={
+                        "Host": t.host,
+                        "Authorization": f"Basic {raw}",
+                        "Content-Type": "application/x-www-form-urlencoded",
+                    },
+                )
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    errors.append(resp.status)
+            except OSError as exc:
+                errors.append(str(exc))
+                conn.close()
+        conn.close()
+
+    started = time.monotonic()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    return done[0], time.monotonic() - started, len(errors)
