@@ -437,6 +437,13 @@ def run_database(results, kind: str, plan: Plan, worker: str | None) -> str:
                 note="includes creating each tenant's signing keys",
             )
             warm_jwks(server, many)  # each tenant's first JWKS makes its RSA keys
+            # Those keys change every tenant's configuration, so each snapshot was rebuilt
+            # since the grant above, without its client or signing keys read yet (a
+            # snapshot reads them on first use). Another grant per tenant makes the
+            # rotating figures measure warm tenants, like the one-tenant phase: without it
+            # client_credentials over 1,000 tenants read 1,690-1,721/s in its first 6 s,
+            # then 2,613-2,716/s (bench/NOTES.md, "Eighth pass").
+            signin.touch_every_tenant(server, many, plan.touch_budget)
             flows = many[: plan.flow_tenants]
             warm(server, flows, scale, flows=len(flows))  # each tenant's first ID token
             measure_all(results, database, server, scale, many, flows, plan, "many")
