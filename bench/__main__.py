@@ -312,32 +312,24 @@ def measure_all(results, database, server, manifest, cc_targets, targets, plan, 
 def refreshed_id_token_alg(server, chain) -> str:
     """One refresh of ``chain`` (which then holds the new refresh token): the ``alg`` of the
     ID token it returned."""
-    import base64
-    import http.client
-    from urllib.parse import urlencode
+    import jwt
 
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    browser = signin.Browser(server.port)
     try:
-        body = urlencode({"grant_type": "refresh_token", "refresh_token": chain.refresh_token})
-        conn.request(
+        status, _, text = browser.request(
             "POST",
+            chain.host,
             "/oauth2/token",
-            body=body,
-            headers={
-                "Host": chain.host,
-                "Authorization": chain.authorization,
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
+            {"grant_type": "refresh_token", "refresh_token": chain.refresh_token},
+            {"Authorization": chain.authorization},
         )
-        resp = conn.getresponse()
-        answer = json.loads(resp.read())
     finally:
-        conn.close()
-    if resp.status != 200:
-        raise RuntimeError(f"refresh answered {resp.status}: {answer}")
+        browser.close()
+    if status != 200:
+        raise RuntimeError(f"refresh answered {status}: {text}")
+    answer = json.loads(text)
     chain.refresh_token = answer["refresh_token"]
-    header = answer["id_token"].split(".")[0]
-    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["alg"]
+    return jwt.get_unverified_header(answer["id_token"])["alg"]
 
 
 def measure_es256_refresh(results, database, server, manifest, targets, plan) -> None:

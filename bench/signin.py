@@ -320,7 +320,6 @@ def touch_every_tenant(server, targets, budget: float, threads=4):
                     break
                 t = queue.pop()
                 done[0] += 1
-            raw = base64.b64encode(f"{t.client_id}:{t.client_secret}".encode()).decode()
             try:
                 conn.request(
                     "POST",
@@ -328,7 +327,7 @@ def touch_every_tenant(server, targets, budget: float, threads=4):
                     body="grant_type=client_credentials",
                     headers={
                         "Host": t.host,
-                        "Authorization": f"Basic {raw}",
+                        "Authorization": t.authorization,
                         "Content-Type": "application/x-www-form-urlencoded",
                     },
                 )
